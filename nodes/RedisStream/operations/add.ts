@@ -1,0 +1,150 @@
+import type Redis from 'ioredis';
+import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import { NodeOperationError } from 'n8n-workflow';
+
+import { addEntries, type StreamEntry, type TrimOptions } from '../../shared/streams';
+
+const show = { show: { operation: ['add'] } };
+
+export const addProperties: INodeProperties[] = [
+	{
+		displayName: 'Stream',
+		name: 'stream',
+		type: 'string',
+		default: 'filterQueue',
+		required: true,
+		description: 'Key of the stream to append to; created on first write',
+		displayOptions: show,
+	},
+	{
+		displayName: 'Entries',
+		name: 'entryPer',
+		type: 'options',
+		options: [
+			{ name: 'One per Item', value: 'item', description: 'Each input item becomes its own entry' },
+			{
+				name: 'One for All Items',
+				value: 'batch',
+				description: 'All input items go into a single entry as a JSON array',
+			},
+		],
+		default: 'item',
+		displayOptions: show,
+	},
+	{
+		displayName: 'Message',
+		name: 'payload',
+		type: 'options',
+		options: [
+			{ name: 'Whole Item JSON', value: 'item' },
+			{ name: 'Custom JSON', value: 'custom' },
+		],
+		default: 'item',
+		description: 'What is written, as JSON, under the entry field "message"',
+		displayOptions: show,
+	},
+	{
+		displayName: 'Message JSON',
+		name: 'message',
+		type: 'json',
+		default: '={{ { "traceId": $json.traceId, "leadData": $json } }}',
+		description: 'The JSON to write for each item',
+		displayOptions: { show: { operation: ['add'], payload: ['custom'] } },
+	},
+	{
+		displayName: 'Options',
+		name: 'addOptions',
+		type: 'collection',
+		placeholder: 'Add Option',
+		default: {},
+		displayOptions: show,
+		options: [
+			{
+				displayName: 'Max Length',
+				name: 'maxLen',
+				type: 'number',
+				typeOptions: { minValue: 0 },
+				default: 0,
+				description:
+					'Trim the stream to about this many entries on each write (0 = never trim). Trimming can drop entries not yet read.',
+			},
+			{
+				displayName: 'Exact Trim',
+				name: 'exactTrim',
+				type: 'boolean',
+				default: false,
+				description: 'Whether to trim to exactly Max Length (slower) instead of approximately (MAXLEN ~)',
+			},
+		],
+	},
+];
+
+function messageFor(ctx: IExecuteFunctions, itemIndex: number, item: INodeExecutionData): unknown {
+	if (ctx.getNodeParameter('payload', itemIndex) === 'item') return item.json;
+	const value = ctx.getNodeParameter('message', itemIndex);
+	if (typeof value !== 'string') return value;
+	try {
+		return JSON.parse(value);
+	} catch (error) {
+		throw new NodeOperationError(ctx.getNode(), `Message JSON is not valid JSON: ${(error as Error).message}`, {
+			itemIndex,
+		});
+	}
+}
+
+function streamFor(ctx: IExecuteFunctions, itemIndex: number): string {
+	const stream = String(ctx.getNodeParameter('stream', itemIndex) ?? '').trim();
+	if (!stream) throw new NodeOperationError(ctx.getNode(), 'Stream is empty', { itemIndex });
+	return stream;
+}
+
+function trimOptions(ctx: IExecuteFunctions): TrimOptions {
+	const options = ctx.getNodeParameter('addOptions', 0, {}) as { maxLen?: number; exactTrim?: boolean };
+	return { maxLen: options.maxLen, approximate: !options.exactTrim };
+}
+
+/** Entries to write and, for each, the input items it stands for. */
+function plan(ctx: IExecuteFunctions, items: INodeExecutionData[], failures: INodeExecutionData[]) {
+	const entries: StreamEntry[] = [];
+	const sources: number[][] = [];
+	if (ctx.getNodeParameter('entryPer', 0) === 'batch') {
+		if (items.length) {
+			entries.push({ stream: streamFor(ctx, 0), message: items.map((item, i) => messageFor(ctx, i, item)) });
+			sources.push(items.map((_, i) => i));
+		}
+		return { entries, sources };
+	}
+	items.forEach((item, itemIndex) => {
+		try {
+			entries.push({ stream: streamFor(ctx, itemIndex), message: messageFor(ctx, itemIndex, item) });
+			sources.push([itemIndex]);
+		} catch (error) {
+			if (!ctx.continueOnFail()) throw new NodeOperationError(ctx.getNode(), error as Error, { itemIndex });
+			failures.push({ json: { error: (error as Error).message }, pairedItem: { item: itemIndex } });
+		}
+	});
+	return { entries, sources };
+}
+
+export async function executeAdd(
+	this: IExecuteFunctions,
+	redis: Redis,
+	items: INodeExecutionData[],
+): Promise<INodeExecutionData[]> {
+	const failures: INodeExecutionData[] = [];
+	const { entries, sources } = plan(this, items, failures);
+	const results = await addEntries(redis, entries, trimOptions(this));
+	const out: INodeExecutionData[] = [];
+	results.forEach((result, i) => {
+		const pairedItem = sources[i].map((item) => ({ item }));
+		const { stream, message } = entries[i];
+		if (result.ok) {
+			out.push({ json: { id: result.id, stream, message: message as never }, pairedItem });
+			return;
+		}
+		const text = `Redis refused the entry for ${stream}: ${result.error.message}`;
+		if (!this.continueOnFail()) throw new NodeOperationError(this.getNode(), text, { itemIndex: sources[i][0] });
+		out.push({ json: { error: text, stream, message: message as never }, pairedItem });
+	});
+	return [...out, ...failures];
+}

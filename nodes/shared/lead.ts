@@ -1,0 +1,184 @@
+import { z } from 'zod';
+
+import { normalizePhone, PhoneNumberError, type CountryCode } from './phone';
+import { TRACE_ID_PATTERN } from './trace';
+
+export const LEAD_CHANNELS = ['WEBSITE', 'WHATSAPP', 'WHATSAPP_BOT', 'INSTAGRAM_BOT'] as const;
+export type LeadChannel = (typeof LEAD_CHANNELS)[number];
+
+export const FILTRATION_PROCESSES = ['NO_FILTER', 'PSV', 'WEST', 'UNKNOWN', 'UPCOMING'] as const;
+export type FiltrationProcess = (typeof FILTRATION_PROCESSES)[number];
+
+const E164 = /^\+[1-9]\d{6,14}$/;
+
+const traceId = z.string({ required_error: 'is required' }).regex(TRACE_ID_PATTERN, {
+	message: 'must be a 26-character trace id',
+});
+const isoTime = z.string({ required_error: 'is required' }).datetime({
+	offset: true,
+	message: 'must be an ISO 8601 date-time',
+});
+const optionalText = (max: number) =>
+	z
+		.string({ invalid_type_error: 'must be text' })
+		.trim()
+		.max(max, { message: `must be at most ${max} characters` })
+		.optional();
+
+export const leadSourceSchema = z.object({
+	channel: z.enum(LEAD_CHANNELS, {
+		errorMap: () => ({ message: `must be one of ${LEAD_CHANNELS.join(', ')}` }),
+	}),
+	/** Form id, bot id, WhatsApp phone-number id or Instagram account id the lead came through. */
+	id: optionalText(200),
+	/** The channel's own message id (wamid, Instagram mid): the replay key. */
+	messageId: optionalText(500),
+});
+
+export const utmSchema = z
+	.object({
+		source: optionalText(500),
+		medium: optionalText(500),
+		campaign: optionalText(500),
+		term: optionalText(500),
+		content: optionalText(500),
+	})
+	.strict();
+
+export const leadSchema = z
+	.object({
+		traceId,
+		source: leadSourceSchema,
+		name: optionalText(200),
+		phone: z
+			.string({ invalid_type_error: 'must be text' })
+			.regex(E164, { message: 'must be E.164, e.g. +919845098450' })
+			.optional(),
+		waId: z
+			.string()
+			.regex(/^\d{6,15}$/, { message: 'must be 6 to 15 digits' })
+			.optional(),
+		instagramUserId: optionalText(100),
+		email: z
+			.string({ invalid_type_error: 'must be text' })
+			.trim()
+			.toLowerCase()
+			.email({ message: 'must be an email address' })
+			.optional(),
+		destination: optionalText(200),
+		message: optionalText(10_000),
+		utm: utmSchema.optional(),
+		receivedAt: isoTime,
+		raw: z.unknown(),
+	})
+	.superRefine((lead, ctx) => {
+		if (!lead.phone && !lead.email && !lead.instagramUserId && !lead.waId) {
+			ctx.addIssue({
+				code: z.ZodIssueCode.custom,
+				path: ['phone'],
+				message: 'a lead needs a phone, an email or a channel user id to be reached',
+			});
+		}
+	});
+export type Lead = z.infer<typeof leadSchema>;
+
+export const opportunitySchema = z.object({
+	opportunityId: z.string().min(1),
+	traceId,
+	leadId: z.string().min(1),
+	channel: z.enum(LEAD_CHANNELS),
+	destination: optionalText(200),
+	stage: z.string().min(1).default('NEW'),
+	filtrationProcess: z.enum(FILTRATION_PROCESSES).optional(),
+	tags: z.array(z.string()).default([]),
+	score: z.number().optional(),
+	isDuplicate: z.boolean().default(false),
+	duplicateOf: z.string().optional(),
+	matchedOn: z.enum(['phone', 'email', 'nameDestination']).optional(),
+	crm: z
+		.object({
+			system: z.string(),
+			id: z.string().optional(),
+			pushedAt: isoTime.optional(),
+		})
+		.optional(),
+	createdAt: isoTime,
+	updatedAt: isoTime,
+});
+export type Opportunity = z.infer<typeof opportunitySchema>;
+
+export const leadProfileSchema = z.object({
+	leadId: z.string().min(1),
+	phone: z.string().regex(E164).optional(),
+	waId: z.string().optional(),
+	email: z.string().email().optional(),
+	name: optionalText(200),
+	activeOpportunityIds: z.array(z.string()).default([]),
+	createdAt: isoTime,
+	updatedAt: isoTime,
+});
+export type LeadProfile = z.infer<typeof leadProfileSchema>;
+
+export interface FieldError {
+	/** Dotted path of the offending field, e.g. "utm.source"; "" for the whole object. */
+	field: string;
+	message: string;
+}
+
+export function fieldErrors(error: z.ZodError): FieldError[] {
+	return error.issues.map((issue) => ({ field: issue.path.join('.'), message: issue.message }));
+}
+
+export class LeadValidationError extends Error {
+	constructor(readonly fields: FieldError[]) {
+		super(`Invalid lead: ${fields.map((f) => `${f.field || '(lead)'} ${f.message}`).join('; ')}`);
+		this.name = 'LeadValidationError';
+	}
+}
+
+export type ParseResult<T> = { ok: true; value: T } | { ok: false; errors: FieldError[] };
+
+function parseWith<T>(schema: z.ZodType<T, z.ZodTypeDef, unknown>, input: unknown): ParseResult<T> {
+	const result = schema.safeParse(input);
+	return result.success
+		? { ok: true, value: result.data }
+		: { ok: false, errors: fieldErrors(result.error) };
+}
+
+export const parseLead = (input: unknown): ParseResult<Lead> => parseWith(leadSchema, input);
+
+/** A lead as a channel adapter has it: phone still as the person typed it. */
+export type LeadDraft = Omit<Partial<Lead>, 'phone'> & { phone?: unknown };
+
+export interface NormalizeOptions {
+	defaultCountry?: CountryCode;
+}
+
+/**
+ * Turns a draft into a canonical Lead: phone to E.164, email lowercased, blanks dropped. Every bad
+ * field is reported at once, so a caller can fix a form in one round.
+ */
+export function normalizeLead(draft: LeadDraft, options: NormalizeOptions = {}): ParseResult<Lead> {
+	const errors: FieldError[] = [];
+	const candidate: Record<string, unknown> = { ...draft };
+	for (const key of Object.keys(candidate)) {
+		if (candidate[key] === '' || candidate[key] === null) delete candidate[key];
+	}
+	if (candidate.phone !== undefined) {
+		try {
+			const phone = normalizePhone(candidate.phone, options);
+			candidate.phone = phone.e164;
+			candidate.waId ??= phone.waId;
+		} catch (error) {
+			if (!(error instanceof PhoneNumberError)) throw error;
+			errors.push({ field: 'phone', message: error.message });
+			delete candidate.phone;
+		}
+	}
+	const parsed = parseLead(candidate);
+	if (parsed.ok && errors.length === 0) return parsed;
+	const schemaErrors = parsed.ok ? [] : parsed.errors;
+	// A phone we already rejected should not also be reported as "needs a phone".
+	const merged = [...errors, ...schemaErrors.filter((e) => !(errors.length && e.field === 'phone'))];
+	return { ok: false, errors: merged };
+}

@@ -1,0 +1,146 @@
+import Redis, { type RedisOptions } from 'ioredis';
+
+/** The fields of the LeadPipelineRedis credential. */
+export interface RedisCredentialData {
+	connectionType?: 'hostPort' | 'url';
+	url?: string;
+	host?: string;
+	port?: number;
+	username?: string;
+	password?: string;
+	database?: number;
+	tls?: boolean;
+	tlsRejectUnauthorized?: boolean;
+}
+
+/**
+ * command: ordinary round trips; fails fast while Redis is away so a caller can answer 503.
+ * blocking: a dedicated connection for XREADGROUP BLOCK; no per-command timeout, waits out
+ * reconnects instead of failing (a consumer loop should survive a Redis restart).
+ */
+export type RedisRole = 'command' | 'blocking';
+
+export class RedisConnectionError extends Error {
+	constructor(
+		/** The driver's reason, secrets removed (ECONNREFUSED, WRONGPASS, …). */
+		readonly detail: string,
+	) {
+		super(`Could not connect to Redis: ${detail}`);
+		this.name = 'RedisConnectionError';
+	}
+}
+
+function backoff(times: number): number {
+	return Math.min(50 * 2 ** Math.min(times, 7), 5_000);
+}
+
+export function redisOptions(
+	cred: RedisCredentialData,
+	role: RedisRole,
+	connectionName?: string,
+): RedisOptions {
+	const common: RedisOptions = {
+		lazyConnect: true,
+		connectionName,
+		connectTimeout: 5_000,
+		retryStrategy: backoff,
+		...(role === 'command'
+			? { maxRetriesPerRequest: 1, enableOfflineQueue: false }
+			: { maxRetriesPerRequest: null, enableOfflineQueue: true }),
+	};
+	if (cred.connectionType === 'url') return common;
+	const tls = cred.tls ? { tls: { rejectUnauthorized: cred.tlsRejectUnauthorized !== false } } : {};
+	return {
+		...common,
+		host: cred.host || '127.0.0.1',
+		port: Number(cred.port) || 6379,
+		username: cred.username || undefined,
+		password: cred.password || undefined,
+		db: Number(cred.database) || 0,
+		...tls,
+	};
+}
+
+export function createRedis(
+	cred: RedisCredentialData,
+	role: RedisRole = 'command',
+	connectionName?: string,
+): Redis {
+	const options = redisOptions(cred, role, connectionName);
+	if (cred.connectionType === 'url') {
+		if (!cred.url) throw new RedisConnectionError('the credential has no connection URL');
+		return new Redis(cred.url, options);
+	}
+	return new Redis(options);
+}
+
+/** Removes anything credential-like from a driver message before it reaches a log or an item. */
+export function safeRedisMessage(error: unknown, cred: RedisCredentialData): string {
+	// Not `instanceof Error`: socket errors can come from another realm (vm contexts, test sandboxes).
+	const raw = (error as { message?: unknown })?.message;
+	let message = typeof raw === 'string' ? raw : String(error);
+	for (const secret of [cred.password, cred.url]) {
+		if (secret) message = message.split(secret).join('***');
+	}
+	return message.replace(/(rediss?:\/\/)[^@\s]*@/g, '$1***@');
+}
+
+/** Opens a connection and waits until it is ready; on failure nothing is left reconnecting. */
+export async function connectRedis(
+	cred: RedisCredentialData,
+	role: RedisRole = 'command',
+	connectionName?: string,
+): Promise<Redis> {
+	const client = createRedis(cred, role, connectionName);
+	// connect() itself rejects with a bare "Connection is closed"; the socket's own error
+	// (ECONNREFUSED, WRONGPASS, …) is what tells a user what to fix.
+	let socketError: unknown;
+	client.on('error', (error) => {
+		socketError ??= error;
+	});
+	try {
+		await client.connect();
+		return client;
+	} catch (error) {
+		// A reconnect may already be scheduled by the time we get here: forbid it, then close.
+		client.options.retryStrategy = () => null;
+		client.disconnect();
+		throw new RedisConnectionError(safeRedisMessage(socketError ?? error, cred));
+	}
+}
+
+/** QUIT politely, but never wait longer than timeoutMs (a blocked or dead socket is cut). */
+export async function closeRedis(client: Redis | undefined, timeoutMs = 1_000): Promise<void> {
+	if (!client || client.status === 'end') return;
+	if (client.status !== 'ready') {
+		client.disconnect();
+		return;
+	}
+	let timer: NodeJS.Timeout | undefined;
+	const cut = new Promise<void>((resolve) => {
+		timer = setTimeout(() => {
+			client.disconnect();
+			resolve();
+		}, timeoutMs);
+	});
+	await Promise.race([client.quit().then(() => undefined, () => client.disconnect()), cut]);
+	clearTimeout(timer);
+}
+
+/** Borrow a command connection for the length of one task. */
+export async function withRedis<T>(
+	cred: RedisCredentialData,
+	task: (client: Redis) => Promise<T>,
+	connectionName = 'lead-pipeline',
+): Promise<T> {
+	const client = await connectRedis(cred, 'command', connectionName);
+	try {
+		return await task(client);
+	} finally {
+		await closeRedis(client);
+	}
+}
+
+export async function pingRedis(cred: RedisCredentialData): Promise<string> {
+	return await withRedis(cred, async (client) => await client.ping(), 'lead-pipeline-test');
+}

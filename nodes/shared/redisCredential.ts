@@ -1,0 +1,38 @@
+import type {
+	ICredentialDataDecryptedObject,
+	ICredentialsDecrypted,
+	INodeCredentialTestResult,
+} from 'n8n-workflow';
+
+import { pingRedis, safeRedisMessage, type RedisCredentialData } from './redis';
+
+export const REDIS_CREDENTIAL = 'leadPipelineRedis';
+export const REDIS_CREDENTIAL_TEST = 'leadPipelineRedisConnectionTest';
+
+export function toRedisCredentialData(data: object | undefined): RedisCredentialData {
+	const d = (data ?? {}) as ICredentialDataDecryptedObject;
+	return {
+		connectionType: d.connectionType === 'url' ? 'url' : 'hostPort',
+		url: d.url as string | undefined,
+		host: d.host as string | undefined,
+		port: d.port as number | undefined,
+		username: d.username as string | undefined,
+		password: d.password as string | undefined,
+		database: d.database as number | undefined,
+		tls: d.tls as boolean | undefined,
+		tlsRejectUnauthorized: d.tlsRejectUnauthorized as boolean | undefined,
+	};
+}
+
+/** The credential's Test button: connect and PING. */
+export async function testRedisCredential(
+	credential: ICredentialsDecrypted,
+): Promise<INodeCredentialTestResult> {
+	const data = toRedisCredentialData(credential.data);
+	try {
+		const reply = await pingRedis(data);
+		return { status: 'OK', message: `Connected: PING answered ${reply}` };
+	} catch (error) {
+		return { status: 'Error', message: safeRedisMessage(error, data) };
+	}
+}
