@@ -1,8 +1,5 @@
 import type {
-	ICredentialsDecrypted,
-	ICredentialTestFunctions,
 	IExecuteFunctions,
-	INodeCredentialTestResult,
 	INodeExecutionData,
 	INodeType,
 	INodeTypeDescription,
@@ -12,8 +9,7 @@ import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 import { RedisConnectionError, withRedis } from '../shared/redis';
 import {
 	REDIS_CREDENTIAL,
-	REDIS_CREDENTIAL_TEST,
-	testRedisCredential,
+	redisCredentialTestMethods,
 	toRedisCredentialData,
 } from '../shared/redisCredential';
 import { addProperties, executeAdd } from './operations/add';
@@ -54,16 +50,7 @@ export class RedisStream implements INodeType {
 		],
 	};
 
-	methods = {
-		credentialTest: {
-			async [REDIS_CREDENTIAL_TEST](
-				this: ICredentialTestFunctions,
-				credential: ICredentialsDecrypted,
-			): Promise<INodeCredentialTestResult> {
-				return await testRedisCredential(credential);
-			},
-		},
-	};
+	methods = { credentialTest: redisCredentialTestMethods };
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		const items = this.getInputData();

@@ -1,6 +1,7 @@
 import type {
 	ICredentialDataDecryptedObject,
 	ICredentialsDecrypted,
+	ICredentialTestFunctions,
 	INodeCredentialTestResult,
 } from 'n8n-workflow';
 
@@ -36,3 +37,13 @@ export async function testRedisCredential(
 		return { status: 'Error', message: safeRedisMessage(error, data) };
 	}
 }
+
+/** `methods.credentialTest` of every node that uses the Redis credential. */
+export const redisCredentialTestMethods = {
+	async [REDIS_CREDENTIAL_TEST](
+		this: ICredentialTestFunctions,
+		credential: ICredentialsDecrypted,
+	): Promise<INodeCredentialTestResult> {
+		return await testRedisCredential(credential);
+	},
+};

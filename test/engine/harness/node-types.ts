@@ -71,6 +71,26 @@ class NoOpStandIn implements INodeType {
 	}
 }
 
+/** Test-only: waits `ms` milliseconds, then passes items on (a stand-in for slow processing). */
+class SleepNode implements INodeType {
+	description = {
+		displayName: 'Sleep (harness)',
+		name: 'sleep',
+		group: ['transform'],
+		version: [1],
+		description: 'Waits, then passes items through',
+		defaults: { name: 'Sleep' },
+		inputs: [NodeConnectionTypes.Main],
+		outputs: [NodeConnectionTypes.Main],
+		properties: [{ displayName: 'Ms', name: 'ms', type: 'number', default: 0 }],
+	} as INodeType['description'];
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		await new Promise((resolve) => setTimeout(resolve, this.getNodeParameter('ms', 0) as number));
+		return [this.getInputData()];
+	}
+}
+
 export class PackNodeTypes implements INodeTypes {
 	readonly nodes = new Map<string, INodeType>();
 
@@ -87,6 +107,7 @@ export class PackNodeTypes implements INodeTypes {
 		}
 		this.nodes.set('n8n-nodes-base.manualTrigger', new ManualTriggerStandIn());
 		this.nodes.set('n8n-nodes-base.noOp', new NoOpStandIn());
+		this.nodes.set('harness.sleep', new SleepNode());
 	}
 
 	getByName(nodeType: string): INodeType | IVersionedNodeType {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
-import { ExecutionLifecycleHooks, ExternalSecretsProxy, WorkflowExecute } from 'n8n-core';
+import { ExecutionLifecycleHooks, ExternalSecretsProxy, TriggerContext, WorkflowExecute } from 'n8n-core';
 import type {
 	ICredentialDataDecryptedObject,
 	IConnections,
@@ -9,11 +9,14 @@ import type {
 	INodeExecutionData,
 	IRun,
 	IRunExecutionData,
+	ITriggerResponse,
 	IWorkflowBase,
 	IWorkflowExecuteAdditionalData,
 	WorkflowExecuteMode,
 } from 'n8n-workflow';
 import { Workflow } from 'n8n-workflow';
+
+type IDeferredPromise<T> = { resolve: (value: T) => void; reject: (error: Error) => void; promise: Promise<T> };
 
 import { TestCredentialsHelper } from './credentials-helper';
 import { PackNodeTypes } from './node-types';
@@ -25,9 +28,11 @@ export interface WorkflowJson {
 	settings?: IWorkflowBase['settings'];
 }
 
+/** Decrypted credential data by credential type name, e.g. { leadPipelineRedis: {...} }. */
+export type TestCredentials = Record<string, object>;
+
 export interface RunOptions {
-	/** Decrypted credential data by credential type name, e.g. { leadPipelineRedis: {...} }. */
-	credentials?: Record<string, object>;
+	credentials?: TestCredentials;
 	/** Items the start node receives. */
 	input?: IDataObject[];
 	/** Name of the node to start from; default the workflow's Manual Trigger or first node. */
@@ -47,14 +52,11 @@ function unsupported(what: string) {
 	};
 }
 
-function additionalData(
-	hooks: ExecutionLifecycleHooks,
-	credentials: Record<string, ICredentialDataDecryptedObject>,
-): IWorkflowExecuteAdditionalData {
+function additionalData(hooks: ExecutionLifecycleHooks | undefined, credentials: TestCredentials): IWorkflowExecuteAdditionalData {
 	const base = 'http://127.0.0.1:5678';
 	return {
 		hooks,
-		credentialsHelper: new TestCredentialsHelper(packNodeTypes(), credentials),
+		credentialsHelper: new TestCredentialsHelper(packNodeTypes(), credentials as Record<string, ICredentialDataDecryptedObject>),
 		executeWorkflow: unsupported('executeWorkflow'),
 		getRunExecutionData: async () => undefined,
 		getRuntimeCredential: async () => undefined,
@@ -80,7 +82,7 @@ export function buildWorkflow(json: WorkflowJson): Workflow {
 	return new Workflow({
 		id: randomUUID(),
 		name: json.name ?? 'test',
-		nodes: json.nodes,
+		nodes: structuredClone(json.nodes),
 		connections: json.connections,
 		nodeTypes: packNodeTypes(),
 		settings: json.settings ?? { executionOrder: 'v1' },
@@ -88,20 +90,17 @@ export function buildWorkflow(json: WorkflowJson): Workflow {
 	});
 }
 
-/** Runs a workflow JSON through n8n-core's WorkflowExecute, the engine n8n itself runs. */
-export async function runWorkflow(json: WorkflowJson, options: RunOptions = {}): Promise<IRun> {
-	const mode = options.mode ?? 'manual';
-	const workflow = buildWorkflow(json);
-	const start =
-		(options.startNode && workflow.getNode(options.startNode)) ||
-		json.nodes.find((n) => n.type === 'n8n-nodes-base.manualTrigger') ||
-		workflow.getStartNode();
-	if (!start) throw new Error('The workflow has no start node');
-
-	const workflowData = { id: workflow.id, name: workflow.name, nodes: json.nodes, connections: json.connections, active: false } as unknown as IWorkflowBase;
+/** Runs the workflow from `start`, which receives `input`, through n8n-core's WorkflowExecute. */
+async function execute(
+	workflow: Workflow,
+	start: INode,
+	input: INodeExecutionData[][],
+	mode: WorkflowExecuteMode,
+	credentials: TestCredentials,
+): Promise<IRun> {
+	const workflowData = { id: workflow.id, name: workflow.name, nodes: Object.values(workflow.nodes), connections: workflow.connectionsBySourceNode, active: false } as unknown as IWorkflowBase;
 	const hooks = new ExecutionLifecycleHooks(mode, randomUUID(), workflowData);
 	const finished = new Promise<IRun>((resolve) => hooks.addHandler('workflowExecuteAfter', (run) => resolve(run)));
-	const input: INodeExecutionData[] = (options.input ?? [{}]).map((json) => ({ json }));
 	const runExecutionData = {
 		startData: {},
 		resultData: { runData: {} },
@@ -110,13 +109,108 @@ export async function runWorkflow(json: WorkflowJson, options: RunOptions = {}):
 			metadata: {},
 			waitingExecution: {},
 			waitingExecutionSource: null,
-			nodeExecutionStack: [{ node: start, data: { main: [input] }, source: null }],
+			nodeExecutionStack: [{ node: start, data: { main: input }, source: null }],
 		},
 	} as unknown as IRunExecutionData;
-
-	const execute = new WorkflowExecute(additionalData(hooks, (options.credentials ?? {}) as Record<string, ICredentialDataDecryptedObject>), mode, runExecutionData);
-	await execute.processRunExecutionData(workflow);
+	await new WorkflowExecute(additionalData(hooks, credentials), mode, runExecutionData).processRunExecutionData(workflow);
 	return await finished;
+}
+
+/** Runs a workflow JSON through n8n-core's WorkflowExecute, the engine n8n itself runs. */
+export async function runWorkflow(json: WorkflowJson, options: RunOptions = {}): Promise<IRun> {
+	const workflow = buildWorkflow(json);
+	const start =
+		(options.startNode && workflow.getNode(options.startNode)) ||
+		json.nodes.find((n) => n.type === 'n8n-nodes-base.manualTrigger') ||
+		workflow.getStartNode();
+	if (!start) throw new Error('The workflow has no start node');
+	const input = (options.input ?? [{}]).map((json) => ({ json }));
+	return await execute(workflow, workflow.getNode(start.name)!, [input], options.mode ?? 'manual', options.credentials ?? {});
+}
+
+export interface ActiveTrigger {
+	response: ITriggerResponse;
+	/** Every execution the trigger started, in the order they finished. */
+	runs: IRun[];
+	/** Resolves when at least n executions have finished. */
+	waitForRuns(n: number, timeoutMs?: number): Promise<void>;
+	close(): Promise<void>;
+}
+
+function findTrigger(workflow: Workflow, name?: string): INode {
+	const node = name
+		? workflow.getNode(name)
+		: Object.values(workflow.nodes).find((n) => packNodeTypes().getByNameAndVersion(n.type).trigger);
+	if (!node) throw new Error('The workflow has no trigger node');
+	return node;
+}
+
+/**
+ * Activates a trigger node the way n8n's active-workflow manager does (mode "trigger"): each emit
+ * runs the rest of the workflow through the engine and settles the node's done promise with the run.
+ */
+export async function activateTrigger(
+	json: WorkflowJson,
+	options: { credentials?: TestCredentials; triggerNode?: string } = {},
+): Promise<ActiveTrigger> {
+	const credentials = options.credentials ?? {};
+	const workflow = buildWorkflow(json);
+	const node = findTrigger(workflow, options.triggerNode);
+	const runs: IRun[] = [];
+	const waiters: Array<() => void> = [];
+	const emit = (data: INodeExecutionData[][], _response?: unknown, done?: IDeferredPromise<IRun>) => {
+		execute(workflow, node, data, 'trigger', credentials).then(
+			(run) => {
+				runs.push(run);
+				done?.resolve(run);
+				waiters.splice(0).forEach((wake) => wake());
+			},
+			(error: Error) => done?.reject(error),
+		);
+	};
+	const noop = () => undefined;
+	const context = new TriggerContext(workflow, node, additionalData(undefined, credentials), 'trigger', 'activate', emit, noop, noop);
+	const response = (await packNodeTypes().getByNameAndVersion(node.type).trigger!.call(context)) ?? {};
+	return {
+		response,
+		runs,
+		async waitForRuns(n, timeoutMs = 30_000) {
+			const deadline = Date.now() + timeoutMs;
+			while (runs.length < n) {
+				if (Date.now() > deadline) throw new Error(`only ${runs.length} of ${n} executions finished in ${timeoutMs} ms`);
+				await new Promise<void>((wake) => {
+					waiters.push(wake);
+					setTimeout(wake, 100);
+				});
+			}
+		},
+		close: async () => await response.closeFunction?.(),
+	};
+}
+
+/**
+ * The editor's "Listen" / Execute-step path (mode "manual"): trigger() first, then n8n swaps in its
+ * own emit, calls manualTriggerFunction and runs the workflow with the first emitted data.
+ */
+export async function runTriggerManually(
+	json: WorkflowJson,
+	options: { credentials?: TestCredentials; triggerNode?: string } = {},
+): Promise<IRun> {
+	const credentials = options.credentials ?? {};
+	const workflow = buildWorkflow(json);
+	const node = findTrigger(workflow, options.triggerNode);
+	const context = new TriggerContext(workflow, node, additionalData(undefined, credentials), 'manual', 'manual');
+	const response = (await packNodeTypes().getByNameAndVersion(node.type).trigger!.call(context)) ?? {};
+	const emitted = new Promise<{ data: INodeExecutionData[][]; done?: IDeferredPromise<IRun> }>((resolve) => {
+		(context as unknown as { emit: unknown }).emit = (data: INodeExecutionData[][], _r: unknown, done?: IDeferredPromise<IRun>) =>
+			resolve({ data, done });
+	});
+	await response.manualTriggerFunction?.();
+	const { data, done } = await emitted;
+	const run = await execute(workflow, node, data, 'trigger', credentials);
+	done?.resolve(run);
+	await response.closeFunction?.();
+	return run;
 }
 
 /** JSON of the items a node put on one output in its first run. */

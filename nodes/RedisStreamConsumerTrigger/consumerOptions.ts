@@ -1,0 +1,188 @@
+import { hostname } from 'node:os';
+
+import type { INodeProperties, ITriggerFunctions } from 'n8n-workflow';
+import { NodeOperationError } from 'n8n-workflow';
+
+import type { AckMode, ConsumerOptions } from '../shared/streamConsumer';
+import { dlqStreamName } from '../shared/streamGroup';
+
+export const consumerProperties: INodeProperties[] = [
+	{
+		displayName: 'Stream',
+		name: 'stream',
+		type: 'string',
+		default: 'filterQueue',
+		required: true,
+	},
+	{
+		displayName: 'Consumer Group',
+		name: 'group',
+		type: 'string',
+		default: 'newOpportunityProcessor',
+		required: true,
+		description: 'Consumers in one group share the stream: each entry goes to one of them',
+	},
+	{
+		displayName: 'Batch Size',
+		name: 'batchSize',
+		type: 'number',
+		typeOptions: { minValue: 1, maxValue: 1000 },
+		default: 10,
+		description: 'Entries per execution (each becomes one item)',
+	},
+	{
+		displayName: 'Parallel Executions',
+		name: 'concurrency',
+		type: 'number',
+		typeOptions: { minValue: 1, maxValue: 100 },
+		default: 1,
+		description:
+			'Executions in flight at once. The next batch is read only when one finishes, so a backlog waits in Redis.',
+	},
+	{
+		displayName: 'Acknowledge',
+		name: 'ackMode',
+		type: 'options',
+		options: [
+			{
+				name: 'When the Execution Succeeds',
+				value: 'executionSucceeds',
+				description: 'A failed execution leaves its entries pending: they are retried, then dead-lettered',
+			},
+			{
+				name: 'When the Execution Finishes',
+				value: 'executionFinishes',
+				description: 'Acknowledge after the run whether it succeeded or failed',
+			},
+			{
+				name: 'Immediately',
+				value: 'immediately',
+				description: 'Acknowledge before the execution starts (at most once: a crash loses the batch)',
+			},
+		],
+		default: 'executionSucceeds',
+	},
+	{
+		displayName: 'Options',
+		name: 'options',
+		type: 'collection',
+		placeholder: 'Add Option',
+		default: {},
+		options: [
+			{
+				displayName: 'Block (Ms)',
+				name: 'blockMs',
+				type: 'number',
+				typeOptions: { minValue: 1 },
+				default: 2000,
+				description: 'How long one read waits for new entries before checking for stale ones again',
+			},
+			{
+				displayName: 'Claim Timeout (Ms)',
+				name: 'claimTimeoutMs',
+				type: 'number',
+				typeOptions: { minValue: 100 },
+				default: 10000,
+				description:
+					'An entry pending this long without a heartbeat (its consumer died) is taken over by another consumer',
+			},
+			{
+				displayName: 'Consumer Name',
+				name: 'consumer',
+				type: 'string',
+				default: '',
+				placeholder: 'host-1234',
+				description: 'Unique per running instance; empty = host name and process ID',
+			},
+			{
+				displayName: 'Dead-Letter Stream',
+				name: 'dlqStream',
+				type: 'string',
+				default: '',
+				placeholder: 'DLQFilterQueueNewOpportunityProcessor',
+				description: 'Where entries go after Max Retries deliveries; empty = DLQ + stream + group',
+			},
+			{
+				displayName: 'Max Retries',
+				name: 'maxRetries',
+				type: 'number',
+				typeOptions: { minValue: 1 },
+				default: 5,
+				description: 'Deliveries an entry gets before it moves to the dead-letter stream',
+			},
+			{
+				displayName: 'Parse JSON Message',
+				name: 'parseJson',
+				type: 'boolean',
+				default: true,
+				description:
+					'Whether to parse the "message" field as JSON (entries that are not JSON are retried, then dead-lettered with the parse error). Off: the item carries all fields as text.',
+			},
+			{
+				displayName: 'Start From (New Group)',
+				name: 'startId',
+				type: 'options',
+				options: [
+					{ name: 'New Entries Only', value: '$' },
+					{ name: 'All Entries in the Stream', value: '0' },
+				],
+				default: '$',
+				description: 'Where a group that does not exist yet starts reading; an existing group keeps its position',
+			},
+			{
+				displayName: 'Stop Timeout (Ms)',
+				name: 'stopTimeoutMs',
+				type: 'number',
+				typeOptions: { minValue: 0 },
+				default: 30000,
+				description: 'On deactivation, how long to wait for executions in flight so their entries get acknowledged',
+			},
+		],
+	},
+];
+
+interface RawOptions {
+	blockMs?: number;
+	claimTimeoutMs?: number;
+	consumer?: string;
+	dlqStream?: string;
+	maxRetries?: number;
+	parseJson?: boolean;
+	startId?: string;
+	stopTimeoutMs?: number;
+}
+
+function wholeNumber(ctx: ITriggerFunctions, name: string, value: unknown, min: number, max: number): number {
+	const n = Number(value);
+	if (!Number.isInteger(n) || n < min || n > max) {
+		throw new NodeOperationError(ctx.getNode(), `${name} must be a whole number from ${min} to ${max} (got ${String(value)})`);
+	}
+	return n;
+}
+
+function text(ctx: ITriggerFunctions, name: string, value: unknown): string {
+	const s = String(value ?? '').trim();
+	if (!s) throw new NodeOperationError(ctx.getNode(), `${name} is empty`);
+	return s;
+}
+
+export function readConsumerOptions(ctx: ITriggerFunctions): ConsumerOptions & { stopTimeoutMs: number } {
+	const o = ctx.getNodeParameter('options', {}) as RawOptions;
+	const stream = text(ctx, 'Stream', ctx.getNodeParameter('stream'));
+	const group = text(ctx, 'Consumer Group', ctx.getNodeParameter('group'));
+	return {
+		stream,
+		group,
+		consumer: o.consumer?.trim() || `${hostname()}-${process.pid}`,
+		startId: o.startId === '0' ? '0' : '$',
+		batchSize: wholeNumber(ctx, 'Batch Size', ctx.getNodeParameter('batchSize', 10), 1, 1000),
+		concurrency: wholeNumber(ctx, 'Parallel Executions', ctx.getNodeParameter('concurrency', 1), 1, 100),
+		ackMode: ctx.getNodeParameter('ackMode', 'executionSucceeds') as AckMode,
+		blockMs: wholeNumber(ctx, 'Block (Ms)', o.blockMs ?? 2000, 1, 600_000),
+		maxRetries: wholeNumber(ctx, 'Max Retries', o.maxRetries ?? 5, 1, 1000),
+		claimTimeoutMs: wholeNumber(ctx, 'Claim Timeout (Ms)', o.claimTimeoutMs ?? 10_000, 100, 86_400_000),
+		dlqStream: o.dlqStream?.trim() || dlqStreamName(stream, group),
+		parseJson: o.parseJson !== false,
+		stopTimeoutMs: wholeNumber(ctx, 'Stop Timeout (Ms)', o.stopTimeoutMs ?? 30_000, 0, 3_600_000),
+	};
+}

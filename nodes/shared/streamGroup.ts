@@ -1,0 +1,170 @@
+import type Redis from 'ioredis';
+
+import { fieldsToObject, MESSAGE_FIELD } from './streams';
+
+/** An entry as XREADGROUP / XAUTOCLAIM return it; fields are null when the entry was trimmed. */
+export interface RawEntry {
+	id: string;
+	fields: Record<string, string> | null;
+}
+
+type WireEntry = [string, string[] | null];
+
+export function isNoGroupError(error: unknown): boolean {
+	return /NOGROUP/.test(String((error as { message?: string })?.message ?? error));
+}
+
+/** `DLQ<Queue><Group>`, the dead-letter naming the existing lead backend uses. */
+export function dlqStreamName(stream: string, group: string): string {
+	const pascal = (name: string) =>
+		name
+			.split(/[^A-Za-z0-9]+/)
+			.filter(Boolean)
+			.map((part) => part[0].toUpperCase() + part.slice(1))
+			.join('');
+	return `DLQ${pascal(stream)}${pascal(group)}`;
+}
+
+/** Creates the group (and the stream) if missing; an existing group is left as it is. */
+export async function ensureGroup(redis: Redis, stream: string, group: string, startId: string): Promise<void> {
+	try {
+		await redis.xgroup('CREATE', stream, group, startId, 'MKSTREAM');
+	} catch (error) {
+		if (!/BUSYGROUP/.test(String((error as Error).message))) throw error;
+	}
+}
+
+function toEntries(wire: WireEntry[] | null | undefined): RawEntry[] {
+	return (wire ?? []).map(([id, fields]) => ({ id, fields: fields ? fieldsToObject(fields) : null }));
+}
+
+/**
+ * XREADGROUP from `id`: `>` for new entries (blocking up to blockMs), anything else re-reads this
+ * consumer's own pending entries after that id (no blocking).
+ */
+export async function readGroup(
+	redis: Redis,
+	o: { stream: string; group: string; consumer: string; count: number; id: string; blockMs?: number },
+): Promise<RawEntry[]> {
+	const block = o.id === '>' && o.blockMs ? ['BLOCK', o.blockMs] : [];
+	const reply = (await redis.call(
+		'XREADGROUP', 'GROUP', o.group, o.consumer, 'COUNT', o.count, ...block, 'STREAMS', o.stream, o.id,
+	)) as Array<[string, WireEntry[]]> | null;
+	return toEntries(reply?.[0]?.[1]);
+}
+
+export interface ClaimResult {
+	cursor: string;
+	entries: RawEntry[];
+	/** Ids that were pending but no longer exist in the stream (trimmed); Redis drops them from the PEL. */
+	deletedIds: string[];
+}
+
+export async function autoClaim(
+	redis: Redis,
+	o: { stream: string; group: string; consumer: string; minIdleMs: number; cursor: string; count: number },
+): Promise<ClaimResult> {
+	const reply = (await redis.call(
+		'XAUTOCLAIM', o.stream, o.group, o.consumer, o.minIdleMs, o.cursor, 'COUNT', o.count,
+	)) as [string, WireEntry[], string[]?];
+	return { cursor: reply[0], entries: toEntries(reply[1]), deletedIds: reply[2] ?? [] };
+}
+
+/** Delivery counts of pending ids: one exact XPENDING per id, in one pipelined round trip. */
+export async function deliveryCounts(
+	redis: Redis,
+	stream: string,
+	group: string,
+	ids: string[],
+): Promise<Map<string, number>> {
+	const counts = new Map<string, number>();
+	if (ids.length === 0) return counts;
+	const pipeline = redis.pipeline();
+	for (const id of ids) pipeline.call('XPENDING', stream, group, id, id, 1);
+	const replies = (await pipeline.exec()) ?? [];
+	replies.forEach(([error, reply], i) => {
+		const row = (reply as Array<[string, string, number, number]> | null)?.[0];
+		if (!error && row) counts.set(ids[i], Number(row[3]));
+	});
+	return counts;
+}
+
+/** Keeps entries ours without counting a delivery: resets their idle time so no claimer takes them. */
+export async function touchPending(
+	redis: Redis,
+	o: { stream: string; group: string; consumer: string },
+	ids: string[],
+): Promise<void> {
+	if (ids.length) await redis.call('XCLAIM', o.stream, o.group, o.consumer, 0, ...ids, 'JUSTID');
+}
+
+/** Where a consumer keeps the last failure reason per pending id, so the DLQ entry can say why. */
+export function errorsKey(stream: string, group: string): string {
+	return `${stream}:${group}:lastError`;
+}
+
+const ERRORS_TTL_SECONDS = 7 * 24 * 3600;
+
+export async function recordErrors(
+	redis: Redis,
+	stream: string,
+	group: string,
+	errors: Array<{ id: string; error: string }>,
+): Promise<void> {
+	if (errors.length === 0) return;
+	const key = errorsKey(stream, group);
+	await redis
+		.multi()
+		.hset(key, ...errors.flatMap(({ id, error }) => [id, error.slice(0, 2000)]))
+		.expire(key, ERRORS_TTL_SECONDS)
+		.exec();
+}
+
+export async function acknowledge(redis: Redis, stream: string, group: string, ids: string[]): Promise<number> {
+	if (ids.length === 0) return 0;
+	const reply = await redis.multi().xack(stream, group, ...ids).hdel(errorsKey(stream, group), ...ids).exec();
+	const [error, acked] = reply?.[0] ?? [];
+	if (error) throw error;
+	return Number(acked);
+}
+
+export interface DeadLetter {
+	id: string;
+	/** The entry's `message` field as stored (null when the entry had been trimmed away). */
+	message: string | null;
+	retryCount: number;
+	/** Used when no failure was recorded for the id. */
+	fallbackError: string;
+}
+
+/**
+ * Moves entries to the DLQ stream and acknowledges them in one MULTI, so an entry is either
+ * pending in the queue or in the DLQ, never neither.
+ */
+export async function deadLetter(
+	redis: Redis,
+	o: { stream: string; group: string; dlqStream: string },
+	letters: DeadLetter[],
+): Promise<void> {
+	if (letters.length === 0) return;
+	const ids = letters.map((l) => l.id);
+	const reasons = await redis.hmget(errorsKey(o.stream, o.group), ...ids);
+	const multi = redis.multi();
+	const failedAt = new Date().toISOString();
+	letters.forEach((letter, i) => {
+		multi.xadd(
+			o.dlqStream, '*',
+			MESSAGE_FIELD, letter.message ?? 'null',
+			'originalQueue', o.stream,
+			'originalId', letter.id,
+			'group', o.group,
+			'failedAt', failedAt,
+			'retryCount', String(letter.retryCount),
+			'lastError', reasons[i] ?? letter.fallbackError,
+		);
+	});
+	multi.xack(o.stream, o.group, ...ids).hdel(errorsKey(o.stream, o.group), ...ids);
+	const results = await multi.exec();
+	const failed = results?.find(([error]) => error);
+	if (failed) throw failed[0];
+}
