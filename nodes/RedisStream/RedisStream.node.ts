@@ -1,3 +1,4 @@
+import type Redis from 'ioredis';
 import type {
 	IExecuteFunctions,
 	INodeExecutionData,
@@ -12,7 +13,21 @@ import {
 	redisCredentialTestMethods,
 	toRedisCredentialData,
 } from '../shared/redisCredential';
+import { executeAcknowledge, acknowledgeProperties } from './operations/acknowledge';
 import { addProperties, executeAdd } from './operations/add';
+import { dlqStreamProperty, groupProperty, streamProperty } from './operations/common';
+import { deadLetterProperties, executeListDeadLetters, executeReplayDeadLetters } from './operations/deadLetters';
+import { executeInfo, infoProperties } from './operations/info';
+
+type Operation = (this: IExecuteFunctions, redis: Redis, items: INodeExecutionData[]) => Promise<INodeExecutionData[]>;
+
+const operations: Record<string, Operation> = {
+	add: executeAdd,
+	acknowledge: executeAcknowledge,
+	info: executeInfo,
+	listDeadLetters: executeListDeadLetters,
+	replayDeadLetters: executeReplayDeadLetters,
+};
 
 export class RedisStream implements INodeType {
 	description: INodeTypeDescription = {
@@ -22,7 +37,7 @@ export class RedisStream implements INodeType {
 		group: ['output'],
 		version: 1,
 		subtitle: '={{ $parameter["operation"] + ": " + $parameter["stream"] }}',
-		description: 'Write to and manage the Redis streams that queue leads between workflows',
+		description: 'Write to, acknowledge, inspect and replay the Redis streams that queue leads between workflows',
 		defaults: { name: 'Redis Stream' },
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
@@ -38,15 +53,45 @@ export class RedisStream implements INodeType {
 				noDataExpression: true,
 				options: [
 					{
+						name: 'Acknowledge',
+						value: 'acknowledge',
+						description: 'Mark entries of a consumer group as processed (XACK)',
+						action: 'Acknowledge entries',
+					},
+					{
 						name: 'Add',
 						value: 'add',
 						description: 'Append items to a stream (XADD)',
 						action: 'Add entries to a stream',
 					},
+					{
+						name: 'Get Queue Info',
+						value: 'info',
+						description: 'Length, pending, lag, consumers and dead letters, with alert flags',
+						action: 'Get queue info',
+					},
+					{
+						name: 'List Dead Letters',
+						value: 'listDeadLetters',
+						description: 'Read entries of a dead-letter stream with their failure reason',
+						action: 'List dead letters',
+					},
+					{
+						name: 'Replay Dead Letters',
+						value: 'replayDeadLetters',
+						description: 'Move dead letters back to their original stream to be processed again',
+						action: 'Replay dead letters',
+					},
 				],
 				default: 'add',
 			},
+			streamProperty,
+			groupProperty,
+			dlqStreamProperty,
 			...addProperties,
+			...acknowledgeProperties,
+			...deadLetterProperties,
+			...infoProperties,
 		],
 	};
 
@@ -54,9 +99,11 @@ export class RedisStream implements INodeType {
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		const items = this.getInputData();
+		const operation = operations[this.getNodeParameter('operation', 0) as string];
+		if (!operation) throw new NodeOperationError(this.getNode(), `Unknown operation "${this.getNodeParameter('operation', 0)}"`);
 		const credential = toRedisCredentialData(await this.getCredentials(REDIS_CREDENTIAL));
 		try {
-			return [await withRedis(credential, async (redis) => await executeAdd.call(this, redis, items))];
+			return [await withRedis(credential, async (redis) => await operation.call(this, redis, items))];
 		} catch (error) {
 			if (error instanceof RedisConnectionError) {
 				throw new NodeOperationError(this.getNode(), 'Could not connect to Redis', { description: error.detail });

@@ -3,19 +3,11 @@ import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n
 import { NodeOperationError } from 'n8n-workflow';
 
 import { addEntries, type StreamEntry, type TrimOptions } from '../../shared/streams';
+import { requiredText } from './common';
 
 const show = { show: { operation: ['add'] } };
 
 export const addProperties: INodeProperties[] = [
-	{
-		displayName: 'Stream',
-		name: 'stream',
-		type: 'string',
-		default: 'filterQueue',
-		required: true,
-		description: 'Key of the stream to append to; created on first write',
-		displayOptions: show,
-	},
 	{
 		displayName: 'Entries',
 		name: 'entryPer',
@@ -93,9 +85,7 @@ function messageFor(ctx: IExecuteFunctions, itemIndex: number, item: INodeExecut
 }
 
 function streamFor(ctx: IExecuteFunctions, itemIndex: number): string {
-	const stream = String(ctx.getNodeParameter('stream', itemIndex) ?? '').trim();
-	if (!stream) throw new NodeOperationError(ctx.getNode(), 'Stream is empty', { itemIndex });
-	return stream;
+	return requiredText(ctx, 'stream', 'Stream', itemIndex);
 }
 
 function trimOptions(ctx: IExecuteFunctions): TrimOptions {

@@ -1,0 +1,32 @@
+import type Redis from 'ioredis';
+import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+
+import { acknowledgeEach } from '../../shared/streamAdmin';
+import { idList, requiredText } from './common';
+
+export const acknowledgeProperties: INodeProperties[] = [
+	{
+		displayName: 'Entry IDs',
+		name: 'ids',
+		type: 'string',
+		default: '={{ $json.id }}',
+		required: true,
+		description: 'IDs to acknowledge (XACK), comma-separated or an array; by default the ID of each consumed item',
+		displayOptions: { show: { operation: ['acknowledge'] } },
+	},
+];
+
+export async function executeAcknowledge(
+	this: IExecuteFunctions,
+	redis: Redis,
+	items: INodeExecutionData[],
+): Promise<INodeExecutionData[]> {
+	const out: INodeExecutionData[] = [];
+	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
+		const stream = requiredText(this, 'stream', 'Stream', itemIndex);
+		const group = requiredText(this, 'group', 'Consumer Group', itemIndex);
+		const results = await acknowledgeEach(redis, stream, group, idList(this.getNodeParameter('ids', itemIndex)));
+		for (const result of results) out.push({ json: { stream, group, ...result }, pairedItem: { item: itemIndex } });
+	}
+	return out;
+}

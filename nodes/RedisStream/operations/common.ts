@@ -1,0 +1,43 @@
+import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
+import { NodeOperationError } from 'n8n-workflow';
+
+export const streamProperty: INodeProperties = {
+	displayName: 'Stream',
+	name: 'stream',
+	type: 'string',
+	default: 'filterQueue',
+	required: true,
+	description: 'Key of the stream',
+	displayOptions: { show: { operation: ['add', 'acknowledge', 'info'] } },
+};
+
+export const groupProperty: INodeProperties = {
+	displayName: 'Consumer Group',
+	name: 'group',
+	type: 'string',
+	default: 'newOpportunityProcessor',
+	required: true,
+	displayOptions: { show: { operation: ['acknowledge', 'info'] } },
+};
+
+export const dlqStreamProperty: INodeProperties = {
+	displayName: 'Dead-Letter Stream',
+	name: 'dlqStream',
+	type: 'string',
+	default: 'DLQFilterQueueNewOpportunityProcessor',
+	description: 'Key of the dead-letter stream (DLQ + stream + group, as the consumer names it)',
+	displayOptions: { show: { operation: ['listDeadLetters', 'replayDeadLetters'] } },
+};
+
+/** A required text parameter, trimmed; empty is a clear error on that item. */
+export function requiredText(ctx: IExecuteFunctions, name: string, label: string, itemIndex: number): string {
+	const value = String(ctx.getNodeParameter(name, itemIndex) ?? '').trim();
+	if (!value) throw new NodeOperationError(ctx.getNode(), `${label} is empty`, { itemIndex });
+	return value;
+}
+
+/** Comma/space/newline separated ids, or an array from an expression. */
+export function idList(value: unknown): string[] {
+	const parts = Array.isArray(value) ? value.map(String) : String(value ?? '').split(/[\s,]+/);
+	return parts.map((id) => id.trim()).filter(Boolean);
+}

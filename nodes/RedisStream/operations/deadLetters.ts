@@ -1,0 +1,59 @@
+import type Redis from 'ioredis';
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+
+import { listDeadLetters, replayDeadLetters } from '../../shared/streamAdmin';
+import { idList, requiredText } from './common';
+
+export const deadLetterProperties: INodeProperties[] = [
+	{
+		displayName: 'Limit',
+		name: 'limit',
+		type: 'number',
+		typeOptions: { minValue: 1 },
+		default: 50,
+		description: 'Max number of results to return',
+		displayOptions: { show: { operation: ['listDeadLetters', 'replayDeadLetters'] } },
+	},
+	{
+		displayName: 'Only These IDs',
+		name: 'replayIds',
+		type: 'string',
+		default: '',
+		placeholder: '1700000000000-0, 1700000000001-0',
+		description: 'Dead-letter entry IDs to replay (comma-separated or an array); empty = the oldest entries up to Limit',
+		displayOptions: { show: { operation: ['replayDeadLetters'] } },
+	},
+];
+
+export async function executeListDeadLetters(
+	this: IExecuteFunctions,
+	redis: Redis,
+	items: INodeExecutionData[],
+): Promise<INodeExecutionData[]> {
+	const out: INodeExecutionData[] = [];
+	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
+		const dlqStream = requiredText(this, 'dlqStream', 'Dead-Letter Stream', itemIndex);
+		const count = this.getNodeParameter('limit', itemIndex, 50) as number;
+		for (const letter of await listDeadLetters(redis, dlqStream, { count })) {
+			out.push({ json: { dlqStream, ...letter } as IDataObject, pairedItem: { item: itemIndex } });
+		}
+	}
+	return out;
+}
+
+export async function executeReplayDeadLetters(
+	this: IExecuteFunctions,
+	redis: Redis,
+	items: INodeExecutionData[],
+): Promise<INodeExecutionData[]> {
+	const out: INodeExecutionData[] = [];
+	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
+		const dlqStream = requiredText(this, 'dlqStream', 'Dead-Letter Stream', itemIndex);
+		const limit = this.getNodeParameter('limit', itemIndex, 50) as number;
+		const ids = idList(this.getNodeParameter('replayIds', itemIndex, ''));
+		for (const result of await replayDeadLetters(redis, dlqStream, { ids, limit })) {
+			out.push({ json: { dlqStream, ...result }, pairedItem: { item: itemIndex } });
+		}
+	}
+	return out;
+}

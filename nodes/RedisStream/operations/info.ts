@@ -1,0 +1,67 @@
+import type Redis from 'ioredis';
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+
+import { queueInfo, type Thresholds } from '../../shared/streamAdmin';
+import { requiredText } from './common';
+
+const show = { show: { operation: ['info'] } };
+
+export const infoProperties: INodeProperties[] = [
+	{
+		displayName: 'Dead-Letter Stream',
+		name: 'infoDlqStream',
+		type: 'string',
+		default: '',
+		placeholder: 'DLQFilterQueueNewOpportunityProcessor',
+		description: 'Empty = DLQ + stream + group, as the consumer names it',
+		displayOptions: show,
+	},
+	{
+		displayName: 'Alert Thresholds',
+		name: 'thresholds',
+		type: 'collection',
+		placeholder: 'Add Threshold',
+		default: {},
+		displayOptions: show,
+		options: [
+			{
+				displayName: 'Queue Length Above',
+				name: 'queueLength',
+				type: 'number',
+				default: 1000,
+				description: 'Flag a backlog when entries not yet processed (lag + pending) exceed this',
+			},
+			{
+				displayName: 'Dead Letters Above',
+				name: 'dlqSize',
+				type: 'number',
+				default: 50,
+			},
+			{
+				displayName: 'Pending Above',
+				name: 'pending',
+				type: 'number',
+				default: 100,
+				description: 'Flag when more entries than this are delivered but not acknowledged',
+			},
+		],
+	},
+];
+
+export async function executeInfo(
+	this: IExecuteFunctions,
+	redis: Redis,
+	items: INodeExecutionData[],
+): Promise<INodeExecutionData[]> {
+	const out: INodeExecutionData[] = [];
+	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
+		const info = await queueInfo(redis, {
+			stream: requiredText(this, 'stream', 'Stream', itemIndex),
+			group: requiredText(this, 'group', 'Consumer Group', itemIndex),
+			dlqStream: String(this.getNodeParameter('infoDlqStream', itemIndex, '')).trim(),
+			thresholds: this.getNodeParameter('thresholds', itemIndex, {}) as Partial<Thresholds>,
+		});
+		out.push({ json: info as unknown as IDataObject, pairedItem: { item: itemIndex } });
+	}
+	return out;
+}

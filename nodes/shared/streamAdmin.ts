@@ -1,0 +1,199 @@
+import type Redis from 'ioredis';
+
+import { dlqStreamName, errorsKey } from './streamGroup';
+import { fieldsToObject, MESSAGE_FIELD } from './streams';
+
+/** XINFO replies are flat [name, value, …] lists. */
+function pairs(reply: unknown[]): Record<string, unknown> {
+	const out: Record<string, unknown> = {};
+	for (let i = 0; i + 1 < reply.length; i += 2) out[String(reply[i])] = reply[i + 1];
+	return out;
+}
+
+const isNoSuchKey = (error: unknown) => /no such key/i.test(String((error as Error)?.message));
+
+export interface Thresholds {
+	/** Alert when work not yet done (lag + pending) exceeds this. */
+	queueLength: number;
+	dlqSize: number;
+	pending: number;
+}
+
+export const DEFAULT_THRESHOLDS: Thresholds = { queueLength: 1000, dlqSize: 50, pending: 100 };
+
+export interface QueueInfo {
+	stream: string;
+	group: string;
+	exists: boolean;
+	groupExists: boolean;
+	/** Entries in the stream (XLEN), processed or not. */
+	length: number;
+	/** Delivered to a consumer, not yet acknowledged. */
+	pending: number;
+	/** Not yet delivered to the group; null when Redis cannot tell (after deletions/trims). */
+	lag: number | null;
+	/** lag + pending: the work still to do. */
+	queueLength: number;
+	consumers: number;
+	lastDeliveredId: string | null;
+	lastGeneratedId: string | null;
+	dlqStream: string;
+	dlqSize: number;
+	alerts: { backlog: boolean; dlq: boolean; pending: boolean };
+	alerting: boolean;
+}
+
+export async function queueInfo(
+	redis: Redis,
+	o: { stream: string; group: string; dlqStream?: string; thresholds?: Partial<Thresholds> },
+): Promise<QueueInfo> {
+	const thresholds = { ...DEFAULT_THRESHOLDS, ...o.thresholds };
+	const dlqStream = o.dlqStream || dlqStreamName(o.stream, o.group);
+	let stream: Record<string, unknown> | undefined;
+	let groups: Array<Record<string, unknown>> = [];
+	try {
+		stream = pairs((await redis.call('XINFO', 'STREAM', o.stream)) as unknown[]);
+		groups = ((await redis.call('XINFO', 'GROUPS', o.stream)) as unknown[][]).map(pairs);
+	} catch (error) {
+		if (!isNoSuchKey(error)) throw error;
+	}
+	const group = groups.find((g) => g.name === o.group);
+	const length = Number(stream?.length ?? 0);
+	const pending = Number(group?.pending ?? 0);
+	const lag = group ? (group.lag === null || group.lag === undefined ? null : Number(group.lag)) : length;
+	const queueLength = (lag ?? 0) + pending;
+	const dlqSize = await redis.xlen(dlqStream);
+	const alerts = {
+		backlog: queueLength > thresholds.queueLength,
+		dlq: dlqSize > thresholds.dlqSize,
+		pending: pending > thresholds.pending,
+	};
+	return {
+		stream: o.stream,
+		group: o.group,
+		exists: stream !== undefined,
+		groupExists: group !== undefined,
+		length,
+		pending,
+		lag,
+		queueLength,
+		consumers: Number(group?.consumers ?? 0),
+		lastDeliveredId: (group?.['last-delivered-id'] as string | undefined) ?? null,
+		lastGeneratedId: (stream?.['last-generated-id'] as string | undefined) ?? null,
+		dlqStream,
+		dlqSize,
+		alerts,
+		alerting: alerts.backlog || alerts.dlq || alerts.pending,
+	};
+}
+
+export interface DeadLetterEntry {
+	id: string;
+	/** The original message, parsed when it is JSON. */
+	message: unknown;
+	originalQueue: string;
+	originalId: string;
+	group: string;
+	failedAt: string;
+	retryCount: number;
+	lastError: string;
+}
+
+function parseMaybeJson(text: string | undefined): unknown {
+	if (text === undefined) return null;
+	try {
+		return JSON.parse(text);
+	} catch {
+		return text;
+	}
+}
+
+export async function listDeadLetters(
+	redis: Redis,
+	dlqStream: string,
+	o: { count: number; after?: string },
+): Promise<DeadLetterEntry[]> {
+	const start = o.after ? `(${o.after}` : '-';
+	const raw = (await redis.xrange(dlqStream, start, '+', 'COUNT', o.count)) as Array<[string, string[]]>;
+	return raw.map(([id, list]) => {
+		const f = fieldsToObject(list);
+		return {
+			id,
+			message: parseMaybeJson(f[MESSAGE_FIELD]),
+			originalQueue: f.originalQueue,
+			originalId: f.originalId,
+			group: f.group,
+			failedAt: f.failedAt,
+			retryCount: Number(f.retryCount ?? 0),
+			lastError: f.lastError,
+		};
+	});
+}
+
+// Moves one dead letter back to its queue as a new entry and deletes it from the DLQ, atomically:
+// two people replaying the same entry at once produce one new entry, not two.
+const REPLAY_SCRIPT = `
+local entry = redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1])
+if #entry == 0 then return false end
+local fields = entry[1][2]
+local message, queue
+for i = 1, #fields, 2 do
+  if fields[i] == '${MESSAGE_FIELD}' then message = fields[i + 1] end
+  if fields[i] == 'originalQueue' then queue = fields[i + 1] end
+end
+if not message or not queue then
+  return redis.error_reply('dead letter ' .. ARGV[1] .. ' has no message or originalQueue')
+end
+local id = redis.call('XADD', queue, '*', '${MESSAGE_FIELD}', message)
+redis.call('XDEL', KEYS[1], ARGV[1])
+return { queue, id }
+`;
+
+export interface ReplayResult {
+	deadLetterId: string;
+	replayed: boolean;
+	queue?: string;
+	newId?: string;
+	reason?: string;
+}
+
+/** Replays the given DLQ ids, or the oldest `limit` entries when no ids are given. */
+export async function replayDeadLetters(
+	redis: Redis,
+	dlqStream: string,
+	o: { ids?: string[]; limit: number },
+): Promise<ReplayResult[]> {
+	const ids = o.ids?.length ? o.ids : (await listDeadLetters(redis, dlqStream, { count: o.limit })).map((e) => e.id);
+	const results: ReplayResult[] = [];
+	for (const id of ids) {
+		try {
+			const reply = (await redis.eval(REPLAY_SCRIPT, 1, dlqStream, id)) as [string, string] | null;
+			results.push(
+				reply
+					? { deadLetterId: id, replayed: true, queue: reply[0], newId: reply[1] }
+					: { deadLetterId: id, replayed: false, reason: 'not in the dead-letter stream (already replayed?)' },
+			);
+		} catch (error) {
+			results.push({ deadLetterId: id, replayed: false, reason: (error as Error).message });
+		}
+	}
+	return results;
+}
+
+/** XACK per id in one round trip, so each id reports whether it was pending. */
+export async function acknowledgeEach(
+	redis: Redis,
+	stream: string,
+	group: string,
+	ids: string[],
+): Promise<Array<{ id: string; acknowledged: boolean; error?: string }>> {
+	if (ids.length === 0) return [];
+	const pipeline = redis.pipeline();
+	for (const id of ids) pipeline.xack(stream, group, id);
+	pipeline.hdel(errorsKey(stream, group), ...ids);
+	const replies = (await pipeline.exec()) ?? [];
+	return ids.map((id, i) => {
+		const [error, count] = replies[i];
+		return error ? { id, acknowledged: false, error: error.message } : { id, acknowledged: Number(count) === 1 };
+	});
+}
