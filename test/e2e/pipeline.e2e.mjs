@@ -12,8 +12,8 @@ import { N8nInstance, PACKAGE, packThePack, ROOT } from './n8n-rig.mjs';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 // A database of its own keeps the template's fixed stream name away from anything else on the server.
 const E2E_DB = Number(process.env.E2E_REDIS_DB ?? 13);
-const workflowFile = join(ROOT, 'workflows/lead-capture-webhook.json');
-const workflow = JSON.parse(readFileSync(workflowFile, 'utf8'));
+const templates = ['lead-capture-webhook.json', 'filter-queue-consumer.json'].map((file) => join(ROOT, 'workflows', file));
+const STREAMS = ['filterQueue', 'syncQueue', 'DLQFilterQueueNewOpportunityProcessor'];
 
 let n8n;
 let redis;
@@ -21,7 +21,7 @@ let redis;
 before(async () => {
 	const url = new URL(REDIS_URL);
 	redis = new Redis(REDIS_URL, { db: E2E_DB });
-	await redis.del('filterQueue');
+	await redis.del(...STREAMS);
 	n8n = await N8nInstance.create();
 	n8n.installPack(packThePack(mkdtempSync(join(tmpdir(), 'lead-pipeline-pack-'))));
 	n8n.importCredentials([
@@ -38,13 +38,15 @@ before(async () => {
 			},
 		},
 	]);
-	n8n.importWorkflow(workflowFile);
-	n8n.publishWorkflow(workflow.id);
+	for (const file of templates) {
+		n8n.importWorkflow(file);
+		n8n.publishWorkflow(JSON.parse(readFileSync(file, 'utf8')).id);
+	}
 });
 
 after(async () => {
 	await n8n?.stop();
-	await redis?.del('filterQueue');
+	await redis?.del(...STREAMS);
 	redis?.disconnect();
 });
 
@@ -57,7 +59,7 @@ test('n8n loads every node type the package lists', () => {
 	for (const type of expected) assert.ok(loaded.includes(type), `n8n did not load ${type}`);
 });
 
-test('webhook → Redis Stream Add writes the lead to filterQueue and answers with the entry id', async () => {
+test('webhook → filterQueue → Redis Stream Consumer → syncQueue, acknowledged', async () => {
 	await n8n.start();
 	await n8n.waitForWebhook('lead-capture');
 	assert.doesNotMatch(n8n.logs, /Unrecognized node type/);
@@ -79,6 +81,17 @@ test('webhook → Redis Stream Add writes the lead to filterQueue and answers wi
 	const message = JSON.parse(fields[1]);
 	assert.equal(message.source, 'WEBSITE');
 	assert.deepEqual(message.leadData, lead);
+
+	// The consumer workflow (published, running inside n8n) moves it on and acknowledges it.
+	const deadline = Date.now() + 30_000;
+	while ((await redis.xlen('syncQueue')) < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+	const synced = await redis.xrange('syncQueue', '-', '+');
+	assert.equal(synced.length, 1, n8n.logs.slice(-3000));
+	assert.deepEqual(JSON.parse(synced[0][1][1]), message);
+	while (Number((await redis.xpending('filterQueue', 'newOpportunityProcessor'))[0]) > 0 && Date.now() < deadline) {
+		await new Promise((r) => setTimeout(r, 100));
+	}
+	assert.equal(Number((await redis.xpending('filterQueue', 'newOpportunityProcessor'))[0]), 0);
 	assert.doesNotMatch(n8n.logs, /Unrecognized node type/);
 });
 
