@@ -128,7 +128,8 @@ export class N8nInstance {
 			stdio: ['ignore', 'pipe', 'pipe'],
 		});
 		const onData = (chunk) => {
-			this.logs += chunk.toString();
+			// Keep the tail only: a long-running instance must not grow its own memory with logs.
+			this.logs = (this.logs + chunk.toString()).slice(-500_000);
 			if (echo) process.stdout.write(chunk);
 		};
 		this.process.stdout.on('data', onData);
