@@ -144,3 +144,31 @@ export async function withRedis<T>(
 export async function pingRedis(cred: RedisCredentialData): Promise<string> {
 	return await withRedis(cred, async (client) => await client.ping(), 'lead-pipeline-test');
 }
+
+const shared = new Map<string, Promise<Redis>>();
+
+/**
+ * One long-lived command connection per credential, for webhook paths where a connect per request
+ * would cost more than the work. It reconnects by itself; while Redis is away its commands fail at
+ * once (no offline queue), so a caller can answer 503 instead of hanging.
+ */
+export async function sharedRedis(cred: RedisCredentialData, connectionName = 'lead-pipeline'): Promise<Redis> {
+	const key = JSON.stringify(cred);
+	const existing = shared.get(key);
+	if (existing) {
+		const client = await existing.catch(() => undefined);
+		if (client && client.status !== 'end') return client;
+		shared.delete(key);
+	}
+	const connecting = connectRedis(cred, 'command', connectionName);
+	shared.set(key, connecting);
+	connecting.catch(() => shared.delete(key));
+	return await connecting;
+}
+
+/** Closes the shared connections (tests, shutdown). */
+export async function closeSharedRedis(): Promise<void> {
+	const clients = await Promise.all([...shared.values()].map(async (p) => await p.catch(() => undefined)));
+	shared.clear();
+	await Promise.all(clients.map(async (client) => await closeRedis(client)));
+}

@@ -52,7 +52,7 @@ function unsupported(what: string) {
 	};
 }
 
-function additionalData(hooks: ExecutionLifecycleHooks | undefined, credentials: TestCredentials): IWorkflowExecuteAdditionalData {
+export function additionalData(hooks: ExecutionLifecycleHooks | undefined, credentials: TestCredentials): IWorkflowExecuteAdditionalData {
 	const base = 'http://127.0.0.1:5678';
 	return {
 		hooks,
@@ -91,7 +91,7 @@ export function buildWorkflow(json: WorkflowJson): Workflow {
 }
 
 /** Runs the workflow from `start`, which receives `input`, through n8n-core's WorkflowExecute. */
-async function execute(
+export async function execute(
 	workflow: Workflow,
 	start: INode,
 	input: INodeExecutionData[][],

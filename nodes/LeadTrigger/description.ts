@@ -1,0 +1,177 @@
+import type { INodeProperties } from 'n8n-workflow';
+
+const forSources = (...source: string[]) => ({ show: { source } });
+
+export const leadTriggerProperties: INodeProperties[] = [
+	{
+		displayName: 'Source',
+		name: 'source',
+		type: 'options',
+		options: [
+			{ name: 'Auto-Detect', value: 'auto', description: 'Meta payloads by their "object", bots by botId/answers, else a form' },
+			{ name: 'Instagram', value: 'instagram', description: 'Instagram messaging webhook (Meta signature)' },
+			{ name: 'Website Form', value: 'website', description: 'JSON or urlencoded enquiry form, or a bulk import' },
+			{ name: 'WhatsApp Bot', value: 'whatsappBot', description: 'A bot platform posting the generic bot JSON' },
+			{ name: 'WhatsApp Cloud API', value: 'whatsapp', description: 'WhatsApp Business webhook (Meta signature)' },
+		],
+		default: 'website',
+	},
+	{
+		displayName: 'Path',
+		name: 'path',
+		type: 'string',
+		default: 'leads',
+		required: true,
+		description: 'The webhook path: POST /webhook/&lt;path&gt; (and GET for the Meta handshake and import status)',
+	},
+	{
+		displayName: 'Default Country',
+		name: 'defaultCountry',
+		type: 'string',
+		default: 'IN',
+		description: 'Two-letter country used to read phone numbers written without a country code',
+	},
+	{
+		displayName: 'Durable Accept',
+		name: 'durableAccept',
+		type: 'boolean',
+		default: true,
+		description:
+			'Whether to store each lead in a Redis stream before answering 2xx; if Redis is down the caller gets 503 and retries. Also stops replayed messages from becoming second leads.',
+	},
+	{
+		displayName: 'Stream',
+		name: 'stream',
+		type: 'string',
+		default: 'filterQueue',
+		description: 'Stream the leads are stored in as { source, leadData, traceId }',
+		displayOptions: { show: { durableAccept: [true] } },
+	},
+	{
+		displayName: 'Enqueue Only',
+		name: 'enqueueOnly',
+		type: 'boolean',
+		default: false,
+		description:
+			'Whether to only store the lead and answer, starting no workflow execution (a Redis Stream Consumer takes leads in batches)',
+		displayOptions: { show: { durableAccept: [true] } },
+	},
+	{
+		displayName: 'Authentication',
+		name: 'authentication',
+		type: 'options',
+		options: [
+			{ name: 'None', value: 'none' },
+			{ name: 'Shared Secret Header', value: 'sharedSecret' },
+			{ name: 'HMAC-SHA256 of the Body', value: 'hmac' },
+		],
+		default: 'none',
+		description: 'How form and bot posts prove they come from you (the secret lives in a Lead Pipeline Form Secret API credential)',
+		displayOptions: forSources('website', 'whatsappBot', 'auto'),
+	},
+	{
+		displayName: 'Form Fields',
+		name: 'formFields',
+		type: 'collection',
+		placeholder: 'Map a Field',
+		default: {},
+		description: 'Which form field holds what (dotted paths allowed); utm_* fields are read as they are',
+		displayOptions: forSources('website', 'auto'),
+		options: [
+			{ displayName: 'Destination Field', name: 'destination', type: 'string', default: 'destination' },
+			// A field name, not an address: the email placeholder rule does not apply.
+			// eslint-disable-next-line n8n-nodes-base/node-param-placeholder-missing-email
+			{ displayName: 'Email Field', name: 'email', type: 'string', default: 'email' },
+			{ displayName: 'Message Field', name: 'message', type: 'string', default: 'message' },
+			{ displayName: 'Name Field', name: 'name', type: 'string', default: 'name' },
+			{ displayName: 'Phone Field', name: 'phone', type: 'string', default: 'phone' },
+		],
+	},
+	{
+		displayName: 'Honeypot Field',
+		name: 'honeypotField',
+		type: 'string',
+		default: '',
+		placeholder: 'website',
+		description: 'A hidden form field people leave empty; a submission that fills it is answered 202 and dropped as spam',
+		displayOptions: forSources('website', 'auto'),
+	},
+	{
+		displayName: 'Bot Fields',
+		name: 'botFields',
+		type: 'collection',
+		placeholder: 'Map a Field',
+		default: {},
+		displayOptions: forSources('whatsappBot', 'auto'),
+		options: [
+			{ displayName: 'Answers Field', name: 'answers', type: 'string', default: 'answers' },
+			{ displayName: 'Bot ID Field', name: 'botId', type: 'string', default: 'botId' },
+			{ displayName: 'Destination Field', name: 'destination', type: 'string', default: 'destination' },
+			// A field name, not an address: the email placeholder rule does not apply.
+			// eslint-disable-next-line n8n-nodes-base/node-param-placeholder-missing-email
+			{ displayName: 'Email Field', name: 'email', type: 'string', default: 'email' },
+			{ displayName: 'Message ID Field', name: 'messageId', type: 'string', default: 'messageId' },
+			{ displayName: 'Name Field', name: 'name', type: 'string', default: 'name' },
+			{ displayName: 'Phone Field', name: 'phone', type: 'string', default: 'phone' },
+		],
+	},
+	{
+		displayName: 'Emit Events',
+		name: 'emitEvents',
+		type: 'boolean',
+		default: false,
+		description: 'Whether to put WhatsApp delivery statuses and other non-lead events on the Events output',
+		displayOptions: forSources('whatsapp', 'instagram', 'auto'),
+	},
+	{
+		displayName: 'Options',
+		name: 'options',
+		type: 'collection',
+		placeholder: 'Add Option',
+		default: {},
+		options: [
+			{
+				displayName: 'Import Batch Size',
+				name: 'importBatchSize',
+				type: 'number',
+				typeOptions: { minValue: 1, maxValue: 1000 },
+				default: 50,
+				description: 'Leads of a bulk import written per round trip',
+			},
+			{
+				displayName: 'Max Stream Length',
+				name: 'maxLen',
+				type: 'number',
+				typeOptions: { minValue: 0 },
+				default: 0,
+				description: 'Trim the stream to about this many entries (0 = never)',
+			},
+			{
+				displayName: 'Rejected Stream',
+				name: 'rejectedStream',
+				type: 'string',
+				default: 'DLQLeadIntake',
+				description: 'Where WhatsApp/Instagram messages that cannot become a lead are kept (Meta does not resend them)',
+			},
+			{
+				displayName: 'Replay Window (Seconds)',
+				name: 'replayWindowSeconds',
+				type: 'number',
+				typeOptions: { minValue: 1 },
+				default: 86400,
+				description: 'How long a message ID (wamid, Instagram mid, Idempotency-Key) is remembered to drop replays',
+			},
+			{
+				displayName: 'Success Status',
+				name: 'successStatus',
+				type: 'options',
+				options: [
+					{ name: '202 Accepted', value: 202 },
+					{ name: '200 OK', value: 200 },
+				],
+				default: 202,
+				description: 'Status a form or bot gets for an accepted lead (body: { traceId })',
+			},
+		],
+	},
+];

@@ -1,0 +1,243 @@
+import type Redis from 'ioredis';
+import type { IDataObject, INodeExecutionData, IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
+
+import { botDraft, DEFAULT_BOT_FIELDS, looksLikeBot, type BotFieldMapping } from '../shared/intake/bot';
+import { getImportStatus, runImport } from '../shared/intake/bulkImport';
+import { finalizeDrafts, isRecord, type ChannelDraft, type Extracted, type Rejected } from '../shared/intake/draft';
+import { instagramDrafts } from '../shared/intake/instagram';
+import { enqueueLeads } from '../shared/intake/queue';
+import { DEFAULT_FORM_FIELDS, isBulkImport, websiteFormDraft, type FormFieldMapping } from '../shared/intake/website';
+import { whatsAppDrafts } from '../shared/intake/whatsapp';
+import { normalizeLead, type Lead } from '../shared/lead';
+import { isCountryCode, type CountryCode } from '../shared/phone';
+import { sharedRedis } from '../shared/redis';
+import { REDIS_CREDENTIAL, toRedisCredentialData } from '../shared/redisCredential';
+import { safeEqual, verifyBodyHmac, verifyMetaSignature } from '../shared/signatures';
+import { addEntries } from '../shared/streams';
+import { newTraceId } from '../shared/trace';
+import { header, parseBody, rawBodyOf, respond, respondText, type WebhookRequest, type WebhookResponse } from './http';
+
+type Source = 'website' | 'whatsapp' | 'whatsappBot' | 'instagram';
+
+interface Settings {
+	source: Source | 'auto';
+	defaultCountry?: CountryCode;
+	durable: boolean;
+	stream: string;
+	enqueueOnly: boolean;
+	authentication: 'none' | 'sharedSecret' | 'hmac';
+	formFields: FormFieldMapping;
+	botFields: BotFieldMapping;
+	honeypotField: string;
+	emitEvents: boolean;
+	importBatchSize: number;
+	maxLen: number;
+	rejectedStream: string;
+	replayWindowSeconds: number;
+	successStatus: number;
+}
+
+function settings(ctx: IWebhookFunctions): Settings {
+	const options = ctx.getNodeParameter('options', {}) as IDataObject;
+	const country = String(ctx.getNodeParameter('defaultCountry', '') ?? '').trim().toUpperCase();
+	const durable = ctx.getNodeParameter('durableAccept', true) as boolean;
+	return {
+		source: ctx.getNodeParameter('source', 'website') as Settings['source'],
+		defaultCountry: isCountryCode(country) ? country : undefined,
+		durable,
+		stream: durable ? String(ctx.getNodeParameter('stream', 'filterQueue')) : '',
+		enqueueOnly: durable && (ctx.getNodeParameter('enqueueOnly', false) as boolean),
+		authentication: ctx.getNodeParameter('authentication', 'none') as Settings['authentication'],
+		formFields: { ...DEFAULT_FORM_FIELDS, ...(ctx.getNodeParameter('formFields', {}) as Partial<FormFieldMapping>) },
+		botFields: { ...DEFAULT_BOT_FIELDS, ...(ctx.getNodeParameter('botFields', {}) as Partial<BotFieldMapping>) },
+		honeypotField: String(ctx.getNodeParameter('honeypotField', '') ?? '').trim(),
+		emitEvents: ctx.getNodeParameter('emitEvents', false) as boolean,
+		importBatchSize: Number(options.importBatchSize ?? 50),
+		maxLen: Number(options.maxLen ?? 0),
+		rejectedStream: String(options.rejectedStream ?? 'DLQLeadIntake'),
+		replayWindowSeconds: Number(options.replayWindowSeconds ?? 86400),
+		successStatus: Number(options.successStatus ?? 202),
+	};
+}
+
+function detectSource(body: unknown): Source {
+	const object = isRecord(body) ? body.object : undefined;
+	if (object === 'whatsapp_business_account') return 'whatsapp';
+	if (object === 'instagram') return 'instagram';
+	return looksLikeBot(body) ? 'whatsappBot' : 'website';
+}
+
+const isMeta = (source: Source) => source === 'whatsapp' || source === 'instagram';
+
+async function metaCredential(ctx: IWebhookFunctions): Promise<{ appSecret: string; verifyToken: string }> {
+	const cred = await ctx.getCredentials('whatsAppCloudApi');
+	return { appSecret: String(cred.appSecret ?? ''), verifyToken: String(cred.verifyToken ?? '') };
+}
+
+/** Form/bot authentication per the node's setting; true when the request may pass. */
+async function formAuthorized(ctx: IWebhookFunctions, s: Settings, req: WebhookRequest, raw: Buffer): Promise<boolean> {
+	if (s.authentication === 'none') return true;
+	const cred = await ctx.getCredentials('leadPipelineFormSecretApi');
+	const secret = String(cred.secret ?? '');
+	const provided = header(req, String(cred.headerName || 'X-Lead-Signature'));
+	if (!secret || provided === undefined) return false;
+	return s.authentication === 'hmac' ? verifyBodyHmac(raw, provided, secret) : safeEqual(provided, secret);
+}
+
+async function redisFor(ctx: IWebhookFunctions): Promise<Redis> {
+	return await sharedRedis(toRedisCredentialData(await ctx.getCredentials(REDIS_CREDENTIAL)), 'n8n-lead-pipeline:intake');
+}
+
+const unavailable = (res: WebhookResponse) =>
+	respond(res, 503, { error: 'The lead store is unavailable: nothing was stored, please retry' });
+
+function rejectedJson(rejected: Rejected): IDataObject {
+	return { messageId: rejected.messageId, errors: rejected.errors, lead: rejected.draft } as unknown as IDataObject;
+}
+
+function executionData(s: Settings, leads: Lead[], rejected: Rejected[], events: unknown[]): IWebhookResponseData {
+	const emitEvents = s.emitEvents ? events : [];
+	if (s.enqueueOnly || leads.length + rejected.length + emitEvents.length === 0) return { noWebhookResponse: true };
+	const items = (values: IDataObject[]): INodeExecutionData[] => values.map((json) => ({ json }));
+	return {
+		noWebhookResponse: true,
+		workflowData: [
+			items(leads as unknown as IDataObject[]),
+			items(rejected.map(rejectedJson)),
+			items(emitEvents as IDataObject[]),
+		],
+	};
+}
+
+/** Stores leads (and, for Meta channels, rejects) before anything is answered. */
+async function store(ctx: IWebhookFunctions, s: Settings, leads: Lead[], rejected: Rejected[]) {
+	if (!s.durable) return leads.map((lead) => ({ traceId: lead.traceId, stored: true as const, id: '' }));
+	const redis = await redisFor(ctx);
+	const results = await enqueueLeads(redis, s.stream, leads, { maxLen: s.maxLen, replayWindowSeconds: s.replayWindowSeconds });
+	const failed = await addEntries(
+		redis,
+		rejected.map((r) => ({ stream: s.rejectedStream, message: { ...rejectedJson(r), rejectedAt: new Date().toISOString() } })),
+	);
+	const refused = failed.find((r) => !r.ok);
+	if (refused && !refused.ok) throw refused.error;
+	return results;
+}
+
+async function handleMeta(ctx: IWebhookFunctions, s: Settings, source: Source, body: unknown, raw: Buffer, req: WebhookRequest, res: WebhookResponse) {
+	const { appSecret } = await metaCredential(ctx);
+	if (!verifyMetaSignature(raw, header(req, 'x-hub-signature-256'), appSecret)) {
+		respond(res, 401, { error: 'Missing or invalid X-Hub-Signature-256' });
+		return { noWebhookResponse: true };
+	}
+	const extracted: Extracted = source === 'whatsapp' ? whatsAppDrafts(body) : instagramDrafts(body, s.defaultCountry);
+	const { leads, rejected } = finalizeDrafts(extracted.drafts, { defaultCountry: s.defaultCountry });
+	const results = await store(ctx, s, leads, rejected);
+	const fresh = leads.filter((_, i) => results[i].stored);
+	respondText(res, 200, 'EVENT_RECEIVED');
+	return executionData(s, fresh, rejected, extracted.events);
+}
+
+async function handleBulkImport(ctx: IWebhookFunctions, s: Settings, body: { importId: string; leads: unknown[] }, res: WebhookResponse) {
+	if (!s.durable) {
+		respond(res, 400, { error: 'Bulk import needs Durable Accept (a Redis credential) to queue the leads and keep progress' });
+		return { noWebhookResponse: true };
+	}
+	const receivedAt = new Date().toISOString();
+	const status = await runImport(await redisFor(ctx), {
+		importId: body.importId,
+		rows: body.leads,
+		batchSize: s.importBatchSize,
+		stream: s.stream,
+		maxLen: s.maxLen,
+		replayWindowSeconds: Math.max(s.replayWindowSeconds, 3600),
+		toLead: (row, index) => {
+			if (!isRecord(row)) return { ok: false, errors: [{ field: '', message: 'each lead must be a JSON object' }] };
+			const draft = websiteFormDraft(row, s.formFields);
+			draft.source.messageId = `${body.importId}:${index}`;
+			return normalizeLead({ ...draft, traceId: newTraceId(), receivedAt }, { defaultCountry: s.defaultCountry });
+		},
+	});
+	respond(res, status.status === 'failed' ? 503 : 200, status);
+	return { noWebhookResponse: true };
+}
+
+async function handleFormOrBot(ctx: IWebhookFunctions, s: Settings, source: Source, body: unknown, raw: Buffer, req: WebhookRequest, res: WebhookResponse) {
+	if (!(await formAuthorized(ctx, s, req, raw))) {
+		respond(res, 401, { error: 'Missing or invalid authentication header' });
+		return { noWebhookResponse: true };
+	}
+	if (!isRecord(body)) {
+		respond(res, 400, { error: 'Invalid lead', errors: [{ field: '', message: 'the body must be a JSON object or a form' }] });
+		return { noWebhookResponse: true };
+	}
+	if (source === 'website' && isBulkImport(body)) return await handleBulkImport(ctx, s, body, res);
+	if (source === 'website' && s.honeypotField && String(body[s.honeypotField] ?? '').trim() !== '') {
+		respond(res, s.successStatus, { traceId: newTraceId() });
+		return { noWebhookResponse: true };
+	}
+	const draft: ChannelDraft = source === 'website' ? websiteFormDraft(body, s.formFields) : botDraft(body, s.botFields);
+	const idempotencyKey = header(req, 'idempotency-key');
+	if (idempotencyKey) draft.source.messageId = idempotencyKey.slice(0, 500);
+	const { leads, rejected } = finalizeDrafts([draft], { defaultCountry: s.defaultCountry });
+	if (rejected.length) {
+		respond(res, 400, { error: 'Invalid lead', errors: rejected[0].errors });
+		return { noWebhookResponse: true };
+	}
+	const [result] = await store(ctx, s, leads, []);
+	if (!result.stored) {
+		respond(res, s.successStatus, { traceId: result.duplicateOf, duplicate: true });
+		return { noWebhookResponse: true };
+	}
+	respond(res, s.successStatus, { traceId: result.traceId });
+	return executionData(s, leads, [], []);
+}
+
+export async function handlePost(ctx: IWebhookFunctions): Promise<IWebhookResponseData> {
+	const req = ctx.getRequestObject() as unknown as WebhookRequest;
+	const res = ctx.getResponseObject() as unknown as WebhookResponse;
+	const s = settings(ctx);
+	try {
+		const raw = rawBodyOf(req);
+		const parsed = parseBody(req, raw);
+		if (!parsed.ok) {
+			respond(res, parsed.status, { error: parsed.error });
+			return { noWebhookResponse: true };
+		}
+		const source = s.source === 'auto' ? detectSource(parsed.body) : s.source;
+		if (isMeta(source)) return await handleMeta(ctx, s, source, parsed.body, raw, req, res);
+		return await handleFormOrBot(ctx, s, source, parsed.body, raw, req, res);
+	} catch (error) {
+		// Whatever failed (Redis away, a credential missing), nothing was acknowledged: the caller retries.
+		ctx.logger.warn(`Lead Trigger could not accept a lead: ${(error as Error).message}`);
+		unavailable(res);
+		return { noWebhookResponse: true };
+	}
+}
+
+/** GET: Meta's subscription handshake, or a bulk import's status (?importId=). */
+export async function handleGet(ctx: IWebhookFunctions): Promise<IWebhookResponseData> {
+	const res = ctx.getResponseObject() as unknown as WebhookResponse;
+	const query = ctx.getQueryData() as Record<string, unknown>;
+	try {
+		if (query['hub.mode'] !== undefined) {
+			const { verifyToken } = await metaCredential(ctx);
+			const token = String(query['hub.verify_token'] ?? '');
+			if (query['hub.mode'] === 'subscribe' && verifyToken && safeEqual(token, verifyToken)) {
+				respondText(res, 200, String(query['hub.challenge'] ?? ''));
+			} else {
+				respondText(res, 403, 'Verification failed');
+			}
+			return { noWebhookResponse: true };
+		}
+		if (typeof query.importId === 'string' && query.importId) {
+			const status = await getImportStatus(await redisFor(ctx), query.importId);
+			respond(res, status ? 200 : 404, status ?? { error: `No import ${query.importId} (imports are kept for 1 hour)` });
+			return { noWebhookResponse: true };
+		}
+		respond(res, 400, { error: 'GET needs hub.mode (Meta verification) or importId (import status)' });
+	} catch (error) {
+		ctx.logger.warn(`Lead Trigger GET failed: ${(error as Error).message}`);
+		unavailable(res);
+	}
+	return { noWebhookResponse: true };
+}

@@ -1,0 +1,64 @@
+import { normalizeLead, type FieldError, type Lead, type LeadChannel, type LeadDraft } from '../lead';
+import type { CountryCode } from '../phone';
+import { newTraceId } from '../trace';
+
+/** A lead as a channel adapter read it, before trace id, time and normalization. */
+export type ChannelDraft = Omit<LeadDraft, 'traceId' | 'receivedAt' | 'source'> & {
+	source: { channel: LeadChannel; id?: string; messageId?: string };
+};
+
+export interface Extracted {
+	drafts: ChannelDraft[];
+	/** Non-lead events (WhatsApp delivery statuses, system messages), kept for an optional output. */
+	events: unknown[];
+}
+
+export interface Rejected {
+	/** Position among the payload's leads. */
+	index: number;
+	messageId?: string;
+	errors: FieldError[];
+	draft: ChannelDraft;
+}
+
+export interface Finalized {
+	leads: Lead[];
+	rejected: Rejected[];
+}
+
+export interface FinalizeOptions {
+	defaultCountry?: CountryCode;
+	receivedAt?: Date;
+}
+
+/** Stamps trace id and time on every draft and normalizes it; bad ones come back with field errors. */
+export function finalizeDrafts(drafts: ChannelDraft[], options: FinalizeOptions = {}): Finalized {
+	const receivedAt = (options.receivedAt ?? new Date()).toISOString();
+	const leads: Lead[] = [];
+	const rejected: Rejected[] = [];
+	drafts.forEach((draft, index) => {
+		const result = normalizeLead({ ...draft, traceId: newTraceId(), receivedAt }, { defaultCountry: options.defaultCountry });
+		if (result.ok) leads.push(result.value);
+		else rejected.push({ index, messageId: draft.source.messageId, errors: result.errors, draft });
+	});
+	return { leads, rejected };
+}
+
+/** Reads a top-level or dotted path (`answers.city`) from a JSON object. */
+export function pick(value: unknown, path: string): unknown {
+	let current = value;
+	for (const part of path.split('.').filter(Boolean)) {
+		if (current === null || typeof current !== 'object') return undefined;
+		current = (current as Record<string, unknown>)[part];
+	}
+	return current;
+}
+
+export function textOf(value: unknown): string | undefined {
+	if (typeof value === 'string') return value.trim() || undefined;
+	if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+	return undefined;
+}
+
+export const isRecord = (value: unknown): value is Record<string, unknown> =>
+	value !== null && typeof value === 'object' && !Array.isArray(value);
