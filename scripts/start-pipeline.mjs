@@ -7,6 +7,7 @@ import { join } from 'node:path';
 
 import Redis from 'ioredis';
 
+import { redisCredential, whatsAppCredential } from '../test/e2e/local-credentials.mjs';
 import { N8nInstance, packThePack, ROOT } from '../test/e2e/n8n-rig.mjs';
 
 const say = (text) => process.stdout.write(`[lead-pipeline] ${text}\n`);
@@ -39,28 +40,15 @@ async function ensureRedis() {
 	return fallback;
 }
 
-function redisCredential(url) {
-	const u = new URL(url);
-	return {
-		id: 'LpRedisLocal0001',
-		name: 'Lead Pipeline Redis',
-		type: 'leadPipelineRedis',
-		data: {
-			connectionType: 'hostPort',
-			host: u.hostname,
-			port: Number(u.port || 6379),
-			username: decodeURIComponent(u.username),
-			password: decodeURIComponent(u.password),
-			database: Number(u.pathname.slice(1) || 0),
-			tls: u.protocol === 'rediss:',
-		},
-	};
-}
-
 const redisUrl = await ensureRedis();
 const n8n = await N8nInstance.create({ userFolder: join(home, 'n8n'), port: Number(process.env.N8N_PORT ?? 5678) });
 n8n.installPack(packThePack(mkdtempSync(join(tmpdir(), 'lead-pipeline-pack-'))));
-n8n.importCredentials([redisCredential(redisUrl)]);
+// Credentials edited in the editor are kept unless the environment names new values.
+const credentials = [
+	[redisCredential(redisUrl), process.env.REDIS_URL !== undefined],
+	[whatsAppCredential(), process.env.WHATSAPP_APP_SECRET !== undefined],
+].filter(([credential, fromEnv]) => fromEnv || !n8n.hasCredential(credential.id));
+if (credentials.length) n8n.importCredentials(credentials.map(([credential]) => credential));
 const workflowDir = join(ROOT, 'workflows');
 for (const file of readdirSync(workflowDir).filter((f) => f.endsWith('.json'))) {
 	const workflow = JSON.parse(readFileSync(join(workflowDir, file), 'utf8'));
@@ -75,7 +63,8 @@ await n8n.start({ timeoutMs: 600_000 });
 say(`Redis: ${redisUrl.replace(/\/\/[^@]*@/, '//***@')}`);
 say(`n8n user folder: ${n8n.userFolder}`);
 say(`Editor: ${n8n.url}  (first visit: create the owner account)`);
-say(`Lead capture webhook: POST ${n8n.url}/webhook/lead-capture`);
+say(`Website leads: POST ${n8n.url}/webhook/leads (JSON or form; 202 { traceId })`);
+say(`WhatsApp webhook: ${n8n.url}/webhook/whatsapp (app secret / verify token from WHATSAPP_APP_SECRET / WHATSAPP_VERIFY_TOKEN)`);
 say('Ctrl+C stops n8n.');
 n8n.process.stdout.pipe(process.stdout);
 n8n.process.stderr.pipe(process.stderr);

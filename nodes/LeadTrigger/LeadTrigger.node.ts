@@ -45,8 +45,9 @@ export class LeadTrigger implements INodeType {
 			},
 		],
 		webhooks: [
-			{ name: 'setup', httpMethod: 'GET', responseMode: 'onReceived', path: '={{ $parameter["path"] }}' },
-			{ name: 'default', httpMethod: 'POST', responseMode: 'onReceived', path: '={{ $parameter["path"] }}' },
+			// isFullPath: the URL is /webhook/<path> as configured, not prefixed with the webhook id.
+			{ name: 'setup', httpMethod: 'GET', responseMode: 'onReceived', path: '={{ $parameter["path"] }}', isFullPath: true },
+			{ name: 'default', httpMethod: 'POST', responseMode: 'onReceived', path: '={{ $parameter["path"] }}', isFullPath: true },
 		],
 		properties: leadTriggerProperties,
 	};

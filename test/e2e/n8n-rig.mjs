@@ -106,6 +106,15 @@ export class N8nInstance {
 		return this.cli(['import:credentials', `--input=${file}`]);
 	}
 
+	hasCredential(id) {
+		try {
+			this.cli(['export:credentials', `--id=${id}`, `--output=${join(this.userFolder, 'credential-probe.json')}`]);
+			return true;
+		} catch {
+			return false;
+		}
+	}
+
 	importWorkflow(file) {
 		return this.cli(['import:workflow', `--input=${file}`]);
 	}
