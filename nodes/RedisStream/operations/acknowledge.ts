@@ -2,7 +2,7 @@ import type Redis from 'ioredis';
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
 import { acknowledgeEach } from '../../shared/streamAdmin';
-import { idList, requiredText } from './common';
+import { idList, perItem, requiredText } from './common';
 
 export const acknowledgeProperties: INodeProperties[] = [
 	{
@@ -21,12 +21,10 @@ export async function executeAcknowledge(
 	redis: Redis,
 	items: INodeExecutionData[],
 ): Promise<INodeExecutionData[]> {
-	const out: INodeExecutionData[] = [];
-	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
+	return await perItem(items, async (itemIndex) => {
 		const stream = requiredText(this, 'stream', 'Stream', itemIndex);
 		const group = requiredText(this, 'group', 'Consumer Group', itemIndex);
 		const results = await acknowledgeEach(redis, stream, group, idList(this.getNodeParameter('ids', itemIndex)));
-		for (const result of results) out.push({ json: { stream, group, ...result }, pairedItem: { item: itemIndex } });
-	}
-	return out;
+		return results.map((result) => ({ stream, group, ...result }));
+	});
 }

@@ -1,4 +1,4 @@
-import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
 export const streamProperty: INodeProperties = {
@@ -40,4 +40,19 @@ export function requiredText(ctx: IExecuteFunctions, name: string, label: string
 export function idList(value: unknown): string[] {
 	const parts = Array.isArray(value) ? value.map(String) : String(value ?? '').split(/[\s,]+/);
 	return parts.map((id) => id.trim()).filter(Boolean);
+}
+
+/**
+ * Runs `each` for every input item and pairs the JSON objects it returns with that item, so an
+ * operation only says what one item produces.
+ */
+export async function perItem(
+	items: INodeExecutionData[],
+	each: (itemIndex: number) => Promise<IDataObject[]>,
+): Promise<INodeExecutionData[]> {
+	const out: INodeExecutionData[] = [];
+	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
+		for (const json of await each(itemIndex)) out.push({ json, pairedItem: { item: itemIndex } });
+	}
+	return out;
 }

@@ -2,7 +2,7 @@ import type Redis from 'ioredis';
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
 import { listDeadLetters, replayDeadLetters } from '../../shared/streamAdmin';
-import { idList, requiredText } from './common';
+import { idList, perItem, requiredText } from './common';
 
 export const deadLetterProperties: INodeProperties[] = [
 	{
@@ -30,15 +30,12 @@ export async function executeListDeadLetters(
 	redis: Redis,
 	items: INodeExecutionData[],
 ): Promise<INodeExecutionData[]> {
-	const out: INodeExecutionData[] = [];
-	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
+	return await perItem(items, async (itemIndex) => {
 		const dlqStream = requiredText(this, 'dlqStream', 'Dead-Letter Stream', itemIndex);
 		const count = this.getNodeParameter('limit', itemIndex, 50) as number;
-		for (const letter of await listDeadLetters(redis, dlqStream, { count })) {
-			out.push({ json: { dlqStream, ...letter } as IDataObject, pairedItem: { item: itemIndex } });
-		}
-	}
-	return out;
+		const letters = await listDeadLetters(redis, dlqStream, { count });
+		return letters.map((letter) => ({ dlqStream, ...letter }) as IDataObject);
+	});
 }
 
 export async function executeReplayDeadLetters(
@@ -46,14 +43,11 @@ export async function executeReplayDeadLetters(
 	redis: Redis,
 	items: INodeExecutionData[],
 ): Promise<INodeExecutionData[]> {
-	const out: INodeExecutionData[] = [];
-	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
+	return await perItem(items, async (itemIndex) => {
 		const dlqStream = requiredText(this, 'dlqStream', 'Dead-Letter Stream', itemIndex);
 		const limit = this.getNodeParameter('limit', itemIndex, 50) as number;
 		const ids = idList(this.getNodeParameter('replayIds', itemIndex, ''));
-		for (const result of await replayDeadLetters(redis, dlqStream, { ids, limit })) {
-			out.push({ json: { dlqStream, ...result }, pairedItem: { item: itemIndex } });
-		}
-	}
-	return out;
+		const results = await replayDeadLetters(redis, dlqStream, { ids, limit });
+		return results.map((result) => ({ dlqStream, ...result }));
+	});
 }

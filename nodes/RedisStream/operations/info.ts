@@ -2,7 +2,7 @@ import type Redis from 'ioredis';
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
 import { queueInfo, type Thresholds } from '../../shared/streamAdmin';
-import { requiredText } from './common';
+import { perItem, requiredText } from './common';
 
 const show = { show: { operation: ['info'] } };
 
@@ -53,15 +53,13 @@ export async function executeInfo(
 	redis: Redis,
 	items: INodeExecutionData[],
 ): Promise<INodeExecutionData[]> {
-	const out: INodeExecutionData[] = [];
-	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
+	return await perItem(items, async (itemIndex) => {
 		const info = await queueInfo(redis, {
 			stream: requiredText(this, 'stream', 'Stream', itemIndex),
 			group: requiredText(this, 'group', 'Consumer Group', itemIndex),
 			dlqStream: String(this.getNodeParameter('infoDlqStream', itemIndex, '')).trim(),
 			thresholds: this.getNodeParameter('thresholds', itemIndex, {}) as Partial<Thresholds>,
 		});
-		out.push({ json: info as unknown as IDataObject, pairedItem: { item: itemIndex } });
-	}
-	return out;
+		return [info as unknown as IDataObject];
+	});
 }
