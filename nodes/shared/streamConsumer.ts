@@ -128,6 +128,8 @@ export class StreamConsumer {
 	 * returns. Unfinished entries stay pending for this consumer's next start or another's claim.
 	 */
 	async stop(timeoutMs = 30_000): Promise<void> {
+		// Someone waiting for a first batch (the editor's Listen) is released when listening stops.
+		this.firstBatch.resolve();
 		if (!this.running && this.inFlight.size === 0) return;
 		this.running = false;
 		this.slotFreed?.();
