@@ -1,0 +1,80 @@
+import type { FiltrationProcess, LeadChannel } from '../lead';
+
+export type MatchKind = 'phone' | 'email' | 'nameDestination';
+
+/** Dedupe keys in priority order: phone > email > name + destination. Absent ones are skipped. */
+export type DedupeKeys = Partial<Record<MatchKind, string>>;
+
+export interface CheckInput {
+	traceId: string;
+	/** Keys that match across workflows and instances sharing the namespace. */
+	namespace: string;
+	keys: DedupeKeys;
+	windowSeconds: number;
+	lead: { channel: LeadChannel; name?: string; phone?: string; waId?: string; email?: string; destination?: string };
+}
+
+export type Verdict =
+	| { duplicate: false; traceId: string; opportunityId: string; leadId: string; isNewProfile: boolean }
+	| {
+			duplicate: true;
+			traceId: string;
+			duplicateOf: { traceId: string; opportunityId: string };
+			matchedOn: MatchKind;
+			reason: string;
+	  };
+
+export interface StoredOpportunity {
+	opportunityId: string;
+	traceId: string;
+	leadId: string;
+	channel: LeadChannel;
+	destination?: string;
+	stage: string;
+	filtrationProcess?: FiltrationProcess;
+	crm?: { system: string; id?: string; pushedAt?: string };
+	createdAt: string;
+	updatedAt: string;
+	[field: string]: unknown;
+}
+
+/**
+ * The lead store every node shares (Redis by default, MongoDB as the alternative). Every write is
+ * idempotent on the lead's traceId: a redelivered lead gets the verdict it got the first time.
+ */
+export interface LeadStore {
+	/**
+	 * Duplicate check and, for an original, profile find-or-create by phone and a new opportunity,
+	 * atomically: two consumers racing on one phone produce exactly one original.
+	 */
+	checkAndRecord(input: CheckInput): Promise<Verdict>;
+	getOpportunity(namespace: string, opportunityId: string): Promise<StoredOpportunity | null>;
+	updateOpportunity(namespace: string, opportunityId: string, fields: Partial<StoredOpportunity>): Promise<void>;
+	/** Adds to the profile's active opportunities; UNKNOWN routing is not an active opportunity. */
+	addActiveOpportunity(namespace: string, leadId: string, opportunityId: string, process: FiltrationProcess): Promise<boolean>;
+	activeOpportunities(namespace: string, leadId: string): Promise<string[]>;
+	close(): Promise<void>;
+}
+
+const squash = (s: string) => s.trim().toLowerCase().replace(/\s+/g, ' ');
+
+/** The dedupe keys of a lead, for the kinds switched on. */
+export function dedupeKeysOf(
+	lead: { phone?: string; email?: string; name?: string; destination?: string },
+	enabled: Record<MatchKind, boolean>,
+): DedupeKeys {
+	const keys: DedupeKeys = {};
+	if (enabled.phone && lead.phone) keys.phone = lead.phone.trim();
+	if (enabled.email && lead.email) keys.email = squash(lead.email);
+	if (enabled.nameDestination && lead.name?.trim() && lead.destination?.trim()) {
+		keys.nameDestination = `${squash(lead.name)}|${squash(lead.destination)}`;
+	}
+	return keys;
+}
+
+export const MATCH_ORDER: MatchKind[] = ['phone', 'email', 'nameDestination'];
+
+export function duplicateReason(kind: MatchKind, traceId: string): string {
+	const what = { phone: 'the same phone', email: 'the same email', nameDestination: 'the same name and destination' }[kind];
+	return `${what} as lead ${traceId} within the dedupe window`;
+}

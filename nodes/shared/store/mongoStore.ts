@@ -1,0 +1,223 @@
+import { MongoClient, MongoServerError, type Collection, type Db } from 'mongodb';
+
+import type { FiltrationProcess } from '../lead';
+import { newTraceId } from '../trace';
+import {
+	duplicateReason,
+	MATCH_ORDER,
+	type CheckInput,
+	type LeadStore,
+	type StoredOpportunity,
+	type Verdict,
+} from './contract';
+
+interface IdentityDoc {
+	_id: string;
+	ref: { traceId: string; opportunityId: string };
+	expiresAt: Date;
+}
+interface VerdictDoc {
+	_id: string;
+	verdict: Verdict;
+	expiresAt: Date;
+}
+interface ProfileDoc {
+	_id: string;
+	namespace: string;
+	phone?: string;
+	waId?: string;
+	email?: string;
+	name?: string;
+	channel?: string;
+	destination?: string;
+	activeOpportunityIds?: string[];
+	createdAt: string;
+	updatedAt: string;
+}
+interface OpportunityDoc extends Omit<StoredOpportunity, 'opportunityId'> {
+	_id: string;
+	namespace: string;
+	opportunityId: string;
+}
+
+const DUPLICATE_KEY = 11000;
+const isDuplicateKey = (error: unknown) => error instanceof MongoServerError && error.code === DUPLICATE_KEY;
+
+/**
+ * The lead store on MongoDB. No multi-document transactions: unique _ids and a unique partial
+ * index decide races (error 11000 = "someone else won"), and every write is an upsert with
+ * $setOnInsert so a redelivery changes nothing. TTL indexes expire dedupe keys; TTL deletion runs
+ * about once a minute, so reads also check expiresAt.
+ */
+export class MongoLeadStore implements LeadStore {
+	private readonly identities: Collection<IdentityDoc>;
+
+	private readonly verdicts: Collection<VerdictDoc>;
+
+	private readonly profiles: Collection<ProfileDoc>;
+
+	private readonly opportunities: Collection<OpportunityDoc>;
+
+	private readonly duplicates: Collection;
+
+	private indexes: Promise<unknown> | undefined;
+
+	constructor(
+		private readonly client: MongoClient,
+		db: Db,
+	) {
+		this.identities = db.collection('dedupeKeys');
+		this.verdicts = db.collection('dedupeVerdicts');
+		this.profiles = db.collection('leadProfiles');
+		this.opportunities = db.collection('opportunities');
+		this.duplicates = db.collection('duplicateLeads');
+	}
+
+	static async connect(uri: string, database: string): Promise<MongoLeadStore> {
+		const client = await new MongoClient(uri, { serverSelectionTimeoutMS: 5_000 }).connect();
+		return new MongoLeadStore(client, client.db(database));
+	}
+
+	/** Indexes are created on first use (createIndex is a no-op when they exist). */
+	private async ready(): Promise<void> {
+		this.indexes ??= Promise.all([
+			this.identities.createIndex({ expiresAt: 1 }, { expireAfterSeconds: 0 }),
+			this.verdicts.createIndex({ expiresAt: 1 }, { expireAfterSeconds: 0 }),
+			this.profiles.createIndex(
+				{ namespace: 1, phone: 1 },
+				{ unique: true, partialFilterExpression: { phone: { $type: 'string' } } },
+			),
+			this.opportunities.createIndex({ namespace: 1, traceId: 1 }, { unique: true }),
+		]);
+		await this.indexes;
+	}
+
+	private async liveIdentity(id: string, now: Date): Promise<IdentityDoc | null> {
+		return await this.identities.findOne({ _id: id, expiresAt: { $gt: now } });
+	}
+
+	/** Stores the verdict unless one exists, and returns whichever is stored. */
+	private async settle(id: string, verdict: Verdict, expiresAt: Date): Promise<Verdict> {
+		await this.verdicts.updateOne({ _id: id }, { $setOnInsert: { verdict, expiresAt } }, { upsert: true }).catch((error) => {
+			if (!isDuplicateKey(error)) throw error;
+		});
+		return (await this.verdicts.findOne({ _id: id }))?.verdict ?? verdict;
+	}
+
+	async checkAndRecord(input: CheckInput): Promise<Verdict> {
+		await this.ready();
+		const now = new Date();
+		const verdictId = `${input.namespace}:${input.traceId}`;
+		const earlier = await this.verdicts.findOne({ _id: verdictId });
+		if (earlier) return earlier.verdict;
+		const expiresAt = new Date(now.getTime() + input.windowSeconds * 1000);
+		const kinds = MATCH_ORDER.filter((kind) => input.keys[kind]);
+		const ids = kinds.map((kind) => `${input.namespace}:${kind}:${input.keys[kind]}`);
+
+		const duplicateOf = async (index: number, holder: IdentityDoc): Promise<Verdict> => {
+			const verdict: Verdict = {
+				duplicate: true,
+				traceId: input.traceId,
+				duplicateOf: holder.ref,
+				matchedOn: kinds[index],
+				reason: duplicateReason(kinds[index], holder.ref.traceId),
+			};
+			const stored = await this.settle(verdictId, verdict, new Date(expiresAt.getTime() + 86_400_000));
+			await this.duplicates.insertOne({ namespace: input.namespace, ...verdict, at: now });
+			return stored;
+		};
+
+		for (let i = 0; i < ids.length; i++) {
+			const holder = await this.liveIdentity(ids[i], now);
+			if (holder && holder.ref.traceId !== input.traceId) return await duplicateOf(i, holder);
+		}
+		const ref = { traceId: input.traceId, opportunityId: `opp_${input.traceId}` };
+		for (let i = 0; i < ids.length; i++) {
+			try {
+				// Takes the key if it is free or expired; a live key held by another lead is left alone.
+				await this.identities.updateOne(
+					{ _id: ids[i], $or: [{ expiresAt: { $lte: now } }, { 'ref.traceId': input.traceId }] },
+					{ $set: { ref, expiresAt } },
+					{ upsert: true },
+				);
+			} catch (error) {
+				if (!isDuplicateKey(error)) throw error;
+				// Another lead took it between our check and our claim: it is the original.
+				await this.identities.deleteMany({ _id: { $in: ids.slice(0, i) }, 'ref.traceId': input.traceId });
+				const holder = await this.liveIdentity(ids[i], now);
+				if (holder) return await duplicateOf(i, holder);
+				throw error;
+			}
+		}
+
+		const { leadId, isNewProfile } = await this.findOrCreateProfile(input, now);
+		await this.opportunities.updateOne(
+			{ _id: `${input.namespace}:${ref.opportunityId}` },
+			{
+				$setOnInsert: {
+					namespace: input.namespace,
+					opportunityId: ref.opportunityId,
+					traceId: input.traceId,
+					leadId,
+					channel: input.lead.channel,
+					destination: input.lead.destination,
+					stage: 'NEW',
+					createdAt: now.toISOString(),
+					updatedAt: now.toISOString(),
+				},
+			},
+			{ upsert: true },
+		);
+		return await this.settle(verdictId, { duplicate: false, traceId: input.traceId, opportunityId: ref.opportunityId, leadId, isNewProfile }, new Date(expiresAt.getTime() + 86_400_000));
+	}
+
+	private async findOrCreateProfile(input: CheckInput, now: Date): Promise<{ leadId: string; isNewProfile: boolean }> {
+		const candidate = `lead_${newTraceId()}`;
+		const profile = { namespace: input.namespace, ...input.lead, createdAt: now.toISOString(), updatedAt: now.toISOString() };
+		if (!input.lead.phone) {
+			await this.profiles.insertOne({ _id: candidate, ...profile });
+			return { leadId: candidate, isNewProfile: true };
+		}
+		for (let attempt = 0; ; attempt++) {
+			try {
+				// Concurrent upserts on one unique key can both miss and one fails with 11000: retry once.
+				const doc = await this.profiles.findOneAndUpdate(
+					{ namespace: input.namespace, phone: input.lead.phone },
+					{ $setOnInsert: { _id: candidate, ...profile } },
+					{ upsert: true, returnDocument: 'after' },
+				);
+				return { leadId: String(doc?._id ?? candidate), isNewProfile: doc?._id === candidate };
+			} catch (error) {
+				if (!isDuplicateKey(error) || attempt > 0) throw error;
+			}
+		}
+	}
+
+	async getOpportunity(namespace: string, opportunityId: string): Promise<StoredOpportunity | null> {
+		const doc = await this.opportunities.findOne({ _id: `${namespace}:${opportunityId}` }, { projection: { _id: 0, namespace: 0 } });
+		return (doc as StoredOpportunity | null) ?? null;
+	}
+
+	async updateOpportunity(namespace: string, opportunityId: string, fields: Partial<StoredOpportunity>): Promise<void> {
+		const changed: Record<string, unknown> = { ...fields, updatedAt: new Date().toISOString() };
+		delete changed.opportunityId;
+		delete changed.traceId;
+		const result = await this.opportunities.updateOne({ _id: `${namespace}:${opportunityId}` }, { $set: changed });
+		if (result.matchedCount !== 1) throw new Error(`No opportunity ${opportunityId} in ${namespace}`);
+	}
+
+	async addActiveOpportunity(namespace: string, leadId: string, opportunityId: string, process: FiltrationProcess): Promise<boolean> {
+		if (process === 'UNKNOWN') return false;
+		await this.profiles.updateOne({ _id: leadId, namespace }, { $addToSet: { activeOpportunityIds: opportunityId } });
+		return true;
+	}
+
+	async activeOpportunities(namespace: string, leadId: string): Promise<string[]> {
+		const doc = await this.profiles.findOne({ _id: leadId, namespace });
+		return (doc?.activeOpportunityIds ?? []).slice().sort();
+	}
+
+	async close(): Promise<void> {
+		await this.client.close();
+	}
+}

@@ -1,0 +1,121 @@
+import type Redis from 'ioredis';
+
+import type { FiltrationProcess } from '../lead';
+import { newTraceId } from '../trace';
+import {
+	duplicateReason,
+	MATCH_ORDER,
+	type CheckInput,
+	type LeadStore,
+	type MatchKind,
+	type StoredOpportunity,
+	type Verdict,
+} from './contract';
+
+// One atomic step per lead: replay of an earlier verdict, else the first identity key already
+// taken (a duplicate, logged for audit), else profile find-or-create by phone, the opportunity and
+// the identity keys (TTL = dedupe window). Keys derive from the namespace inside the script, so a
+// namespace must live on one Redis node (no cluster slot spreading).
+const CHECK_AND_RECORD = `
+local ns, traceId, oppId, newLeadId = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local window, verdictTtl, now = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
+local lead = cjson.decode(ARGV[8])
+local kinds = cjson.decode(ARGV[9])
+local values = cjson.decode(ARGV[10])
+local verdictKey = ns .. ':verdict:' .. traceId
+local earlier = redis.call('GET', verdictKey)
+if earlier then return earlier end
+for i, kind in ipairs(kinds) do
+  local hit = redis.call('GET', ns .. ':key:' .. kind .. ':' .. values[i])
+  if hit then
+    local of = cjson.decode(hit)
+    local verdict = cjson.encode({ duplicate = true, traceId = traceId, duplicateOf = of, matchedOn = kind })
+    redis.call('SET', verdictKey, verdict, 'EX', verdictTtl)
+    redis.call('XADD', ns .. ':duplicates', 'MAXLEN', '~', 100000, '*', 'traceId', traceId, 'duplicateOfTraceId', of.traceId,
+      'duplicateOfOpportunityId', of.opportunityId, 'matchedOn', kind, 'at', now)
+    return verdict
+  end
+end
+local leadId, isNew = newLeadId, true
+if lead.phone then
+  local byPhone = ns .. ':profile:phone:' .. lead.phone
+  local existing = redis.call('GET', byPhone)
+  if existing then leadId, isNew = existing, false else redis.call('SET', byPhone, leadId) end
+end
+local profileKey = ns .. ':profile:' .. leadId
+if isNew then
+  redis.call('SET', profileKey, cjson.encode({ leadId = leadId, phone = lead.phone, waId = lead.waId, email = lead.email,
+    name = lead.name, createdAt = now, updatedAt = now }))
+end
+redis.call('SET', ns .. ':opportunity:' .. oppId, cjson.encode({ opportunityId = oppId, traceId = traceId, leadId = leadId,
+  channel = lead.channel, destination = lead.destination, stage = 'NEW', createdAt = now, updatedAt = now }))
+local ref = cjson.encode({ traceId = traceId, opportunityId = oppId })
+for i, kind in ipairs(kinds) do redis.call('SET', ns .. ':key:' .. kind .. ':' .. values[i], ref, 'EX', window) end
+local verdict = cjson.encode({ duplicate = false, traceId = traceId, opportunityId = oppId, leadId = leadId, isNewProfile = isNew })
+redis.call('SET', verdictKey, verdict, 'EX', verdictTtl)
+return verdict
+`;
+
+const UPDATE_OPPORTUNITY = `
+local raw = redis.call('GET', KEYS[1])
+if not raw then return 0 end
+local doc = cjson.decode(raw)
+for k, v in pairs(cjson.decode(ARGV[1])) do doc[k] = v end
+redis.call('SET', KEYS[1], cjson.encode(doc))
+return 1
+`;
+
+export class RedisLeadStore implements LeadStore {
+	constructor(
+		private readonly redis: Redis,
+		private readonly ownsConnection = false,
+	) {}
+
+	async checkAndRecord(input: CheckInput): Promise<Verdict> {
+		const kinds = MATCH_ORDER.filter((kind) => input.keys[kind]);
+		const reply = (await this.redis.eval(
+			CHECK_AND_RECORD,
+			0,
+			input.namespace,
+			input.traceId,
+			`opp_${input.traceId}`,
+			`lead_${newTraceId()}`,
+			Math.max(1, Math.floor(input.windowSeconds)),
+			Math.max(1, Math.floor(input.windowSeconds)) + 86_400,
+			new Date().toISOString(),
+			JSON.stringify(input.lead),
+			JSON.stringify(kinds.length ? kinds : {}),
+			JSON.stringify(kinds.length ? kinds.map((kind) => input.keys[kind]) : {}),
+		)) as string;
+		const verdict = JSON.parse(reply) as Verdict & { matchedOn?: MatchKind };
+		if (verdict.duplicate) return { ...verdict, reason: duplicateReason(verdict.matchedOn, verdict.duplicateOf.traceId) };
+		return verdict;
+	}
+
+	async getOpportunity(namespace: string, opportunityId: string): Promise<StoredOpportunity | null> {
+		const raw = await this.redis.get(`${namespace}:opportunity:${opportunityId}`);
+		return raw ? (JSON.parse(raw) as StoredOpportunity) : null;
+	}
+
+	async updateOpportunity(namespace: string, opportunityId: string, fields: Partial<StoredOpportunity>): Promise<void> {
+		const changed = { ...fields, updatedAt: new Date().toISOString() };
+		delete changed.opportunityId;
+		delete changed.traceId;
+		const found = await this.redis.eval(UPDATE_OPPORTUNITY, 1, `${namespace}:opportunity:${opportunityId}`, JSON.stringify(changed));
+		if (Number(found) !== 1) throw new Error(`No opportunity ${opportunityId} in ${namespace}`);
+	}
+
+	async addActiveOpportunity(namespace: string, leadId: string, opportunityId: string, process: FiltrationProcess): Promise<boolean> {
+		if (process === 'UNKNOWN') return false;
+		await this.redis.sadd(`${namespace}:profile:${leadId}:active`, opportunityId);
+		return true;
+	}
+
+	async activeOpportunities(namespace: string, leadId: string): Promise<string[]> {
+		return (await this.redis.smembers(`${namespace}:profile:${leadId}:active`)).sort();
+	}
+
+	async close(): Promise<void> {
+		if (this.ownsConnection) await this.redis.quit();
+	}
+}
