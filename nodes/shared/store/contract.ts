@@ -48,6 +48,8 @@ export interface LeadStore {
 	 * atomically: two consumers racing on one phone produce exactly one original.
 	 */
 	checkAndRecord(input: CheckInput): Promise<Verdict>;
+	/** checkAndRecord for a batch, in input order (Redis: one pipelined round trip). */
+	checkAndRecordMany(inputs: CheckInput[]): Promise<Verdict[]>;
 	getOpportunity(namespace: string, opportunityId: string): Promise<StoredOpportunity | null>;
 	updateOpportunity(namespace: string, opportunityId: string, fields: Partial<StoredOpportunity>): Promise<void>;
 	/** Adds to the profile's active opportunities; UNKNOWN routing is not an active opportunity. */

@@ -171,6 +171,12 @@ export class MongoLeadStore implements LeadStore {
 		return await this.settle(verdictId, { duplicate: false, traceId: input.traceId, opportunityId: ref.opportunityId, leadId, isNewProfile }, new Date(expiresAt.getTime() + 86_400_000));
 	}
 
+	async checkAndRecordMany(inputs: CheckInput[]): Promise<Verdict[]> {
+		const verdicts: Verdict[] = [];
+		for (const input of inputs) verdicts.push(await this.checkAndRecord(input));
+		return verdicts;
+	}
+
 	private async findOrCreateProfile(input: CheckInput, now: Date): Promise<{ leadId: string; isNewProfile: boolean }> {
 		const candidate = `lead_${newTraceId()}`;
 		const profile = { namespace: input.namespace, ...input.lead, createdAt: now.toISOString(), updatedAt: now.toISOString() };

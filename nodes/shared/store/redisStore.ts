@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 import type Redis from 'ioredis';
 
 import type { FiltrationProcess } from '../lead';
@@ -56,6 +58,8 @@ redis.call('SET', verdictKey, verdict, 'EX', verdictTtl)
 return verdict
 `;
 
+const CHECK_AND_RECORD_SHA = createHash('sha1').update(CHECK_AND_RECORD).digest('hex');
+
 const UPDATE_OPPORTUNITY = `
 local raw = redis.call('GET', KEYS[1])
 if not raw then return 0 end
@@ -66,30 +70,39 @@ return 1
 `;
 
 export class RedisLeadStore implements LeadStore {
+	private scriptLoaded: Promise<unknown> | undefined;
+
 	constructor(
 		private readonly redis: Redis,
 		private readonly ownsConnection = false,
 	) {}
 
 	async checkAndRecord(input: CheckInput): Promise<Verdict> {
-		const kinds = MATCH_ORDER.filter((kind) => input.keys[kind]);
-		const reply = (await this.redis.eval(
-			CHECK_AND_RECORD,
-			0,
-			input.namespace,
-			input.traceId,
-			`opp_${input.traceId}`,
-			`lead_${newTraceId()}`,
-			Math.max(1, Math.floor(input.windowSeconds)),
-			Math.max(1, Math.floor(input.windowSeconds)) + 86_400,
-			new Date().toISOString(),
-			JSON.stringify(input.lead),
-			JSON.stringify(kinds.length ? kinds : {}),
-			JSON.stringify(kinds.length ? kinds.map((kind) => input.keys[kind]) : {}),
-		)) as string;
-		const verdict = JSON.parse(reply) as Verdict & { matchedOn?: MatchKind };
-		if (verdict.duplicate) return { ...verdict, reason: duplicateReason(verdict.matchedOn, verdict.duplicateOf.traceId) };
-		return verdict;
+		return (await this.checkAndRecordMany([input]))[0];
+	}
+
+	async checkAndRecordMany(inputs: CheckInput[]): Promise<Verdict[]> {
+		if (inputs.length === 0) return [];
+		// Loaded once per store so the batch sends only the script's SHA.
+		this.scriptLoaded ??= this.redis.script('LOAD', CHECK_AND_RECORD);
+		await this.scriptLoaded;
+		const pipeline = this.redis.pipeline();
+		for (const input of inputs) {
+			const kinds = MATCH_ORDER.filter((kind) => input.keys[kind]);
+			const window = Math.max(1, Math.floor(input.windowSeconds));
+			pipeline.call(
+				'EVALSHA', CHECK_AND_RECORD_SHA, 0,
+				input.namespace, input.traceId, `opp_${input.traceId}`, `lead_${newTraceId()}`, window, window + 86_400,
+				new Date().toISOString(), JSON.stringify(input.lead),
+				JSON.stringify(kinds.length ? kinds : {}), JSON.stringify(kinds.length ? kinds.map((kind) => input.keys[kind]) : {}),
+			);
+		}
+		const replies = (await pipeline.exec()) ?? [];
+		return replies.map(([error, reply]) => {
+			if (error) throw error;
+			const verdict = JSON.parse(reply as string) as Verdict & { matchedOn?: MatchKind };
+			return verdict.duplicate ? { ...verdict, reason: duplicateReason(verdict.matchedOn, verdict.duplicateOf.traceId) } : verdict;
+		});
 	}
 
 	async getOpportunity(namespace: string, opportunityId: string): Promise<StoredOpportunity | null> {

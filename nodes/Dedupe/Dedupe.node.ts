@@ -1,0 +1,164 @@
+import type Redis from 'ioredis';
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
+import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
+
+import type { LeadChannel } from '../shared/lead';
+import { mongoCredentialTestMethods, safeMongoMessage, toMongoCredentialData } from '../shared/mongoCredential';
+import { connectRedis, closeRedis, RedisConnectionError } from '../shared/redis';
+import { REDIS_CREDENTIAL, redisCredentialTestMethods, toRedisCredentialData } from '../shared/redisCredential';
+import { dedupeKeysOf, type CheckInput, type LeadStore, type MatchKind } from '../shared/store/contract';
+import { MongoLeadStore } from '../shared/store/mongoStore';
+import { RedisLeadStore } from '../shared/store/redisStore';
+import { dedupeProperties } from './description';
+
+interface LeadFields {
+	traceId?: string;
+	source?: { channel?: LeadChannel };
+	name?: string;
+	phone?: string;
+	waId?: string;
+	email?: string;
+	destination?: string;
+}
+
+/** The lead in an item: a canonical Lead, or a consumed queue message { message: { leadData } }. */
+function leadOf(json: IDataObject): LeadFields {
+	const message = json.message as IDataObject | undefined;
+	const lead = (message?.leadData ?? json.leadData ?? json) as LeadFields;
+	return { ...lead, traceId: lead.traceId ?? (message?.traceId as string | undefined) ?? (json.traceId as string | undefined) };
+}
+
+async function openStore(ctx: IExecuteFunctions): Promise<{ store: LeadStore; redis?: Redis }> {
+	if (ctx.getNodeParameter('store', 0) === 'mongodb') {
+		const cred = toMongoCredentialData(await ctx.getCredentials('leadPipelineMongo'));
+		try {
+			return { store: await MongoLeadStore.connect(cred.connectionString, cred.database) };
+		} catch (error) {
+			throw new NodeOperationError(ctx.getNode(), 'Could not connect to MongoDB', { description: safeMongoMessage(error, cred) });
+		}
+	}
+	try {
+		const redis = await connectRedis(toRedisCredentialData(await ctx.getCredentials(REDIS_CREDENTIAL)), 'command', 'n8n-lead-pipeline:dedupe');
+		return { store: new RedisLeadStore(redis), redis };
+	} catch (error) {
+		if (error instanceof RedisConnectionError) {
+			throw new NodeOperationError(ctx.getNode(), 'Could not connect to Redis', { description: error.detail });
+		}
+		throw new NodeOperationError(ctx.getNode(), error as Error);
+	}
+}
+
+async function exClientCheck(ctx: IExecuteFunctions, redis: Redis | undefined): Promise<(lead: LeadFields) => Promise<boolean>> {
+	const mode = ctx.getNodeParameter('exClients', 0) as string;
+	const keysOf = (lead: LeadFields) => [lead.phone, lead.email?.trim().toLowerCase()].filter((v): v is string => Boolean(v));
+	if (mode === 'list') {
+		const list = new Set(
+			String(ctx.getNodeParameter('exClientList', 0, ''))
+				.split(/[\s,]+/)
+				.map((v) => v.trim().toLowerCase())
+				.filter(Boolean),
+		);
+		return async (lead) => keysOf(lead).some((k) => list.has(k.toLowerCase()));
+	}
+	if (mode === 'redisSet' && redis) {
+		const key = String(ctx.getNodeParameter('exClientSet', 0, 'exClients'));
+		return async (lead) => {
+			const keys = keysOf(lead);
+			return keys.length > 0 && (await redis.smismember(key, ...keys)).some((hit) => hit === 1);
+		};
+	}
+	return async () => false;
+}
+
+export class Dedupe implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'Dedupe Leads',
+		name: 'dedupe',
+		icon: { light: 'file:dedupe.svg', dark: 'file:dedupe.dark.svg' },
+		group: ['transform'],
+		version: 1,
+		subtitle: '={{ $parameter["store"] + " · " + $parameter["namespace"] }}',
+		description: 'Find duplicate leads across workflows and instances (phone, email, name + destination within a window) and record originals',
+		defaults: { name: 'Dedupe Leads' },
+		usableAsTool: true,
+		inputs: [NodeConnectionTypes.Main],
+		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main],
+		outputNames: ['New', 'Duplicate'],
+		credentials: [
+			// A database credential, named as the project names it (the rule only knows n8n's own Redis).
+			// eslint-disable-next-line n8n-nodes-base/node-class-description-credentials-name-unsuffixed
+			{ name: 'leadPipelineRedis', required: true, testedBy: 'leadPipelineRedisConnectionTest', displayOptions: { show: { store: ['redis'] } } },
+			{ name: 'leadPipelineMongo', required: true, testedBy: 'leadPipelineMongoConnectionTest', displayOptions: { show: { store: ['mongodb'] } } },
+		],
+		properties: dedupeProperties,
+	};
+
+	methods = { credentialTest: { ...redisCredentialTestMethods, ...mongoCredentialTestMethods } };
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		const items = this.getInputData();
+		const enabled = Object.fromEntries(
+			(['phone', 'email', 'nameDestination'] as MatchKind[]).map((k) => [k, (this.getNodeParameter('matchOn', 0) as string[]).includes(k)]),
+		) as Record<MatchKind, boolean>;
+		const windowSeconds = Math.round((this.getNodeParameter('windowDays', 0) as number) * 86_400);
+		const onDuplicate = this.getNodeParameter('onDuplicate', 0) as string;
+		const passThrough = this.getNodeParameter('noKey', 0) === 'passThrough';
+		const bonus = this.getNodeParameter('exClientBonus', 0, 20) as number;
+		const { store, redis } = await openStore(this);
+		const fresh: INodeExecutionData[] = [];
+		const duplicates: INodeExecutionData[] = [];
+		try {
+			const isExClient = await exClientCheck(this, redis);
+			const checks: Array<{ itemIndex: number; lead: LeadFields; input: CheckInput }> = [];
+			for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
+				const json = items[itemIndex].json;
+				const lead = leadOf(json);
+				const keys = dedupeKeysOf(lead, enabled);
+				const problem = !lead.traceId ? 'the item has no traceId' : Object.keys(keys).length === 0 ? 'the lead has no phone, no email and no name + destination to match on' : undefined;
+				if (!problem) {
+					const namespace = String(this.getNodeParameter('namespace', itemIndex, 'leads'));
+					const channel = lead.source?.channel ?? 'WEBSITE';
+					checks.push({ itemIndex, lead, input: { traceId: lead.traceId!, namespace, keys, windowSeconds, lead: { channel, name: lead.name, phone: lead.phone, waId: lead.waId, email: lead.email, destination: lead.destination } } });
+					continue;
+				}
+				const pairedItem = { item: itemIndex };
+				if (passThrough) {
+					fresh.push({ json: { ...json, dedupeSkipped: problem }, pairedItem });
+					continue;
+				}
+				const error = new NodeOperationError(this.getNode(), `Cannot dedupe item ${itemIndex}: ${problem}`, { itemIndex });
+				if (!this.continueOnFail()) throw error;
+				fresh.push({ json: { ...json, error: error.message }, error, pairedItem });
+			}
+			const verdicts = await store.checkAndRecordMany(checks.map((c) => c.input));
+			for (const [i, { itemIndex, lead }] of checks.entries()) {
+				const json = items[itemIndex].json;
+				const pairedItem = { item: itemIndex };
+				const verdict = verdicts[i];
+				if (verdict.duplicate) {
+					const out = { json: { ...json, isDuplicate: true, duplicateOf: verdict.duplicateOf, matchedOn: verdict.matchedOn, reason: verdict.reason }, pairedItem };
+					(onDuplicate === 'continue' ? fresh : duplicates).push(out);
+					continue;
+				}
+				const exClient = await isExClient(lead);
+				fresh.push({
+					json: {
+						...json,
+						isDuplicate: false,
+						opportunityId: verdict.opportunityId,
+						leadId: verdict.leadId,
+						isNewProfile: verdict.isNewProfile,
+						...(exClient ? { tags: ['ex-client'], scoreBonus: bonus } : {}),
+					},
+					pairedItem,
+				});
+			}
+			const order = (item: INodeExecutionData) => (item.pairedItem as { item: number }).item;
+			fresh.sort((a, b) => order(a) - order(b));
+		} finally {
+			await store.close();
+			await closeRedis(redis);
+		}
+		return [fresh, duplicates];
+	}
+}
