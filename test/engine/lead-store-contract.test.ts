@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
 
-import { dedupeKeysOf, type CheckInput, type LeadStore } from '../../nodes/shared/store/contract';
+import { dedupeKeysOf, markPushed, type CheckInput, type LeadStore } from '../../nodes/shared/store/contract';
 import { MongoLeadStore } from '../../nodes/shared/store/mongoStore';
 import { RedisLeadStore } from '../../nodes/shared/store/redisStore';
 import { newTraceId } from '../../nodes/shared/trace';
@@ -62,6 +62,10 @@ describe.each(adapters)('LeadStore contract on $name', (adapter) => {
 		await store.updateOpportunity(ns, `opp_${traceId}`, { stage: 'QUALIFIED', filtrationProcess: 'PSV' });
 		expect(await store.getOpportunity(ns, `opp_${traceId}`)).toMatchObject({ stage: 'QUALIFIED', filtrationProcess: 'PSV', traceId });
 		await expect(store.updateOpportunity(ns, 'opp_missing', { stage: 'X' })).rejects.toThrow(/No opportunity/);
+		const pushed = await markPushed(store, ns, `opp_${traceId}`, { system: 'leadsquared', id: 'LSQ-1' });
+		const again = await markPushed(store, ns, `opp_${traceId}`, { system: 'leadsquared', id: 'LSQ-1' });
+		expect(again.crm).toEqual(pushed.crm);
+		expect(pushed).toMatchObject({ stage: 'QUALIFIED', crm: { system: 'leadsquared', id: 'LSQ-1', pushedAt: expect.any(String) } });
 	});
 
 	test('phone, then email, then name + destination; the first match in that order is reported', async () => {

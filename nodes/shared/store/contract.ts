@@ -58,6 +58,20 @@ export interface LeadStore {
 	close(): Promise<void>;
 }
 
+/** Records that the CRM has the opportunity (idempotent: the first push time is kept). */
+export async function markPushed(
+	store: LeadStore,
+	namespace: string,
+	opportunityId: string,
+	crm: { system: string; id: string },
+): Promise<StoredOpportunity> {
+	const current = await store.getOpportunity(namespace, opportunityId);
+	if (!current) throw new Error(`No opportunity ${opportunityId} in ${namespace}`);
+	if (current.crm?.pushedAt && current.crm.id === crm.id) return current;
+	await store.updateOpportunity(namespace, opportunityId, { crm: { ...crm, pushedAt: new Date().toISOString() } });
+	return (await store.getOpportunity(namespace, opportunityId))!;
+}
+
 const squash = (s: string) => s.trim().toLowerCase().replace(/\s+/g, ' ');
 
 /** The dedupe keys of a lead, for the kinds switched on. */
