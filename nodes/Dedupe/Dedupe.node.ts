@@ -4,7 +4,7 @@ import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
 import type { LeadChannel } from '../shared/lead';
 import { mongoCredentialTestMethods, safeMongoMessage, toMongoCredentialData } from '../shared/mongoCredential';
-import { connectRedis, closeRedis, RedisConnectionError } from '../shared/redis';
+import { connectRedis, closeRedis } from '../shared/redis';
 import { REDIS_CREDENTIAL, redisCredentialTestMethods, toRedisCredentialData } from '../shared/redisCredential';
 import { dedupeKeysOf, type CheckInput, type LeadStore, type MatchKind } from '../shared/store/contract';
 import { MongoLeadStore } from '../shared/store/mongoStore';
@@ -41,9 +41,6 @@ async function openStore(ctx: IExecuteFunctions): Promise<{ store: LeadStore; re
 		const redis = await connectRedis(toRedisCredentialData(await ctx.getCredentials(REDIS_CREDENTIAL)), 'command', 'n8n-lead-pipeline:dedupe');
 		return { store: new RedisLeadStore(redis), redis };
 	} catch (error) {
-		if (error instanceof RedisConnectionError) {
-			throw new NodeOperationError(ctx.getNode(), 'Could not connect to Redis', { description: error.detail });
-		}
 		throw new NodeOperationError(ctx.getNode(), error as Error);
 	}
 }

@@ -93,7 +93,7 @@ export const leadTriggerProperties: INodeProperties[] = [
 		type: 'string',
 		default: '',
 		placeholder: 'website',
-		description: 'A hidden form field people leave empty; a submission that fills it is answered 202 and dropped as spam',
+		description: 'A hidden form field people leave empty; a submission that fills it is answered 202 but kept in the Rejected Stream, not queued',
 		displayOptions: forSources('website', 'auto'),
 	},
 	{
@@ -151,7 +151,7 @@ export const leadTriggerProperties: INodeProperties[] = [
 				name: 'rejectedStream',
 				type: 'string',
 				default: 'DLQLeadIntake',
-				description: 'Where WhatsApp/Instagram messages that cannot become a lead are kept (Meta does not resend them)',
+				description: 'Where WhatsApp/Instagram messages that cannot become a lead, and honeypot hits, are kept',
 			},
 			{
 				displayName: 'Replay Window (Seconds)',

@@ -10,7 +10,7 @@ import { DEFAULT_FORM_FIELDS, isBulkImport, websiteFormDraft, type FormFieldMapp
 import { whatsAppDrafts } from '../shared/intake/whatsapp';
 import { normalizeLead, type Lead } from '../shared/lead';
 import { isCountryCode, type CountryCode } from '../shared/phone';
-import { sharedRedis } from '../shared/redis';
+import { RedisConnectionError, sharedRedis } from '../shared/redis';
 import { REDIS_CREDENTIAL, toRedisCredentialData } from '../shared/redisCredential';
 import { safeEqual, verifyBodyHmac, verifyMetaSignature } from '../shared/signatures';
 import { addEntries } from '../shared/streams';
@@ -172,6 +172,14 @@ async function handleFormOrBot(ctx: IWebhookFunctions, s: Settings, source: Sour
 	}
 	if (source === 'website' && isBulkImport(body)) return await handleBulkImport(ctx, s, body, res);
 	if (source === 'website' && s.honeypotField && String(body[s.honeypotField] ?? '').trim() !== '') {
+		// Looks like success to a bot, but is kept aside: autofill can fill a hidden field for a person.
+		if (s.durable) {
+			const reason = `honeypot field "${s.honeypotField}" was filled`;
+			const [kept] = await addEntries(await redisFor(ctx), [
+				{ stream: s.rejectedStream, message: { reason, lead: body, rejectedAt: new Date().toISOString() } },
+			]);
+			if (!kept.ok) throw kept.error;
+		}
 		respond(res, s.successStatus, { traceId: newTraceId() });
 		return { noWebhookResponse: true };
 	}
@@ -208,7 +216,8 @@ export async function handlePost(ctx: IWebhookFunctions): Promise<IWebhookRespon
 		return await handleFormOrBot(ctx, s, source, parsed.body, raw, req, res);
 	} catch (error) {
 		// Whatever failed (Redis away, a credential missing), nothing was acknowledged: the caller retries.
-		ctx.logger.warn(`Lead Trigger could not accept a lead: ${(error as Error).message}`);
+		const reason = error instanceof RedisConnectionError ? error.summary : (error as Error).message;
+		ctx.logger.warn(`Lead Trigger could not accept a lead: ${reason}`);
 		unavailable(res);
 		return { noWebhookResponse: true };
 	}

@@ -7,7 +7,7 @@ import type {
 } from 'n8n-workflow';
 import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
-import { RedisConnectionError, withRedis } from '../shared/redis';
+import { withRedis } from '../shared/redis';
 import {
 	REDIS_CREDENTIAL,
 	redisCredentialTestMethods,
@@ -105,9 +105,6 @@ export class RedisStream implements INodeType {
 		try {
 			return [await withRedis(credential, async (redis) => await operation.call(this, redis, items))];
 		} catch (error) {
-			if (error instanceof RedisConnectionError) {
-				throw new NodeOperationError(this.getNode(), 'Could not connect to Redis', { description: error.detail });
-			}
 			// A NodeOperationError from the operation passes through unchanged.
 			throw new NodeOperationError(this.getNode(), error as Error);
 		}

@@ -8,7 +8,7 @@ import type {
 } from 'n8n-workflow';
 import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
-import { closeRedis, connectRedis, RedisConnectionError } from '../shared/redis';
+import { closeRedis, connectRedis } from '../shared/redis';
 import { REDIS_CREDENTIAL, redisCredentialTestMethods, toRedisCredentialData } from '../shared/redisCredential';
 import { StreamConsumer, type BatchOutcome, type StreamMessage } from '../shared/streamConsumer';
 import { consumerProperties, readConsumerOptions } from './consumerOptions';
@@ -54,8 +54,7 @@ export class RedisStreamConsumerTrigger implements INodeType {
 			blocking = await connectRedis(credential, 'blocking', name);
 		} catch (error) {
 			await closeRedis(command);
-			const detail = error instanceof RedisConnectionError ? error.detail : (error as Error).message;
-			throw new NodeOperationError(this.getNode(), 'Could not connect to Redis', { description: detail });
+			throw new NodeOperationError(this.getNode(), error as Error);
 		}
 
 		const handler = async (messages: StreamMessage[]): Promise<BatchOutcome> => {

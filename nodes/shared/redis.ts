@@ -20,13 +20,19 @@ export interface RedisCredentialData {
  */
 export type RedisRole = 'command' | 'blocking';
 
+/**
+ * `message` is what a user sees first; `description` (which n8n's NodeOperationError copies from
+ * any error it wraps) is the driver's reason, secrets removed (ECONNREFUSED, WRONGPASS, …).
+ */
 export class RedisConnectionError extends Error {
-	constructor(
-		/** The driver's reason, secrets removed (ECONNREFUSED, WRONGPASS, …). */
-		readonly detail: string,
-	) {
-		super(`Could not connect to Redis: ${detail}`);
+	constructor(readonly description: string) {
+		super('Could not connect to Redis');
 		this.name = 'RedisConnectionError';
+	}
+
+	/** One line for logs and credential tests. */
+	get summary(): string {
+		return `${this.message}: ${this.description}`;
 	}
 }
 

@@ -5,7 +5,7 @@ import type {
 	INodeCredentialTestResult,
 } from 'n8n-workflow';
 
-import { pingRedis, safeRedisMessage, type RedisCredentialData } from './redis';
+import { pingRedis, RedisConnectionError, safeRedisMessage, type RedisCredentialData } from './redis';
 
 export const REDIS_CREDENTIAL = 'leadPipelineRedis';
 export const REDIS_CREDENTIAL_TEST = 'leadPipelineRedisConnectionTest';
@@ -34,7 +34,8 @@ export async function testRedisCredential(
 		const reply = await pingRedis(data);
 		return { status: 'OK', message: `Connected: PING answered ${reply}` };
 	} catch (error) {
-		return { status: 'Error', message: safeRedisMessage(error, data) };
+		const message = error instanceof RedisConnectionError ? error.summary : safeRedisMessage(error, data);
+		return { status: 'Error', message };
 	}
 }
 

@@ -140,13 +140,19 @@ describe('Lead Trigger › website form', () => {
 		expect(await redis.xlen(s.stream)).toBe(2);
 	});
 
-	test('a filled honeypot is answered like a success and dropped as spam', async () => {
+	test('a filled honeypot is answered like a success, not queued, and kept in the rejected stream', async () => {
 		const s = streams();
-		const result = await post({ source: 'website', stream: s.stream, honeypotField: 'website' }, json({ name: 'Bot', email: 'bot@spam.example', website: 'http://spam' }));
+		const result = await post(
+			{ source: 'website', stream: s.stream, honeypotField: 'website', options: { rejectedStream: s.rejectedStream } },
+			json({ name: 'Bot', email: 'bot@spam.example', website: 'http://spam' }),
+		);
 		expect(result.status).toBe(202);
 		expect(isTraceId((result.json as { traceId: string }).traceId)).toBe(true);
 		expect(await redis.exists(s.stream)).toBe(0);
 		expect(result.run).toBeUndefined();
+		expect(await readMessages(redis, s.rejectedStream)).toEqual([
+			{ reason: 'honeypot field "website" was filled', lead: { name: 'Bot', email: 'bot@spam.example', website: 'http://spam' }, rejectedAt: expect.any(String) },
+		]);
 	});
 
 	test('a retried request with the same Idempotency-Key gets the first trace id and stores nothing new', async () => {
