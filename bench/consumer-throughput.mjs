@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 
 import Redis from 'ioredis';
 
-import { N8nInstance, packThePack } from '../test/e2e/n8n-rig.mjs';
+import { N8nInstance, packThePack } from '../scripts/n8n-rig.mjs';
 
 const arg = (name, fallback) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';

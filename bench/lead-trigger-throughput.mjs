@@ -7,8 +7,8 @@ import { join } from 'node:path';
 
 import Redis from 'ioredis';
 
-import { redisCredential } from '../test/e2e/local-credentials.mjs';
-import { N8nInstance, packThePack } from '../test/e2e/n8n-rig.mjs';
+import { redisCredential } from '../scripts/local-credentials.mjs';
+import { N8nInstance, packThePack } from '../scripts/n8n-rig.mjs';
 import { load } from './http-load.mjs';
 
 const arg = (name, fallback) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);

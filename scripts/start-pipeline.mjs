@@ -7,8 +7,8 @@ import { join } from 'node:path';
 
 import Redis from 'ioredis';
 
-import { redisCredential, whatsAppCredential } from '../test/e2e/local-credentials.mjs';
-import { N8nInstance, packThePack, ROOT } from '../test/e2e/n8n-rig.mjs';
+import { redisCredential, whatsAppCredential } from './local-credentials.mjs';
+import { N8nInstance, packThePack, ROOT } from './n8n-rig.mjs';
 
 const say = (text) => process.stdout.write(`[lead-pipeline] ${text}\n`);
 const home = process.env.LEAD_PIPELINE_HOME ?? join(homedir(), '.lead-pipeline');

@@ -3,9 +3,9 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeType, INo
 import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
 import type { LeadChannel } from '../shared/lead';
-import { mongoCredentialTestMethods, safeMongoMessage, toMongoCredentialData } from '../shared/mongoCredential';
+import { mongoCredentialTestMethods, safeMongoMessage, toMongoCredentialData } from '../common/mongoCredential';
 import { connectRedis, closeRedis } from '../shared/redis';
-import { REDIS_CREDENTIAL, redisCredentialTestMethods, toRedisCredentialData } from '../shared/redisCredential';
+import { REDIS_CREDENTIAL, redisCredentialTestMethods, toRedisCredentialData } from '../common/redisCredential';
 import { dedupeKeysOf, type CheckInput, type LeadStore, type MatchKind } from '../shared/store/contract';
 import { MongoLeadStore } from '../shared/store/mongoStore';
 import { RedisLeadStore } from '../shared/store/redisStore';

@@ -1,8 +1,8 @@
 import type { INodeType, INodeTypeDescription, IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 
-import { formSecretTestMethods } from '../shared/formSecretCredential';
-import { redisCredentialTestMethods } from '../shared/redisCredential';
+import { formSecretTestMethods } from '../common/formSecretCredential';
+import { redisCredentialTestMethods } from '../common/redisCredential';
 import { leadTriggerProperties } from './description';
 import { handleGet, handlePost } from './intake';
 

@@ -11,7 +11,7 @@ import { whatsAppDrafts } from '../shared/intake/whatsapp';
 import { normalizeLead, type Lead } from '../shared/lead';
 import { isCountryCode, type CountryCode } from '../shared/phone';
 import { RedisConnectionError, sharedRedis } from '../shared/redis';
-import { REDIS_CREDENTIAL, toRedisCredentialData } from '../shared/redisCredential';
+import { REDIS_CREDENTIAL, toRedisCredentialData } from '../common/redisCredential';
 import { safeEqual, verifyBodyHmac, verifyMetaSignature } from '../shared/signatures';
 import { addEntries } from '../shared/streams';
 import { newTraceId } from '../shared/trace';

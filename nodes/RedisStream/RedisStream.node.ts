@@ -12,7 +12,7 @@ import {
 	REDIS_CREDENTIAL,
 	redisCredentialTestMethods,
 	toRedisCredentialData,
-} from '../shared/redisCredential';
+} from '../common/redisCredential';
 import { executeAcknowledge, acknowledgeProperties } from './operations/acknowledge';
 import { addProperties, executeAdd } from './operations/add';
 import { dlqStreamProperty, groupProperty, streamProperty } from './operations/common';

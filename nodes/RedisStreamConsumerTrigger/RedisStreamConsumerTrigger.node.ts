@@ -9,7 +9,7 @@ import type {
 import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
 import { closeRedis, connectRedis } from '../shared/redis';
-import { REDIS_CREDENTIAL, redisCredentialTestMethods, toRedisCredentialData } from '../shared/redisCredential';
+import { REDIS_CREDENTIAL, redisCredentialTestMethods, toRedisCredentialData } from '../common/redisCredential';
 import { StreamConsumer, type BatchOutcome, type StreamMessage } from '../shared/streamConsumer';
 import { consumerProperties, readConsumerOptions } from './consumerOptions';
 

@@ -10,8 +10,8 @@ import { after, before, test } from 'node:test';
 import Redis from 'ioredis';
 
 import { fuzzRequests } from './fuzz.mjs';
-import { redisCredential, whatsAppCredential } from './local-credentials.mjs';
-import { N8nInstance, PACKAGE, packThePack, ROOT } from './n8n-rig.mjs';
+import { redisCredential, whatsAppCredential } from '../../scripts/local-credentials.mjs';
+import { N8nInstance, PACKAGE, packThePack, ROOT } from '../../scripts/n8n-rig.mjs';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 // A database of its own keeps the templates' fixed stream names away from anything else on the server.

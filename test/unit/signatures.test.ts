@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 
-import { checkFormSecret } from '../../nodes/shared/formSecretCredential';
+import { checkFormSecret } from '../../nodes/common/formSecretCredential';
 import { safeEqual, verifyBodyHmac, verifyMetaSignature } from '../../nodes/shared/signatures';
 
 const body = Buffer.from('{"object":"whatsapp_business_account"}');

@@ -7,14 +7,14 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const PACKAGE = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
 
 const log = (...args) => process.stderr.write(`[n8n-rig] ${args.join(' ')}\n`);
 
 /** Installs (or reuses) Node 24 + n8n in the cache folder; returns paths. */
 export function installN8n() {
-	const cache = execFileSync('bash', [join(ROOT, 'test/e2e/install-n8n.sh')], {
+	const cache = execFileSync('bash', [join(ROOT, 'scripts/install-n8n.sh')], {
 		stdio: ['ignore', 'pipe', 'inherit'],
 		encoding: 'utf8',
 	}).trim();

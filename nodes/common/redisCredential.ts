@@ -5,7 +5,7 @@ import type {
 	INodeCredentialTestResult,
 } from 'n8n-workflow';
 
-import { pingRedis, RedisConnectionError, safeRedisMessage, type RedisCredentialData } from './redis';
+import { pingRedis, RedisConnectionError, safeRedisMessage, type RedisCredentialData } from '../shared/redis';
 
 export const REDIS_CREDENTIAL = 'leadPipelineRedis';
 export const REDIS_CREDENTIAL_TEST = 'leadPipelineRedisConnectionTest';
