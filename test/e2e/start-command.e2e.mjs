@@ -54,8 +54,11 @@ test('npm start prints what it started and Ctrl-C stops all of it', { timeout: 9
 	assert.equal(await portOpen(ownRedisPort), true);
 
 	process.kill(-child.pid, 'SIGINT');
-	const { code } = await exited;
-	assert.equal(code, 0, output.slice(-4000));
+	const { code, signal } = await exited;
+	// npm re-raises the SIGINT it got (as it does in a terminal); the command itself exits 0.
+	assert.ok(code === 0 || signal === 'SIGINT', `npm start ended with ${code ?? signal}:\n${output.slice(-4000)}`);
+	assert.match(output, /stopping n8n \(pid \d+/);
+	assert.match(output, /stopping redis-server/);
 	// The child's exit can come a moment before its children's sockets close.
 	for (let i = 0; i < 50 && ((await portOpen(n8nPort)) || (await portOpen(ownRedisPort))); i++) {
 		await new Promise((r) => setTimeout(r, 200));
