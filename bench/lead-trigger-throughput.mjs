@@ -51,7 +51,7 @@ for (const workflow of workflows) {
 	n8n.importWorkflow(file);
 	n8n.publishWorkflow(workflow.id);
 }
-await n8n.start({ env: { EXECUTIONS_DATA_SAVE_ON_SUCCESS: 'none', DB_SQLITE_POOL_SIZE: '4' } });
+await n8n.start({ env: { EXECUTIONS_DATA_SAVE_ON_SUCCESS: 'none', DB_SQLITE_POOL_SIZE: '4', ...(process.env.BENCH_CPU_PROF_DIR ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}` } : {}) } });
 for (const path of ['bench-leads-enqueue', 'bench-leads-execute']) await n8n.waitForWebhook(path);
 
 const lead = (i) => JSON.stringify({ name: `Bench Lead ${i}`, phone: '+91 98450 98450', email: `lead${i}@example.com`, destination: 'Goa', utm_source: 'bench' });
