@@ -143,3 +143,17 @@ export async function withRetries<T extends AttemptResult>(
 		await clock.sleep(wait);
 	}
 }
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** "5s, 5m, 30m, 2h" (units ms, s, m, h; a bare number is seconds) → milliseconds. */
+export function parseDelayList(text: string): number[] {
+	return text
+		.split(/[\s,;]+/)
+		.filter(Boolean)
+		.map((token) => {
+			const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/i.exec(token);
+			if (!match) throw new Error(`"${token}" is not a delay (use e.g. 500ms, 5s, 5m, 2h)`);
+			return Math.round(Number(match[1]) * UNIT_MS[(match[2] ?? 's').toLowerCase()]);
+		});
+}
