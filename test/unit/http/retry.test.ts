@@ -158,3 +158,14 @@ describe('withRetries', () => {
 		expect(outcome.status).toBe('exhausted');
 	});
 });
+
+describe('parseDelayList', () => {
+	const { parseDelayList } = jest.requireActual<typeof import('../../../nodes/shared/http')>('../../../nodes/shared/http');
+	test('units ms, s, m, h; a bare number is seconds', () => {
+		expect(parseDelayList('500ms, 5s, 5m, 30m, 2h, 1.5h, 10')).toEqual([500, 5000, 300_000, 1_800_000, 7_200_000, 5_400_000, 10_000]);
+		expect(parseDelayList('')).toEqual([]);
+	});
+	test('a bad token is named', () => {
+		expect(() => parseDelayList('5s, soon')).toThrow(/"soon" is not a delay/);
+	});
+});
