@@ -1,0 +1,288 @@
+import type Redis from 'ioredis';
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
+import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
+
+import { REDIS_CREDENTIAL, redisCredentialTestMethods, toRedisCredentialData } from '../common/redisCredential';
+import { toWebhookSigning, WEBHOOK_SIGNING_CREDENTIAL, webhookSigningTestMethods, type WebhookSigning } from '../common/webhookSigningCredential';
+import { displayUrl, parseDelayList, type BackoffSchedule } from '../shared/http';
+import { closeRedis, connectRedis } from '../shared/redis';
+import {
+	deliver,
+	isEnvelope,
+	newEnvelope,
+	type AttemptRecord,
+	type DeliveryEnvelope,
+	type DeliveryOutcome,
+	type DeliverySettings,
+} from '../shared/webhookDelivery';
+import {
+	deadLetterDeliveries,
+	deferDeliveries,
+	deliveredRecords,
+	recordDelivered,
+	releaseDue,
+	DEFAULT_QUEUE_NAMES,
+	type WebhookQueueNames,
+} from '../shared/webhookQueue';
+import { webhookDeliverProperties } from './description';
+
+interface Options {
+	allowInternal?: boolean;
+	concurrency?: number;
+	dlqStream?: string;
+	keyPrefix?: string;
+	retryAfterCapSeconds?: number;
+	retryStream?: string;
+}
+
+type Planned =
+	| { itemIndex: number; envelope: DeliveryEnvelope }
+	| { itemIndex: number; problem: string };
+
+/** Runs `work` over `inputs` with at most `limit` in flight, results in input order. */
+async function mapBounded<T, R>(inputs: T[], limit: number, work: (input: T) => Promise<R>): Promise<R[]> {
+	const results = new Array<R>(inputs.length);
+	let next = 0;
+	const runners = Array.from({ length: Math.min(limit, inputs.length) }, async () => {
+		while (next < inputs.length) {
+			const index = next++;
+			results[index] = await work(inputs[index]);
+		}
+	});
+	await Promise.all(runners);
+	return results;
+}
+
+function queueNames(options: Options): WebhookQueueNames {
+	return {
+		keyPrefix: options.keyPrefix || DEFAULT_QUEUE_NAMES.keyPrefix,
+		retryStream: options.retryStream || DEFAULT_QUEUE_NAMES.retryStream,
+		dlqStream: options.dlqStream || DEFAULT_QUEUE_NAMES.dlqStream,
+	};
+}
+
+/** The delivery an item asks for: a consumed retry/DLQ envelope as is, otherwise from the parameters. */
+function planItem(ctx: IExecuteFunctions, item: INodeExecutionData, itemIndex: number): Planned {
+	const json = item.json;
+	const carried = [json.message, json].find(isEnvelope);
+	if (carried) {
+		// A dead letter fed back in is a replay: it gets a fresh set of attempts.
+		const replay = typeof (carried as unknown as IDataObject).failedAt === 'string';
+		const envelope: DeliveryEnvelope = { ...carried, attempts: carried.attempts ?? [], nextAttempt: replay ? 1 : carried.nextAttempt ?? 1 };
+		if (replay) {
+			for (const key of ['failedAt', 'reason', 'lastError', 'originalQueue']) delete (envelope as unknown as IDataObject)[key];
+			envelope.attempts = [];
+			delete envelope.notBefore;
+		}
+		return { itemIndex, envelope };
+	}
+	const url = String(ctx.getNodeParameter('url', itemIndex, '')).trim();
+	if (!url) return { itemIndex, problem: 'URL is empty' };
+	const eventType = String(ctx.getNodeParameter('eventType', itemIndex, '')).trim();
+	if (!eventType) return { itemIndex, problem: 'Event Type is empty' };
+	let payload: unknown = json;
+	if (ctx.getNodeParameter('payloadMode', itemIndex) === 'custom') {
+		const raw = ctx.getNodeParameter('payload', itemIndex);
+		if (typeof raw === 'string') {
+			try {
+				payload = JSON.parse(raw);
+			} catch (error) {
+				return { itemIndex, problem: `JSON payload does not parse: ${(error as Error).message}` };
+			}
+		} else {
+			payload = raw;
+		}
+	}
+	const headerRows = (ctx.getNodeParameter('extraHeaders.header', itemIndex, []) as Array<{ name: string; value: string }>) ?? [];
+	const headers: Record<string, string> = {};
+	for (const { name, value } of headerRows) if (name?.trim()) headers[name.trim()] = String(value ?? '');
+	const traceId = String(ctx.getNodeParameter('traceId', itemIndex, '') ?? '').trim() || undefined;
+	const method = ctx.getNodeParameter('method', itemIndex) === 'PUT' ? 'PUT' : 'POST';
+	return { itemIndex, envelope: newEnvelope({ traceId, eventType, url, method, payload, headers }) };
+}
+
+function schedule(ctx: IExecuteFunctions): BackoffSchedule {
+	if (ctx.getNodeParameter('backoff', 0) === 'list') {
+		try {
+			return { kind: 'list', delaysMs: parseDelayList(String(ctx.getNodeParameter('delays', 0, ''))) };
+		} catch (error) {
+			throw new NodeOperationError(ctx.getNode(), `Delays: ${(error as Error).message}`, {
+				description: 'List the waits before each retry separated by commas, e.g. 5s, 5m, 30m, 2h',
+			});
+		}
+	}
+	return { kind: 'exponential', baseMs: ctx.getNodeParameter('baseDelayMs', 0, 1000) as number, factor: 2, jitter: 0.2 };
+}
+
+function summary(envelope: DeliveryEnvelope): IDataObject {
+	let url = envelope.url;
+	try {
+		url = displayUrl(new URL(envelope.url));
+	} catch {
+		// An invalid URL is reported as typed; it is what the user has to fix.
+	}
+	return { webhookId: envelope.webhookId, eventType: envelope.eventType, traceId: envelope.traceId, url, method: envelope.method };
+}
+
+/** Delivers every item; one function so the node class stays a thin face. */
+async function deliverItems(
+	ctx: IExecuteFunctions,
+	manual: boolean,
+	options: Options,
+	names: WebhookQueueNames,
+	redis: Redis | undefined,
+): Promise<INodeExecutionData[][]> {
+	const items = ctx.getInputData();
+	let signing: WebhookSigning = { keys: [], secretHeaders: {} };
+	const credential = await ctx.getCredentials(WEBHOOK_SIGNING_CREDENTIAL).catch(() => undefined);
+	if (credential) {
+		try {
+			signing = toWebhookSigning(credential);
+		} catch (error) {
+			throw new NodeOperationError(ctx.getNode(), (error as Error).message, {
+				description: 'Open the Webhook Signing credential and paste a whsec_ secret (base64 of 24–64 random bytes), the same one the receiver holds',
+			});
+		}
+	}
+	const idempotency = !!redis && !manual && (ctx.getNodeParameter('idempotency', 0, true) as boolean);
+	const useRetryQueue = !!redis && (ctx.getNodeParameter('retryQueue', 0, false) as boolean);
+	const useDlq = !!redis && !manual && (ctx.getNodeParameter('deadLetter', 0, true) as boolean);
+	const settings: DeliverySettings = {
+		attempts: ctx.getNodeParameter('attempts', 0, 3) as number,
+		schedule: schedule(ctx),
+		timeoutMs: ctx.getNodeParameter('timeoutMs', 0, 10_000) as number,
+		allowInternal: options.allowInternal === true,
+		signingKeys: signing.keys,
+		secretHeaders: signing.secretHeaders,
+		maxInlineWaitMs: useRetryQueue ? (ctx.getNodeParameter('maxInlineWaitMs', 0, 30_000) as number) : undefined,
+		retryAfterCapMs: (options.retryAfterCapSeconds ?? 3600) * 1000,
+		signal: ctx.getExecutionCancelSignal?.(),
+	};
+
+	// Due retries ride along with any delivery run, so the queue drains while traffic flows.
+	if (useRetryQueue && !manual && redis) await releaseDue(redis, names, Date.now());
+
+	const plans = items.map((item, i) => planItem(ctx, item, i));
+	const deliverable = plans.filter((p): p is Extract<Planned, { envelope: DeliveryEnvelope }> => 'envelope' in p);
+	const already = idempotency && redis ? await deliveredRecords(redis, names, deliverable.map((p) => p.envelope.webhookId)) : [];
+	const now = Date.now();
+
+	type Done = { itemIndex: number; envelope: DeliveryEnvelope; outcome: DeliveryOutcome | 'notDue' | { alreadyDelivered: IDataObject } };
+	const done = await mapBounded(deliverable, Math.max(1, options.concurrency ?? 10), async ({ itemIndex, envelope }, ): Promise<Done> => {
+		const index = deliverable.findIndex((p) => p.itemIndex === itemIndex);
+		if (already[index]) return { itemIndex, envelope, outcome: { alreadyDelivered: already[index] as unknown as IDataObject } };
+		if (!manual && useRetryQueue && envelope.notBefore !== undefined && envelope.notBefore > now) return { itemIndex, envelope, outcome: 'notDue' };
+		return { itemIndex, envelope, outcome: await deliver(envelope, settings) };
+	});
+
+	const delivered: INodeExecutionData[] = [];
+	const failed: INodeExecutionData[] = [];
+	const deferred: INodeExecutionData[] = [];
+	const toRecord: Parameters<typeof recordDelivered>[2] = [];
+	const toDefer: DeliveryEnvelope[] = [];
+	const toDeadLetter: Parameters<typeof deadLetterDeliveries>[2] = [];
+	const json = (i: number) => items[i].json;
+
+	for (const plan of plans) {
+		if ('problem' in plan) {
+			const error = new NodeOperationError(ctx.getNode(), `Item ${plan.itemIndex}: ${plan.problem}`, { itemIndex: plan.itemIndex });
+			failed.push({ json: { ...json(plan.itemIndex), webhook: { reason: 'invalid', error: error.message, attempts: [] } }, pairedItem: { item: plan.itemIndex } });
+		}
+	}
+	for (const { itemIndex, envelope, outcome } of done) {
+		const pairedItem = { item: itemIndex };
+		const base = { ...json(itemIndex) };
+		if (outcome === 'notDue') {
+			toDefer.push(envelope);
+			deferred.push({ json: { ...base, webhook: { ...summary(envelope), nextAttempt: envelope.nextAttempt, notBefore: new Date(envelope.notBefore!).toISOString(), parked: true } }, pairedItem });
+		} else if ('alreadyDelivered' in outcome) {
+			delivered.push({ json: { ...base, webhook: { ...summary(envelope), alreadyDelivered: true, ...outcome.alreadyDelivered } }, pairedItem });
+		} else if (outcome.result === 'delivered') {
+			toRecord.push({ webhookId: envelope.webhookId, record: { status: outcome.status, at: new Date().toISOString(), attempts: outcome.attempts.length } });
+			delivered.push({ json: { ...base, webhook: { ...summary(envelope), status: outcome.status, attempts: outcome.attempts.length, durationMs: outcome.durationMs, attemptLog: attemptsJson(outcome.attempts) } }, pairedItem });
+		} else if (outcome.result === 'deferred' && !manual) {
+			toDefer.push({ ...envelope, attempts: outcome.attempts, nextAttempt: outcome.nextAttempt, notBefore: outcome.notBefore });
+			deferred.push({ json: { ...base, webhook: { ...summary(envelope), nextAttempt: outcome.nextAttempt, notBefore: new Date(outcome.notBefore).toISOString(), attempts: attemptsJson(outcome.attempts) } }, pairedItem });
+		} else {
+			const reason = outcome.result === 'deferred' ? 'notQueuedInManualRun' : outcome.reason;
+			const last = outcome.attempts[outcome.attempts.length - 1];
+			const error =
+				reason === 'gone'
+					? 'Endpoint gone (HTTP 410): the receiver removed this webhook; stop sending to it'
+					: reason === 'notQueuedInManualRun'
+						? `Next retry is due later; editor runs do not queue retries (${last?.error ?? ''})`
+						: last?.error ?? 'failed';
+			failed.push({ json: { ...base, webhook: { ...summary(envelope), reason, endpointGone: reason === 'gone', error, attempts: attemptsJson(outcome.attempts) } }, pairedItem });
+			toDeadLetter.push({ envelope, reason, attempts: outcome.attempts });
+		}
+	}
+
+	if (redis && !manual) {
+		if (idempotency) await recordDelivered(redis, names, toRecord, (ctx.getNodeParameter('idempotencyHours', 0, 72) as number) * 3600);
+		if (useRetryQueue) await deferDeliveries(redis, names, toDefer);
+		if (useDlq && toDeadLetter.length) {
+			const results = await deadLetterDeliveries(redis, names, toDeadLetter, Date.now());
+			const refused = results.find((r) => !r.ok);
+			if (refused && !refused.ok) {
+				throw new NodeOperationError(ctx.getNode(), `Could not add failed deliveries to ${names.dlqStream}: ${refused.error.message}`, {
+					description: 'Check that the dead-letter stream key is a stream (not another Redis type) and Redis has memory left',
+				});
+			}
+		}
+	}
+	const order = (item: INodeExecutionData) => (item.pairedItem as { item: number }).item;
+	for (const list of [delivered, failed, deferred]) list.sort((a, b) => order(a) - order(b));
+	return [delivered, failed, deferred];
+}
+
+const attemptsJson = (attempts: AttemptRecord[]) => attempts as unknown as IDataObject[];
+
+export class WebhookDeliver implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'Webhook Deliver',
+		name: 'webhookDeliver',
+		icon: { light: 'file:webhookDeliver.svg', dark: 'file:webhookDeliver.dark.svg' },
+		group: ['output'],
+		version: 1,
+		subtitle: '={{ $parameter["operation"] === "deliver" ? $parameter["method"] + " " + $parameter["eventType"] : "Release due retries" }}',
+		description: 'Deliver signed webhooks (Standard Webhooks) with retries, Retry-After, dead letters and an SSRF guard',
+		defaults: { name: 'Webhook Deliver' },
+		usableAsTool: true,
+		inputs: [NodeConnectionTypes.Main],
+		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main, NodeConnectionTypes.Main],
+		outputNames: ['Delivered', 'Failed', 'Deferred'],
+		credentials: [
+			{ name: 'leadPipelineWebhookSigningApi', required: false, testedBy: 'leadPipelineWebhookSigningCheck' },
+			{ name: 'leadPipelineRedis', required: true, testedBy: 'leadPipelineRedisConnectionTest', displayOptions: { show: { useRedis: [true] } } },
+		],
+		properties: webhookDeliverProperties,
+	};
+
+	methods = { credentialTest: { ...redisCredentialTestMethods, ...webhookSigningTestMethods } };
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		const manual = this.getMode() === 'manual';
+		const options = this.getNodeParameter('options', 0, {}) as Options;
+		const names = queueNames(options);
+		const useRedis = this.getNodeParameter('useRedis', 0, false) as boolean;
+		let redis: Redis | undefined;
+		if (useRedis) {
+			try {
+				redis = await connectRedis(toRedisCredentialData(await this.getCredentials(REDIS_CREDENTIAL)), 'command', 'n8n-lead-pipeline:webhook');
+			} catch (error) {
+				throw new NodeOperationError(this.getNode(), error as Error);
+			}
+		}
+		try {
+			if (this.getNodeParameter('operation', 0) === 'releaseDueRetries') {
+				if (!redis) throw new NodeOperationError(this.getNode(), 'Release Due Retries needs Redis', { description: 'Turn on "Use Redis" and choose the Redis credential' });
+				// An editor run only reports; it does not move production entries.
+				const released = manual ? 0 : await releaseDue(redis, names, Date.now());
+				return [[{ json: { released, retryStream: names.retryStream, manual }, pairedItem: { item: 0 } }], [], []];
+			}
+			return await deliverItems(this, manual, options, names, redis);
+		} finally {
+			await closeRedis(redis);
+		}
+	}
+}

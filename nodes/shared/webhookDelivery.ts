@@ -1,0 +1,221 @@
+import { createHash } from 'node:crypto';
+
+import {
+	DEFAULT_TIMEOUT_MS,
+	httpRequest,
+	HttpRequestError,
+	retryAfterOf,
+	systemClock,
+	verdictOf,
+	withRetries,
+	type BackoffSchedule,
+	type Clock,
+	type HttpRequestOptions,
+	type HttpResponse,
+	type Verdict,
+} from './http';
+import { standardWebhookHeaders, webhookIdFor } from './standardWebhooks';
+
+/**
+ * One webhook delivery: a JSON event POSTed (or PUT) to a customer URL, signed per Standard
+ * Webhooks, retried on the pack's retry rules. Everything a later attempt needs (in another
+ * execution, after a trip through the retry queue) travels in a DeliveryEnvelope.
+ */
+
+/** Marks an item or stream message as a delivery in flight (retry queue, DLQ). */
+export const ENVELOPE_MARKER = 'webhookDelivery';
+
+export interface AttemptRecord {
+	attempt: number;
+	/** ISO time the attempt started. */
+	at: string;
+	/** HTTP status; absent when no response came (network error, timeout, refused address). */
+	status?: number;
+	error?: string;
+	durationMs: number;
+	verdict: Verdict;
+	/** Present on 3xx: where the receiver pointed (not followed). */
+	location?: string;
+	/** Start of the response body, for the person reviewing a failure. */
+	responseBody?: string;
+}
+
+export interface DeliveryEnvelope {
+	[ENVELOPE_MARKER]: 1;
+	webhookId: string;
+	traceId?: string;
+	eventType: string;
+	url: string;
+	method: 'POST' | 'PUT';
+	payload: unknown;
+	/** Extra (non-secret) headers from the node parameters. */
+	headers: Record<string, string>;
+	/** Attempt number the next try carries. */
+	nextAttempt: number;
+	/** Epoch ms before which the next attempt must not run. */
+	notBefore?: number;
+	/** Earlier attempts, from earlier executions. */
+	attempts: AttemptRecord[];
+}
+
+export function isEnvelope(value: unknown): value is DeliveryEnvelope {
+	const v = value as Partial<DeliveryEnvelope> | undefined;
+	return !!v && typeof v === 'object' && v[ENVELOPE_MARKER] === 1 && typeof v.url === 'string' && typeof v.webhookId === 'string';
+}
+
+/**
+ * The webhook-id: from traceId + event when the item has a traceId; otherwise from event + body,
+ * which is still stable for a redelivered copy of the same item.
+ */
+export function deliveryIdFor(traceId: string | undefined, eventType: string, body: string): string {
+	if (traceId) return webhookIdFor(traceId, eventType);
+	return webhookIdFor(`body:${createHash('sha256').update(body).digest('hex')}`, eventType);
+}
+
+export function newEnvelope(input: {
+	traceId?: string;
+	eventType: string;
+	url: string;
+	method: 'POST' | 'PUT';
+	payload: unknown;
+	headers: Record<string, string>;
+}): DeliveryEnvelope {
+	const body = JSON.stringify(input.payload ?? null);
+	return {
+		[ENVELOPE_MARKER]: 1,
+		webhookId: deliveryIdFor(input.traceId, input.eventType, body),
+		...input,
+		nextAttempt: 1,
+		attempts: [],
+	};
+}
+
+export interface DeliverySettings {
+	/** Total attempts across every execution, including the first. */
+	attempts: number;
+	schedule: BackoffSchedule;
+	timeoutMs?: number;
+	allowInternal?: boolean;
+	/** Decoded signing keys, current first; empty = unsigned. */
+	signingKeys: Buffer[];
+	/** Secret headers from the credential (e.g. Authorization); never copied into records. */
+	secretHeaders?: Record<string, string>;
+	/** A wait longer than this ends the execution's part: outcome `deferred`. */
+	maxInlineWaitMs?: number;
+	/** Cap on a server's Retry-After. */
+	retryAfterCapMs?: number;
+	clock?: Clock;
+	random?: () => number;
+	signal?: AbortSignal;
+	/** The transport; tests and benchmarks keep the default. */
+	send?: (options: HttpRequestOptions) => Promise<HttpResponse>;
+}
+
+export type DeliveryOutcome =
+	| { result: 'delivered'; status: number; attempts: AttemptRecord[]; durationMs: number }
+	| { result: 'failed'; reason: 'gone' | 'permanent' | 'exhausted'; attempts: AttemptRecord[]; durationMs: number }
+	| { result: 'deferred'; attempts: AttemptRecord[]; nextAttempt: number; notBefore: number; durationMs: number };
+
+const RESERVED = new Set(['webhook-id', 'webhook-timestamp', 'webhook-signature', 'x-webhook-event', 'x-webhook-id', 'x-webhook-attempt', 'content-type', 'content-length']);
+
+/** Extra headers minus the ones the delivery itself sets (those cannot be overridden). */
+export function extraHeaders(headers: Record<string, string>): Record<string, string> {
+	return Object.fromEntries(Object.entries(headers).filter(([name]) => !RESERVED.has(name.toLowerCase())));
+}
+
+const RESPONSE_SNIPPET = 500;
+
+/**
+ * Runs the envelope's remaining attempts. Each attempt is signed afresh (its own timestamp) over
+ * the same body bytes with the same webhook-id.
+ */
+export async function deliver(envelope: DeliveryEnvelope, settings: DeliverySettings): Promise<DeliveryOutcome> {
+	const clock = settings.clock ?? systemClock;
+	const send = settings.send ?? httpRequest;
+	const body = JSON.stringify(envelope.payload ?? null);
+	const started = clock.now();
+	const attemptOnce = async (attempt: number): Promise<AttemptRecord & { retryAfterMs?: number }> => {
+		const at = clock.now();
+		const headers: Record<string, string> = {
+			...extraHeaders(envelope.headers),
+			...(settings.secretHeaders ?? {}),
+			'content-type': 'application/json',
+			'x-webhook-event': envelope.eventType,
+			'x-webhook-id': envelope.webhookId,
+			'x-webhook-attempt': String(attempt),
+			...(settings.signingKeys.length
+				? standardWebhookHeaders({ id: envelope.webhookId, timestamp: Math.floor(at / 1000), body, keys: settings.signingKeys })
+				: {}),
+		};
+		try {
+			const response = await send({
+				url: envelope.url,
+				method: envelope.method,
+				headers,
+				body,
+				timeoutMs: settings.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+				allowInternal: settings.allowInternal,
+				maxResponseBytes: 16 * 1024,
+				signal: settings.signal,
+			});
+			const verdict = verdictOf(response);
+			const record: AttemptRecord & { retryAfterMs?: number } = {
+				attempt,
+				at: new Date(at).toISOString(),
+				status: response.status,
+				durationMs: response.durationMs,
+				verdict,
+			};
+			if (verdict !== 'success') {
+				const text = response.text().slice(0, RESPONSE_SNIPPET);
+				if (text) record.responseBody = text;
+				if (response.status >= 300 && response.status < 400) {
+					record.location = String(response.headers.location ?? '');
+					record.error = `redirect ${response.status} not followed`;
+				} else if (response.status === 410) {
+					record.error = 'endpoint gone (410): the receiver removed this webhook URL';
+				} else {
+					record.error = `HTTP ${response.status}`;
+				}
+				const retryAfter = retryAfterOf(response, clock.now(), settings.retryAfterCapMs);
+				if (retryAfter !== undefined && verdict === 'retryable') record.retryAfterMs = retryAfter;
+			}
+			return record;
+		} catch (error) {
+			const known = error instanceof HttpRequestError;
+			return {
+				attempt,
+				at: new Date(at).toISOString(),
+				error: known ? error.message : `unexpected: ${(error as Error).message}`,
+				durationMs: known ? error.durationMs : clock.now() - at,
+				verdict: verdictOf(error),
+			};
+		}
+	};
+
+	const outcome = await withRetries(attemptOnce, {
+		attempts: settings.attempts,
+		firstAttempt: envelope.nextAttempt,
+		schedule: settings.schedule,
+		maxInlineWaitMs: settings.maxInlineWaitMs,
+		clock,
+		random: settings.random,
+	});
+	const attempts = [
+		...envelope.attempts,
+		...outcome.attempts.map((record) => {
+			const copy = { ...record };
+			delete copy.retryAfterMs;
+			return copy as AttemptRecord;
+		}),
+	];
+	const durationMs = clock.now() - started;
+	switch (outcome.status) {
+		case 'success':
+			return { result: 'delivered', status: attempts[attempts.length - 1].status as number, attempts, durationMs };
+		case 'deferred':
+			return { result: 'deferred', attempts, nextAttempt: outcome.nextAttempt, notBefore: outcome.nextAttemptAt, durationMs };
+		default:
+			return { result: 'failed', reason: outcome.status, attempts, durationMs };
+	}
+}
