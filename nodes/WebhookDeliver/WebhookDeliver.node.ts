@@ -134,8 +134,10 @@ async function deliverItems(
 ): Promise<INodeExecutionData[][]> {
 	const items = ctx.getInputData();
 	let signing: WebhookSigning = { keys: [], secretHeaders: {} };
-	const credential = await ctx.getCredentials(WEBHOOK_SIGNING_CREDENTIAL).catch(() => undefined);
-	if (credential) {
+	// Unsigned only when no signing credential is selected: one that is selected but cannot be
+	// loaded (deleted, no access) must fail the run, never quietly send unsigned webhooks.
+	if (ctx.getNode().credentials?.[WEBHOOK_SIGNING_CREDENTIAL]) {
+		const credential = await ctx.getCredentials(WEBHOOK_SIGNING_CREDENTIAL);
 		try {
 			signing = toWebhookSigning(credential);
 		} catch (error) {

@@ -300,6 +300,18 @@ describe('Webhook Deliver, through the n8n engine', () => {
 		await expect(deliver('/ok', [lead()], { signingCredential: { secret: 'whsec_c2hvcnQ=' } })).rejects.toThrow(/signing secret decodes to 5 bytes/);
 	});
 
+	test('a signing credential that is selected but cannot be loaded fails the node instead of sending unsigned', async () => {
+		receiver.on('/never', {});
+		const before = receiver.to('/never').length;
+		// The node references the credential, but n8n cannot give it (deleted, no access, decrypt error).
+		const run = await runWorkflow(
+			webhookDeliverWorkflow({ url: `${receiver.url}/never`, eventType: 'x', options: { allowInternal: true } }, { signing: true }),
+			{ input: [lead()], credentials: {}, mode: 'trigger' },
+		);
+		expect(errorOf(run)).toMatch(/leadPipelineWebhookSigningApi/);
+		expect(receiver.to('/never').length).toBe(before);
+	});
+
 	test('an item with an unusable URL goes to Failed with the reason; the others are delivered', async () => {
 		receiver.on('/mixed', {});
 		const out = await deliver('/mixed', [lead({ target: 'not a url' }), lead({ target: `${receiver.url}/mixed` })], {
