@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
 import type Redis from 'ioredis';
 import type { IDataObject, WorkflowExecuteMode } from 'n8n-workflow';
 
@@ -219,5 +222,37 @@ describe('Lead Pipeline Metrics node', () => {
 			expect(out).toMatchObject({ timeZone: 'Pacific/Kiritimati', to: dateIn(new Date(), 'Pacific/Kiritimati'), totals: { new: 1 } });
 			expect(await redis.exists(dayKey(zoned, 'Pacific/Kiritimati', String(out.to)))).toBe(1);
 		});
+	});
+
+	test('the dashboard template: GET+POST webhook with header auth → this node → Respond to Webhook, and its node settings render the page', async () => {
+		const template = JSON.parse(readFileSync(join(__dirname, '..', '..', 'workflows', 'lead-pipeline-dashboard.json'), 'utf8')) as {
+			nodes: Array<{ name: string; type: string; webhookId?: string; parameters: IDataObject; credentials?: Record<string, { id: string; name: string }> }>;
+			connections: Record<string, { main: Array<Array<{ node: string }>> }>;
+		};
+		const byType = (type: string) => template.nodes.find((n) => n.type === type)!;
+		const webhook = byType('n8n-nodes-base.webhook');
+		expect(webhook.parameters).toMatchObject({ path: 'lead-pipeline/dashboard', httpMethod: ['GET', 'POST'], authentication: 'headerAuth', responseMode: 'responseNode' });
+		expect(webhook.webhookId).toMatch(/^[0-9a-f-]{36}$/);
+		expect(webhook.credentials).toEqual({ httpHeaderAuth: { id: 'LpDashAuthLocal1', name: 'Lead Pipeline Dashboard Auth' } });
+		const metrics = byType('n8n-nodes-lead-pipeline.leadPipelineMetrics');
+		expect(metrics.credentials).toEqual({ leadPipelineRedis: { id: 'LpRedisLocal0001', name: 'Lead Pipeline Redis' } });
+		// Both outputs (GET and POST) go to the metrics node, which goes to Respond to Webhook.
+		expect(template.connections[webhook.name].main.map((out) => out[0].node)).toEqual([metrics.name, metrics.name]);
+		const respond = byType('n8n-nodes-base.respondToWebhook');
+		expect(template.connections[metrics.name].main[0][0].node).toBe(respond.name);
+		expect(respond.parameters).toMatchObject({ respondWith: 'text', responseBody: '={{ $json.body }}', options: { responseCode: '={{ $json.statusCode }}' } });
+		expect(JSON.stringify(respond.parameters)).toContain('={{ $json.contentType }}');
+		expect(template.nodes.some((n) => n.type === 'n8n-nodes-base.stickyNote')).toBe(true);
+
+		// The template's own parameters, run through the engine against this test's Redis keys.
+		const q = await prepareQueue('template');
+		const parameters = structuredClone(metrics.parameters) as IDataObject & { queues: { queue: IDataObject[] }; namespace: string };
+		parameters.queues.queue[0] = { ...parameters.queues.queue[0], stream: q.stream, group: q.group };
+		parameters.namespace = `${prefix}template`;
+		const page = await run(parameters, { input: [webhookItem()], mode: 'webhook' });
+		expect(page.error).toBeUndefined();
+		expect(page.out[0]).toMatchObject({ statusCode: 200, contentType: 'text/html; charset=utf-8' });
+		expect(String(page.out[0].body)).toContain(q.stream);
+		expect(String(page.out[0].body)).toContain('syncQueue');
 	});
 });
