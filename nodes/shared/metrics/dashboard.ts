@@ -1,0 +1,147 @@
+import { randomBytes } from 'node:crypto';
+
+import type Redis from 'ioredis';
+
+import { replayDeadLetters } from '../streamAdmin';
+import { dlqStreamName } from '../streamGroup';
+import { addDays, dateIn } from './counters';
+import { renderConfirmPage, renderDashboard, renderResultPage, type DashboardAction } from './dashboardPage';
+import { setPaused } from './pause';
+import { queueHealth, type HealthThresholds, type QueueRef } from './queueHealth';
+import { readLeadMetrics } from './reader';
+
+export interface DashboardConfig {
+	queues: QueueRef[];
+	thresholds?: Partial<HealthThresholds>;
+	namespace: string;
+	/** Whose calendar "today" and the chart days follow. */
+	timeZone: string;
+	/** Chart length. Default 14. */
+	days?: number;
+	title?: string;
+	/** Dead letters moved per Replay click. Default 100. */
+	replayLimit?: number;
+	/** Offer Pause/Resume/Replay at all. Default true. */
+	actions?: boolean;
+}
+
+/** The parts of a Webhook node's item the dashboard reads. */
+export interface DashboardRequest {
+	method: string;
+	query?: Record<string, unknown>;
+	body?: Record<string, unknown> | string;
+	/** The page's own path (for Cancel / Back links); empty = the current URL. */
+	path?: string;
+}
+
+export interface DashboardResponse {
+	statusCode: number;
+	contentType: string;
+	body: string;
+	/** What a POST did (or would have done in a test run), for the execution log. */
+	action?: { action: DashboardAction; stream: string; group: string; applied: boolean; result?: unknown };
+}
+
+const CONFIRM_TTL_SECONDS = 300;
+const HTML = 'text/html; charset=utf-8';
+const ACTIONS: DashboardAction[] = ['pause', 'resume', 'replay'];
+
+/** Where a confirmation token lives until used (once) or expired. */
+export function confirmKey(namespace: string, token: string): string {
+	return `${namespace}:metrics:dashboard:confirm:${token}`;
+}
+
+function formOf(body: DashboardRequest['body']): Record<string, string> {
+	if (typeof body === 'string') return Object.fromEntries(new URLSearchParams(body));
+	return Object.fromEntries(Object.entries(body ?? {}).map(([k, v]) => [k, String(v ?? '')]));
+}
+
+async function dashboardData(redis: Redis, config: DashboardConfig, now: Date) {
+	const to = dateIn(now, config.timeZone);
+	const days = Math.max(1, Math.min(90, config.days ?? 14));
+	const [health, metrics] = await Promise.all([
+		queueHealth(redis, { queues: config.queues, thresholds: config.thresholds }),
+		readLeadMetrics(redis, { namespace: config.namespace, timeZone: config.timeZone, from: addDays(to, -(days - 1)), to }),
+	]);
+	return { health, metrics };
+}
+
+/**
+ * One dashboard request: GET → the page (or `?format=json` → the data); POST → a confirmation page
+ * with a one-time token kept in Redis for 5 minutes; POST with that token → the action, then a result
+ * page. The token makes a forged cross-site POST useless: another site cannot read it.
+ * `apply: false` (editor test runs) walks the same steps but changes nothing.
+ */
+export async function handleDashboardRequest(
+	redis: Redis,
+	config: DashboardConfig,
+	request: DashboardRequest,
+	o: { apply: boolean; by: string; now?: Date; notice?: string },
+): Promise<DashboardResponse> {
+	const now = o.now ?? new Date();
+	const back = request.path ?? '';
+	const title = config.title || 'Lead pipeline';
+	const refused = (statusCode: number, heading: string, lines: string[] = []): DashboardResponse => ({
+		statusCode,
+		contentType: HTML,
+		body: renderResultPage({ title, heading, lines, ok: false, backUrl: back }),
+	});
+
+	if (String(request.method).toUpperCase() !== 'POST') {
+		const data = await dashboardData(redis, config, now);
+		if (String(request.query?.format ?? '').toLowerCase() === 'json') {
+			return { statusCode: 200, contentType: 'application/json; charset=utf-8', body: JSON.stringify({ generatedAt: now.toISOString(), ...data }) };
+		}
+		const body = renderDashboard({ ...data, now, title, actions: config.actions !== false, notice: o.notice });
+		return { statusCode: 200, contentType: HTML, body };
+	}
+
+	if (config.actions === false) return refused(403, 'Actions are turned off on this dashboard');
+	const form = formOf(request.body);
+	const action = form.action as DashboardAction;
+	if (!ACTIONS.includes(action)) return refused(400, 'Unknown action', [`"action" must be one of ${ACTIONS.join(', ')}.`]);
+	const queue = config.queues.find((q) => q.stream === form.stream && q.group === form.group);
+	if (!queue) return refused(400, 'Unknown queue', [`${form.stream ?? ''} / ${form.group ?? ''} is not one of the queues this dashboard shows.`]);
+	const target = { stream: queue.stream, group: queue.group };
+
+	if (!form.confirm) {
+		const token = randomBytes(16).toString('hex');
+		await redis.set(confirmKey(config.namespace, token), JSON.stringify({ action, ...target }), 'EX', CONFIRM_TTL_SECONDS);
+		return { statusCode: 200, contentType: HTML, body: renderConfirmPage({ title, action, ...target, token, backUrl: back, notice: o.notice }) };
+	}
+
+	const stored = (await redis.call('GETDEL', confirmKey(config.namespace, form.confirm))) as string | null;
+	const expected = JSON.stringify({ action, ...target });
+	if (stored !== expected) {
+		return refused(409, 'This confirmation expired or was already used', ['Nothing was changed. Go back to the dashboard and click the button again.']);
+	}
+
+	const verb = { pause: 'Paused', resume: 'Resumed', replay: 'Replayed dead letters of' }[action];
+	if (!o.apply) {
+		return {
+			statusCode: 200,
+			contentType: HTML,
+			body: renderResultPage({ title, heading: `Test run: nothing changed (would have ${verb.toLowerCase()} ${target.stream})`, lines: ['Editor test runs do not change queues unless the node option "Apply in Test Runs" is on.'], ok: true, backUrl: back }),
+			action: { action, ...target, applied: false },
+		};
+	}
+	if (action === 'replay') {
+		const results = await replayDeadLetters(redis, queue.dlqStream || dlqStreamName(queue.stream, queue.group), { limit: config.replayLimit ?? 100 });
+		const replayed = results.filter((r) => r.replayed).length;
+		const failures = results.filter((r) => !r.replayed);
+		const lines = [`${replayed} dead letter${replayed === 1 ? '' : 's'} went back to ${target.stream}.`, ...failures.slice(0, 10).map((f) => `${f.deadLetterId}: ${f.reason ?? 'not replayed'}`)];
+		return {
+			statusCode: 200,
+			contentType: HTML,
+			body: renderResultPage({ title, heading: `${verb} ${target.stream}`, lines, ok: failures.length === 0, backUrl: back }),
+			action: { action, ...target, applied: true, result: { replayed, failed: failures.length } },
+		};
+	}
+	const state = await setPaused(redis, target.stream, target.group, action === 'pause', o.by, now);
+	return {
+		statusCode: 200,
+		contentType: HTML,
+		body: renderResultPage({ title, heading: `${verb} ${target.stream} (group ${target.group})`, lines: [action === 'pause' ? 'Consumers stop taking new leads within one block interval; leads keep arriving and wait.' : 'Consumers take leads again, oldest first.'], ok: true, backUrl: back }),
+		action: { action, ...target, applied: true, result: state },
+	};
+}
