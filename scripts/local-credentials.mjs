@@ -35,3 +35,19 @@ export function whatsAppCredential(env = process.env) {
 		},
 	};
 }
+
+/**
+ * The dashboard's login (n8n's HTTP Basic Auth credential, so a browser asks for it and sends it
+ * with the page's form posts too). The password comes from the environment or is generated once.
+ */
+export function dashboardLoginCredential(env = process.env) {
+	return {
+		id: 'LpDashAuthLocal1',
+		name: 'Lead Pipeline Dashboard Login',
+		type: 'httpBasicAuth',
+		data: {
+			user: env.LEAD_PIPELINE_DASHBOARD_USER ?? 'leadops',
+			password: env.LEAD_PIPELINE_DASHBOARD_PASSWORD ?? randomBytes(12).toString('base64url'),
+		},
+	};
+}

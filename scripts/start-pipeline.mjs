@@ -7,7 +7,7 @@ import { join } from 'node:path';
 
 import Redis from 'ioredis';
 
-import { redisCredential, whatsAppCredential } from './local-credentials.mjs';
+import { dashboardLoginCredential, redisCredential, whatsAppCredential } from './local-credentials.mjs';
 import { N8nInstance, packThePack, ROOT } from './n8n-rig.mjs';
 
 const say = (text) => process.stdout.write(`[lead-pipeline] ${text}\n`);
@@ -81,12 +81,16 @@ async function main() {
 	const redisUrl = await ensureRedis();
 	const n8n = await N8nInstance.create({ userFolder: join(home, 'n8n'), port: Number(process.env.N8N_PORT ?? 5678) });
 	n8n.installPack(packThePack(mkdtempSync(join(tmpdir(), 'lead-pipeline-pack-'))));
+	const dashboardLogin = dashboardLoginCredential();
 	// Credentials edited in the editor are kept unless the environment names new values.
 	const credentials = [
 		[redisCredential(redisUrl), process.env.REDIS_URL !== undefined],
 		[whatsAppCredential(), process.env.WHATSAPP_APP_SECRET !== undefined],
+		[dashboardLogin, process.env.LEAD_PIPELINE_DASHBOARD_PASSWORD !== undefined],
 	].filter(([credential, fromEnv]) => fromEnv || !n8n.hasCredential(credential.id));
 	if (credentials.length) n8n.importCredentials(credentials.map(([credential]) => credential));
+	// The login is shown once, when this command creates it (it is the local user's own secret).
+	const newDashboardLogin = credentials.some(([credential]) => credential === dashboardLogin);
 	const workflowDir = join(ROOT, 'workflows');
 	for (const file of readdirSync(workflowDir).filter((f) => f.endsWith('.json'))) {
 		const workflow = JSON.parse(readFileSync(join(workflowDir, file), 'utf8'));
@@ -108,6 +112,7 @@ async function main() {
 	say(`Editor: ${n8n.url}  (first visit: create the owner account)`);
 	say(`Website leads: POST ${n8n.url}/webhook/leads (JSON or form; 202 { traceId })`);
 	say(`WhatsApp webhook: ${n8n.url}/webhook/whatsapp (app secret / verify token from WHATSAPP_APP_SECRET / WHATSAPP_VERIFY_TOKEN)`);
+	say(`Dashboard: ${n8n.url}/webhook/lead-pipeline/dashboard  (${newDashboardLogin ? `login ${dashboardLogin.data.user} / ${dashboardLogin.data.password}` : 'login: the Lead Pipeline Dashboard Login credential'})`);
 	say(`Started: ${started.map((s) => s.what).join('; ')}`);
 	say('Ctrl+C stops everything listed above.');
 	n8n.process.stdout.pipe(process.stdout);

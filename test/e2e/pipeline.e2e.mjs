@@ -10,7 +10,7 @@ import { after, before, test } from 'node:test';
 import Redis from 'ioredis';
 
 import { fuzzRequests } from './fuzz.mjs';
-import { redisCredential, whatsAppCredential } from '../../scripts/local-credentials.mjs';
+import { dashboardLoginCredential, redisCredential, whatsAppCredential } from '../../scripts/local-credentials.mjs';
 import { N8nInstance, PACKAGE, packThePack, ROOT } from '../../scripts/n8n-rig.mjs';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -20,6 +20,7 @@ const workflowFiles = [
 	join(ROOT, 'test/e2e/workflows/webhook-to-stream-add.json'),
 	...readdirSync(join(ROOT, 'workflows')).filter((f) => f.endsWith('.json')).map((f) => join(ROOT, 'workflows', f)),
 ];
+const dashboardLogin = dashboardLoginCredential({ LEAD_PIPELINE_DASHBOARD_PASSWORD: 'e2e-dashboard-pass' });
 const whatsApp = whatsAppCredential({ WHATSAPP_APP_SECRET: 'e2e-app-secret', WHATSAPP_VERIFY_TOKEN: 'e2e-verify-token' });
 
 let n8n;
@@ -46,7 +47,7 @@ before(async () => {
 	await flushTestDb();
 	n8n = await N8nInstance.create();
 	n8n.installPack(packThePack(mkdtempSync(join(tmpdir(), 'lead-pipeline-pack-'))));
-	n8n.importCredentials([redisCredential(REDIS_URL, E2E_DB), whatsApp]);
+	n8n.importCredentials([redisCredential(REDIS_URL, E2E_DB), whatsApp, dashboardLogin]);
 	for (const file of workflowFiles) {
 		n8n.importWorkflow(file);
 		n8n.publishWorkflow(JSON.parse(readFileSync(file, 'utf8')).id);
@@ -144,6 +145,23 @@ test('the Lead Pipeline Redis credential Test button connects and PINGs, and hid
 	assert.equal(bad.status, 'Error');
 	assert.match(bad.message, /Could not connect to Redis: connect ECONNREFUSED 127\.0\.0\.1:1/);
 	assert.doesNotMatch(JSON.stringify(bad), /hunter2-secret/);
+});
+
+test('dashboard template: 401 without the login; the page and its JSON with it, numbers from Redis', async () => {
+	await n8n.waitForWebhook('lead-pipeline/dashboard', 'GET');
+	const url = `${n8n.url}/webhook/lead-pipeline/dashboard`;
+	assert.equal((await fetch(url)).status, 401);
+	const auth = { authorization: `Basic ${Buffer.from(`${dashboardLogin.data.user}:${dashboardLogin.data.password}`).toString('base64')}` };
+	await redis.xadd('filterQueue', '*', 'message', JSON.stringify({ traceId: 'dash-1' }));
+	const page = await fetch(url, { headers: auth });
+	assert.equal(page.status, 200, await page.clone().text());
+	assert.match(page.headers.get('content-type') ?? '', /text\/html/);
+	const html = await page.text();
+	assert.match(html, /<svg/);
+	assert.match(html, /filterQueue/);
+	const json = await (await fetch(`${url}?format=json`, { headers: auth })).json();
+	const filter = json.health.queues.find((q) => q.stream === 'filterQueue');
+	assert.equal(filter.length, await redis.xlen('filterQueue'));
 });
 
 test('fuzz: random and malformed bodies and content types get 2xx/4xx, never 5xx; n8n stays up', async () => {

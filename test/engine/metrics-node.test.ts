@@ -231,9 +231,9 @@ describe('Lead Pipeline Metrics node', () => {
 		};
 		const byType = (type: string) => template.nodes.find((n) => n.type === type)!;
 		const webhook = byType('n8n-nodes-base.webhook');
-		expect(webhook.parameters).toMatchObject({ path: 'lead-pipeline/dashboard', httpMethod: ['GET', 'POST'], authentication: 'headerAuth', responseMode: 'responseNode' });
+		expect(webhook.parameters).toMatchObject({ path: 'lead-pipeline/dashboard', httpMethod: ['GET', 'POST'], authentication: 'basicAuth', responseMode: 'responseNode' });
 		expect(webhook.webhookId).toMatch(/^[0-9a-f-]{36}$/);
-		expect(webhook.credentials).toEqual({ httpHeaderAuth: { id: 'LpDashAuthLocal1', name: 'Lead Pipeline Dashboard Auth' } });
+		expect(webhook.credentials).toEqual({ httpBasicAuth: { id: 'LpDashAuthLocal1', name: 'Lead Pipeline Dashboard Login' } });
 		const metrics = byType('n8n-nodes-lead-pipeline.leadPipelineMetrics');
 		expect(metrics.credentials).toEqual({ leadPipelineRedis: { id: 'LpRedisLocal0001', name: 'Lead Pipeline Redis' } });
 		// Both outputs (GET and POST) go to the metrics node, which goes to Respond to Webhook.
