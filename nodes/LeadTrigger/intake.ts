@@ -143,6 +143,13 @@ async function handleBulkImport(ctx: IWebhookFunctions, s: Settings, body: { imp
 		return { noWebhookResponse: true };
 	}
 	const receivedAt = new Date().toISOString();
+	const toLead = (row: unknown, index: number) => {
+		if (!isRecord(row)) return { ok: false as const, errors: [{ field: '', message: 'each lead must be a JSON object' }] };
+		const draft = websiteFormDraft(row, s.formFields);
+		draft.source.importId = body.importId;
+		draft.source.importRow = index;
+		return normalizeLead({ ...draft, traceId: newTraceId(), receivedAt }, { defaultCountry: s.defaultCountry });
+	};
 	const status = await runImport(await redisFor(ctx), {
 		importId: body.importId,
 		rows: body.leads,
@@ -150,13 +157,12 @@ async function handleBulkImport(ctx: IWebhookFunctions, s: Settings, body: { imp
 		stream: s.stream,
 		maxLen: s.maxLen,
 		replayWindowSeconds: Math.max(s.replayWindowSeconds, 3600),
-		toLead: (row, index) => {
-			if (!isRecord(row)) return { ok: false, errors: [{ field: '', message: 'each lead must be a JSON object' }] };
-			const draft = websiteFormDraft(row, s.formFields);
-			draft.source.messageId = `${body.importId}:${index}`;
-			return normalizeLead({ ...draft, traceId: newTraceId(), receivedAt }, { defaultCountry: s.defaultCountry });
-		},
+		toLead,
 	});
+	if ('conflict' in status) {
+		respond(res, 409, { error: status.error });
+		return { noWebhookResponse: true };
+	}
 	respond(res, status.status === 'failed' ? 503 : 200, status);
 	return { noWebhookResponse: true };
 }
@@ -185,7 +191,7 @@ async function handleFormOrBot(ctx: IWebhookFunctions, s: Settings, source: Sour
 	}
 	const draft: ChannelDraft = source === 'website' ? websiteFormDraft(body, s.formFields) : botDraft(body, s.botFields);
 	const idempotencyKey = header(req, 'idempotency-key');
-	if (idempotencyKey) draft.source.messageId = idempotencyKey.slice(0, 500);
+	if (idempotencyKey) draft.source.idempotencyKey = idempotencyKey.slice(0, 500);
 	const { leads, rejected } = finalizeDrafts([draft], { defaultCountry: s.defaultCountry });
 	if (rejected.length) {
 		respond(res, 400, { error: 'Invalid lead', errors: rejected[0].errors });

@@ -31,8 +31,13 @@ export const leadSourceSchema = z.object({
 	}),
 	/** Form id, bot id, WhatsApp phone-number id or Instagram account id the lead came through. */
 	id: optionalText(200),
-	/** The channel's own message id (wamid, Instagram mid): the replay key. */
+	/** The channel's own message id (wamid, Instagram mid, a bot's messageId). */
 	messageId: optionalText(500),
+	/** The caller's Idempotency-Key header (forms and bots), when it sent one. */
+	idempotencyKey: optionalText(500),
+	/** Bulk import the lead came in with, and its row (0-based) in that import. */
+	importId: optionalText(200),
+	importRow: z.number().int().nonnegative().optional(),
 });
 
 export const utmSchema = z

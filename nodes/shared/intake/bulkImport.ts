@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 import type Redis from 'ioredis';
 
 import type { FieldError, Lead } from '../lead';
@@ -11,7 +13,10 @@ export interface ImportStatus {
 	status: ImportState;
 	total: number;
 	processed: number;
+	/** Rows queued by this request. */
 	successful: number;
+	/** Valid rows an earlier post of this same import had already queued (not queued again). */
+	duplicates: number;
 	failed: number;
 	errors: Array<{ index: number; error: string }>;
 	updatedAt: string;
@@ -19,6 +24,32 @@ export interface ImportStatus {
 
 const TTL_SECONDS = 3600;
 export const importKey = (importId: string) => `import:job:${importId}`;
+/** Which content an importId was first used with (sha256 of its rows), kept as long as its row replay keys. */
+export const importBindingKey = (importId: string) => `import:content:${importId}`;
+
+/** An importId already used for different rows: its row replay keys would hide the new rows. */
+export interface ImportConflict {
+	conflict: true;
+	error: string;
+}
+
+const conflict = (importId: string): ImportConflict => ({
+	conflict: true,
+	error:
+		`importId "${importId}" was already used for a different list of leads; nothing was queued. ` +
+		'Send each import (and each chunk of a large one) under a new importId',
+});
+
+export function importContentHash(rows: unknown[]): string {
+	return createHash('sha256').update(JSON.stringify(rows)).digest('hex');
+}
+
+/** Binds the importId to this content; false if it is bound to other content. */
+async function bindContent(redis: Redis, importId: string, hash: string, ttlSeconds: number): Promise<boolean> {
+	const key = importBindingKey(importId);
+	const bound = await redis.set(key, hash, 'EX', ttlSeconds, 'NX');
+	return bound === 'OK' || (await redis.get(key)) === hash;
+}
 
 export async function getImportStatus(redis: Redis, importId: string): Promise<ImportStatus | null> {
 	const raw = await redis.get(importKey(importId));
@@ -43,10 +74,15 @@ export interface ImportOptions extends TrimOptions {
 /**
  * Validates rows one by one and appends the valid ones in batches, keeping progress in Redis
  * (`import:job:{importId}`, 1 h). A bad row never fails the job. Re-posting an import re-runs it
- * safely: rows already queued are recognised by their per-row message id and not added twice;
- * a completed import is returned as it is.
+ * safely: rows already queued are recognised by their per-row replay key and counted as
+ * duplicates, not queued twice; a completed import is returned as it is. The importId is bound to
+ * its rows' hash for the replay window: other rows under it are an ImportConflict, refused before
+ * anything is written.
  */
-export async function runImport(redis: Redis, o: ImportOptions): Promise<ImportStatus> {
+export async function runImport(redis: Redis, o: ImportOptions): Promise<ImportStatus | ImportConflict> {
+	const ttl = Math.max(1, Math.floor(o.replayWindowSeconds));
+	const bindingKey = importBindingKey(o.importId);
+	if (!(await bindContent(redis, o.importId, importContentHash(o.rows), ttl))) return conflict(o.importId);
 	const existing = await getImportStatus(redis, o.importId);
 	if (existing?.status === 'completed') return existing;
 	const status: ImportStatus = {
@@ -55,6 +91,7 @@ export async function runImport(redis: Redis, o: ImportOptions): Promise<ImportS
 		total: o.rows.length,
 		processed: 0,
 		successful: 0,
+		duplicates: 0,
 		failed: 0,
 		errors: [],
 		updatedAt: '',
@@ -72,8 +109,12 @@ export async function runImport(redis: Redis, o: ImportOptions): Promise<ImportS
 					status.errors.push({ index: start + offset, error: result.errors.map((e) => `${e.field || 'lead'}: ${e.message}`).join('; ') });
 				}
 			});
-			await enqueueLeads(redis, o.stream, valid, o);
-			status.successful += valid.length;
+			const results = await enqueueLeads(redis, o.stream, valid, o);
+			const stored = results.filter((r) => r.stored).length;
+			status.successful += stored;
+			status.duplicates += results.length - stored;
+			// The binding must outlive the row keys just written, or other rows could slip under them.
+			await redis.expire(bindingKey, ttl);
 			status.processed = Math.min(o.rows.length, start + o.batchSize);
 			await save(redis, status);
 		}

@@ -4,7 +4,7 @@ import { newTraceId } from '../trace';
 
 /** A lead as a channel adapter read it, before trace id, time and normalization. */
 export type ChannelDraft = Omit<LeadDraft, 'traceId' | 'receivedAt' | 'source'> & {
-	source: { channel: LeadChannel; id?: string; messageId?: string };
+	source: { channel: LeadChannel; id?: string; messageId?: string; idempotencyKey?: string; importId?: string; importRow?: number };
 };
 
 export interface Extracted {
