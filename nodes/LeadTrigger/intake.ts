@@ -3,9 +3,10 @@ import type { IDataObject, INodeExecutionData, IWebhookFunctions, IWebhookRespon
 
 import { botDraft, DEFAULT_BOT_FIELDS, looksLikeBot, type BotFieldMapping } from '../shared/intake/bot';
 import { getImportStatus, runImport } from '../shared/intake/bulkImport';
-import { finalizeDrafts, isRecord, type ChannelDraft, type Extracted, type Rejected } from '../shared/intake/draft';
+import { finalizeDrafts, isRecord, type ChannelDraft, type Extracted } from '../shared/intake/draft';
 import { instagramDrafts } from '../shared/intake/instagram';
 import { enqueueLeads } from '../shared/intake/queue';
+import { invalidLeadEntry, keepRejected, rejectedEntry, type RejectedEntry } from '../shared/intake/rejected';
 import { DEFAULT_FORM_FIELDS, isBulkImport, websiteFormDraft, type FormFieldMapping } from '../shared/intake/website';
 import { whatsAppDrafts } from '../shared/intake/whatsapp';
 import { normalizeLead, type Lead } from '../shared/lead';
@@ -13,7 +14,6 @@ import { isCountryCode, type CountryCode } from '../shared/phone';
 import { RedisConnectionError, sharedRedis } from '../shared/redis';
 import { REDIS_CREDENTIAL, toRedisCredentialData } from '../common/redisCredential';
 import { safeEqual, verifyBodyHmac, verifyMetaSignature } from '../shared/signatures';
-import { addEntries } from '../shared/streams';
 import { newTraceId } from '../shared/trace';
 import { header, parseBody, rawBodyOf, respond, respondText, type WebhookRequest, type WebhookResponse } from './http';
 
@@ -91,11 +91,7 @@ async function redisFor(ctx: IWebhookFunctions): Promise<Redis> {
 const unavailable = (res: WebhookResponse) =>
 	respond(res, 503, { error: 'The lead store is unavailable: nothing was stored, please retry' });
 
-function rejectedJson(rejected: Rejected): IDataObject {
-	return { messageId: rejected.messageId, errors: rejected.errors, lead: rejected.draft } as unknown as IDataObject;
-}
-
-function executionData(s: Settings, leads: Lead[], rejected: Rejected[], events: unknown[]): IWebhookResponseData {
+function executionData(s: Settings, leads: Lead[], rejected: RejectedEntry[], events: unknown[]): IWebhookResponseData {
 	const emitEvents = s.emitEvents ? events : [];
 	if (s.enqueueOnly || leads.length + rejected.length + emitEvents.length === 0) return { noWebhookResponse: true };
 	const items = (values: IDataObject[]): INodeExecutionData[] => values.map((json) => ({ json }));
@@ -103,23 +99,18 @@ function executionData(s: Settings, leads: Lead[], rejected: Rejected[], events:
 		noWebhookResponse: true,
 		workflowData: [
 			items(leads as unknown as IDataObject[]),
-			items(rejected.map(rejectedJson)),
+			items(rejected as unknown as IDataObject[]),
 			items(emitEvents as IDataObject[]),
 		],
 	};
 }
 
 /** Stores leads (and, for Meta channels, rejects) before anything is answered. */
-async function store(ctx: IWebhookFunctions, s: Settings, leads: Lead[], rejected: Rejected[]) {
+async function store(ctx: IWebhookFunctions, s: Settings, leads: Lead[], rejected: RejectedEntry[]) {
 	if (!s.durable) return leads.map((lead) => ({ traceId: lead.traceId, stored: true as const, id: '' }));
 	const redis = await redisFor(ctx);
 	const results = await enqueueLeads(redis, s.stream, leads, { maxLen: s.maxLen, replayWindowSeconds: s.replayWindowSeconds });
-	const failed = await addEntries(
-		redis,
-		rejected.map((r) => ({ stream: s.rejectedStream, message: { ...rejectedJson(r), rejectedAt: new Date().toISOString() } })),
-	);
-	const refused = failed.find((r) => !r.ok);
-	if (refused && !refused.ok) throw refused.error;
+	await keepRejected(redis, s.rejectedStream, rejected);
 	return results;
 }
 
@@ -130,7 +121,9 @@ async function handleMeta(ctx: IWebhookFunctions, s: Settings, source: Source, b
 		return { noWebhookResponse: true };
 	}
 	const extracted: Extracted = source === 'whatsapp' ? whatsAppDrafts(body) : instagramDrafts(body, s.defaultCountry);
-	const { leads, rejected } = finalizeDrafts(extracted.drafts, { defaultCountry: s.defaultCountry });
+	const finalized = finalizeDrafts(extracted.drafts, { defaultCountry: s.defaultCountry });
+	const { leads } = finalized;
+	const rejected = finalized.rejected.map((r) => invalidLeadEntry(r));
 	const results = await store(ctx, s, leads, rejected);
 	const fresh = leads.filter((_, i) => results[i].stored);
 	respondText(res, 200, 'EVENT_RECEIVED');
@@ -180,11 +173,8 @@ async function handleFormOrBot(ctx: IWebhookFunctions, s: Settings, source: Sour
 	if (source === 'website' && s.honeypotField && String(body[s.honeypotField] ?? '').trim() !== '') {
 		// Looks like success to a bot, but is kept aside: autofill can fill a hidden field for a person.
 		if (s.durable) {
-			const reason = `honeypot field "${s.honeypotField}" was filled`;
-			const [kept] = await addEntries(await redisFor(ctx), [
-				{ stream: s.rejectedStream, message: { reason, lead: body, rejectedAt: new Date().toISOString() } },
-			]);
-			if (!kept.ok) throw kept.error;
+			const detail = `honeypot field "${s.honeypotField}" was filled`;
+			await keepRejected(await redisFor(ctx), s.rejectedStream, [rejectedEntry('honeypot', detail, websiteFormDraft(body, s.formFields))]);
 		}
 		respond(res, s.successStatus, { traceId: newTraceId() });
 		return { noWebhookResponse: true };

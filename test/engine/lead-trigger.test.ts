@@ -132,7 +132,14 @@ describe('Lead Trigger › website form', () => {
 		expect(await redis.exists(s.stream)).toBe(0);
 		expect(result.run).toBeUndefined();
 		expect(await readMessages(redis, s.rejectedStream)).toEqual([
-			{ reason: 'honeypot field "website" was filled', lead: { name: 'Bot', email: 'bot@spam.example', website: 'http://spam' }, rejectedAt: expect.any(String) },
+			{
+				reason: 'honeypot',
+				detail: 'honeypot field "website" was filled',
+				source: { channel: 'WEBSITE' },
+				errors: [],
+				lead: expect.objectContaining({ email: 'bot@spam.example', raw: { name: 'Bot', email: 'bot@spam.example', website: 'http://spam' } }),
+				rejectedAt: expect.any(String),
+			},
 		]);
 	});
 
@@ -259,10 +266,17 @@ describe('Lead Trigger › WhatsApp Cloud API', () => {
 		const payload = whatsAppWebhook({ messages: [{ id: `wamid.test-${prefix}-nofrom`, type: 'text', text: { body: 'who am I' }, timestamp: '1' }] });
 		const result = await post({ source: 'whatsapp', stream: s.stream, options: { rejectedStream: s.rejectedStream } }, signedMeta(payload));
 		expect(result.status).toBe(200);
-		const [kept] = await readMessages<{ errors: unknown[]; lead: { message: string } }>(redis, s.rejectedStream);
-		expect(kept.lead.message).toBe('who am I');
-		expect(kept.errors).toEqual([{ field: 'phone', message: expect.stringMatching(/needs a phone/) }]);
-		expect(outputOf(result.run!, 'Rejected')).toHaveLength(1);
+		const [kept] = await readMessages<Record<string, unknown>>(redis, s.rejectedStream);
+		// One entry shape for every rejection (the honeypot test above has the same keys).
+		expect(kept).toEqual({
+			reason: 'invalidLead',
+			detail: expect.stringMatching(/^phone: .*needs a phone/),
+			source: { channel: 'WHATSAPP', id: '106540352242922', messageId: `wamid.test-${prefix}-nofrom` },
+			errors: [{ field: 'phone', message: expect.stringMatching(/needs a phone/) }],
+			lead: expect.objectContaining({ message: 'who am I' }),
+			rejectedAt: expect.any(String),
+		});
+		expect(outputOf(result.run!, 'Rejected')).toEqual([kept]);
 	});
 
 	test('Auto-detect routes a WhatsApp payload through signature verification', async () => {
