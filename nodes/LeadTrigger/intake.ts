@@ -60,14 +60,24 @@ function settings(ctx: IWebhookFunctions): Settings {
 	};
 }
 
+/** Meta webhook `object` values and the channel that reads them. */
+const META_CHANNELS: Record<string, 'whatsapp' | 'instagram' | undefined> = {
+	whatsapp_business_account: 'whatsapp',
+	instagram: 'instagram',
+	// Facebook Page (Messenger) events are signed like the others but are not a lead channel yet.
+	page: undefined,
+};
+
+const metaObjectOf = (body: unknown): string | undefined =>
+	isRecord(body) && typeof body.object === 'string' && body.object in META_CHANNELS ? body.object : undefined;
+
 function detectSource(body: unknown): Source {
-	const object = isRecord(body) ? body.object : undefined;
-	if (object === 'whatsapp_business_account') return 'whatsapp';
-	if (object === 'instagram') return 'instagram';
+	const object = metaObjectOf(body);
+	if (object) return META_CHANNELS[object] ?? 'whatsapp';
 	return looksLikeBot(body) ? 'whatsappBot' : 'website';
 }
 
-const isMeta = (source: Source) => source === 'whatsapp' || source === 'instagram';
+const isMeta = (source: Source | 'auto') => source === 'whatsapp' || source === 'instagram';
 
 async function metaCredential(ctx: IWebhookFunctions): Promise<{ appSecret: string; verifyToken: string }> {
 	const cred = await ctx.getCredentials('whatsAppCloudApi');
@@ -114,16 +124,25 @@ async function store(ctx: IWebhookFunctions, s: Settings, leads: Lead[], rejecte
 	return results;
 }
 
-async function handleMeta(ctx: IWebhookFunctions, s: Settings, source: Source, body: unknown, raw: Buffer, req: WebhookRequest, res: WebhookResponse) {
+async function handleMeta(ctx: IWebhookFunctions, s: Settings, body: unknown, raw: Buffer, req: WebhookRequest, res: WebhookResponse) {
 	const { appSecret } = await metaCredential(ctx);
 	if (!verifyMetaSignature(raw, header(req, 'x-hub-signature-256'), appSecret)) {
 		respond(res, 401, { error: 'Missing or invalid X-Hub-Signature-256' });
 		return { noWebhookResponse: true };
 	}
-	const extracted: Extracted = source === 'whatsapp' ? whatsAppDrafts(body) : instagramDrafts(body, s.defaultCountry);
+	// Read by the payload's own `object`, whatever the Source setting: one Meta app often sends
+	// WhatsApp and Instagram to the same URL. What no channel reads is kept, not dropped.
+	const object = isRecord(body) ? body.object : undefined;
+	const channel = typeof object === 'string' ? META_CHANNELS[object] : undefined;
+	const extracted: Extracted =
+		channel === 'whatsapp' ? whatsAppDrafts(body) : channel === 'instagram' ? instagramDrafts(body, s.defaultCountry) : { drafts: [], events: [] };
 	const finalized = finalizeDrafts(extracted.drafts, { defaultCountry: s.defaultCountry });
 	const { leads } = finalized;
 	const rejected = finalized.rejected.map((r) => invalidLeadEntry(r));
+	if (!channel) {
+		const what = typeof object === 'string' ? `object "${object}"` : 'a payload without an "object"';
+		rejected.push(rejectedEntry('unsupportedPayload', `Meta webhook with ${what}: the Lead Trigger reads whatsapp_business_account and instagram`, { raw: body }));
+	}
 	const results = await store(ctx, s, leads, rejected);
 	const fresh = leads.filter((_, i) => results[i].stored);
 	respondText(res, 200, 'EVENT_RECEIVED');
@@ -208,7 +227,17 @@ export async function handlePost(ctx: IWebhookFunctions): Promise<IWebhookRespon
 			return { noWebhookResponse: true };
 		}
 		const source = s.source === 'auto' ? detectSource(parsed.body) : s.source;
-		if (isMeta(source)) return await handleMeta(ctx, s, source, parsed.body, raw, req, res);
+		if (isMeta(source)) return await handleMeta(ctx, s, parsed.body, raw, req, res);
+		const metaObject = metaObjectOf(parsed.body);
+		if (metaObject && header(req, 'x-hub-signature-256') !== undefined) {
+			// Not a form: answering 4xx keeps Meta retrying while the setting is fixed, instead of a lead lost.
+			respond(res, 400, {
+				error:
+					`This is a Meta webhook (object "${metaObject}") but the trigger's Source is ${s.source === 'website' ? 'Website Form' : 'WhatsApp Bot'}: ` +
+					'set Source to WhatsApp Cloud API, Instagram or Auto-Detect and select the Lead Pipeline WhatsApp Cloud API credential',
+			});
+			return { noWebhookResponse: true };
+		}
 		return await handleFormOrBot(ctx, s, source, parsed.body, raw, req, res);
 	} catch (error) {
 		// Whatever failed (Redis away, a credential missing), nothing was acknowledged: the caller retries.
