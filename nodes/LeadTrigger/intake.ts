@@ -3,13 +3,13 @@ import type { IDataObject, INodeExecutionData, IWebhookFunctions, IWebhookRespon
 
 import { botDraft, DEFAULT_BOT_FIELDS, looksLikeBot, type BotFieldMapping } from '../shared/intake/bot';
 import { getImportStatus, runImport } from '../shared/intake/bulkImport';
-import { finalizeDrafts, isRecord, type ChannelDraft, type Extracted } from '../shared/intake/draft';
+import { finalizeDrafts, isRecord, withRawPolicy, type ChannelDraft, type Extracted } from '../shared/intake/draft';
 import { instagramDrafts } from '../shared/intake/instagram';
 import { enqueueLeads } from '../shared/intake/queue';
 import { invalidLeadEntry, keepRejected, rejectedEntry, type RejectedEntry } from '../shared/intake/rejected';
 import { DEFAULT_FORM_FIELDS, isBulkImport, websiteFormDraft, type FormFieldMapping } from '../shared/intake/website';
 import { whatsAppDrafts } from '../shared/intake/whatsapp';
-import { normalizeLead, type Lead } from '../shared/lead';
+import { DEFAULT_RAW_POLICY, normalizeLead, type Lead, type RawPolicy } from '../shared/lead';
 import { isCountryCode, type CountryCode } from '../shared/phone';
 import { RedisConnectionError, sharedRedis } from '../shared/redis';
 import { REDIS_CREDENTIAL, toRedisCredentialData } from '../common/redisCredential';
@@ -35,6 +35,7 @@ interface Settings {
 	rejectedStream: string;
 	replayWindowSeconds: number;
 	successStatus: number;
+	raw: RawPolicy;
 }
 
 function settings(ctx: IWebhookFunctions): Settings {
@@ -57,6 +58,11 @@ function settings(ctx: IWebhookFunctions): Settings {
 		rejectedStream: String(options.rejectedStream ?? 'DLQLeadIntake'),
 		replayWindowSeconds: Number(options.replayWindowSeconds ?? 86400),
 		successStatus: Number(options.successStatus ?? 202),
+		raw: {
+			include: (options.includeRaw ?? DEFAULT_RAW_POLICY.include) as boolean,
+			maxBytes: Number(options.rawMaxBytes ?? DEFAULT_RAW_POLICY.maxBytes),
+			maxDepth: Number(options.rawMaxDepth ?? DEFAULT_RAW_POLICY.maxDepth),
+		},
 	};
 }
 
@@ -136,12 +142,12 @@ async function handleMeta(ctx: IWebhookFunctions, s: Settings, body: unknown, ra
 	const channel = typeof object === 'string' ? META_CHANNELS[object] : undefined;
 	const extracted: Extracted =
 		channel === 'whatsapp' ? whatsAppDrafts(body) : channel === 'instagram' ? instagramDrafts(body, s.defaultCountry) : { drafts: [], events: [] };
-	const finalized = finalizeDrafts(extracted.drafts, { defaultCountry: s.defaultCountry });
+	const finalized = finalizeDrafts(extracted.drafts, { defaultCountry: s.defaultCountry, raw: s.raw });
 	const { leads } = finalized;
 	const rejected = finalized.rejected.map((r) => invalidLeadEntry(r));
 	if (!channel) {
 		const what = typeof object === 'string' ? `object "${object}"` : 'a payload without an "object"';
-		rejected.push(rejectedEntry('unsupportedPayload', `Meta webhook with ${what}: the Lead Trigger reads whatsapp_business_account and instagram`, { raw: body }));
+		rejected.push(rejectedEntry('unsupportedPayload', `Meta webhook with ${what}: the Lead Trigger reads whatsapp_business_account and instagram`, withRawPolicy({ raw: body }, s.raw)));
 	}
 	const results = await store(ctx, s, leads, rejected);
 	const fresh = leads.filter((_, i) => results[i].stored);
@@ -157,7 +163,7 @@ async function handleBulkImport(ctx: IWebhookFunctions, s: Settings, body: { imp
 	const receivedAt = new Date().toISOString();
 	const toLead = (row: unknown, index: number) => {
 		if (!isRecord(row)) return { ok: false as const, errors: [{ field: '', message: 'each lead must be a JSON object' }] };
-		const draft = websiteFormDraft(row, s.formFields);
+		const draft = withRawPolicy(websiteFormDraft(row, s.formFields), s.raw);
 		draft.source.importId = body.importId;
 		draft.source.importRow = index;
 		return normalizeLead({ ...draft, traceId: newTraceId(), receivedAt }, { defaultCountry: s.defaultCountry });
@@ -193,7 +199,7 @@ async function handleFormOrBot(ctx: IWebhookFunctions, s: Settings, source: Sour
 		// Looks like success to a bot, but is kept aside: autofill can fill a hidden field for a person.
 		if (s.durable) {
 			const detail = `honeypot field "${s.honeypotField}" was filled`;
-			await keepRejected(await redisFor(ctx), s.rejectedStream, [rejectedEntry('honeypot', detail, websiteFormDraft(body, s.formFields))]);
+			await keepRejected(await redisFor(ctx), s.rejectedStream, [rejectedEntry('honeypot', detail, withRawPolicy(websiteFormDraft(body, s.formFields), s.raw))]);
 		}
 		respond(res, s.successStatus, { traceId: newTraceId() });
 		return { noWebhookResponse: true };
@@ -201,7 +207,7 @@ async function handleFormOrBot(ctx: IWebhookFunctions, s: Settings, source: Sour
 	const draft: ChannelDraft = source === 'website' ? websiteFormDraft(body, s.formFields) : botDraft(body, s.botFields);
 	const idempotencyKey = header(req, 'idempotency-key');
 	if (idempotencyKey) draft.source.idempotencyKey = idempotencyKey.slice(0, 500);
-	const { leads, rejected } = finalizeDrafts([draft], { defaultCountry: s.defaultCountry });
+	const { leads, rejected } = finalizeDrafts([draft], { defaultCountry: s.defaultCountry, raw: s.raw });
 	if (rejected.length) {
 		respond(res, 400, { error: 'Invalid lead', errors: rejected[0].errors });
 		return { noWebhookResponse: true };

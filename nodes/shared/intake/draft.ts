@@ -1,4 +1,4 @@
-import { normalizeLead, type FieldError, type Lead, type LeadChannel, type LeadDraft } from '../lead';
+import { capRaw, normalizeLead, type FieldError, type Lead, type LeadChannel, type LeadDraft, type RawPolicy } from '../lead';
 import type { CountryCode } from '../phone';
 import { newTraceId } from '../trace';
 
@@ -29,6 +29,15 @@ export interface Finalized {
 export interface FinalizeOptions {
 	defaultCountry?: CountryCode;
 	receivedAt?: Date;
+	/** How much of the received payload a lead keeps in `raw` (default: all of it, capped). */
+	raw?: RawPolicy;
+}
+
+/** The draft with `raw` capped (or removed) per the policy. */
+export function withRawPolicy<T extends { raw?: unknown }>(draft: T, policy?: RawPolicy): T {
+	const out = { ...draft, raw: capRaw(draft.raw, policy) };
+	if (out.raw === undefined) delete out.raw;
+	return out;
 }
 
 /** Stamps trace id and time on every draft and normalizes it; bad ones come back with field errors. */
@@ -36,7 +45,8 @@ export function finalizeDrafts(drafts: ChannelDraft[], options: FinalizeOptions 
 	const receivedAt = (options.receivedAt ?? new Date()).toISOString();
 	const leads: Lead[] = [];
 	const rejected: Rejected[] = [];
-	drafts.forEach((draft, index) => {
+	drafts.forEach((received, index) => {
+		const draft = withRawPolicy(received, options.raw);
 		const result = normalizeLead({ ...draft, traceId: newTraceId(), receivedAt }, { defaultCountry: options.defaultCountry });
 		if (result.ok) leads.push(result.value);
 		else rejected.push({ index, messageId: draft.source.messageId, errors: result.errors, draft });
