@@ -86,7 +86,7 @@ function detectSource(body: unknown): Source {
 const isMeta = (source: Source | 'auto') => source === 'whatsapp' || source === 'instagram';
 
 async function metaCredential(ctx: IWebhookFunctions): Promise<{ appSecret: string; verifyToken: string }> {
-	const cred = await ctx.getCredentials('whatsAppCloudApi');
+	const cred = await ctx.getCredentials('leadPipelineWhatsAppApi');
 	return { appSecret: String(cred.appSecret ?? ''), verifyToken: String(cred.verifyToken ?? '') };
 }
 

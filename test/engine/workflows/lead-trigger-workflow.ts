@@ -7,7 +7,7 @@ import type { WorkflowJson } from '../harness/run-workflow';
 
 const credentialRefs = {
 	leadPipelineRedis: { id: 'lp-redis', name: 'Lead Pipeline Redis' },
-	whatsAppCloudApi: { id: 'lp-wa', name: 'WhatsApp' },
+	leadPipelineWhatsAppApi: { id: 'lp-wa', name: 'WhatsApp' },
 	leadPipelineFormSecretApi: { id: 'lp-form', name: 'Form secret' },
 };
 
@@ -48,7 +48,7 @@ export const FORM_SECRET = 'form-secret-0123456789';
 /** Decrypted credentials the Lead Trigger tests hand the node, by credential type. */
 export const leadTriggerCredentials = {
 	leadPipelineRedis: redisCredential(),
-	whatsAppCloudApi: { appSecret: APP_SECRET, verifyToken: VERIFY_TOKEN, accessToken: 'unused', phoneNumberId: '106540352242922' },
+	leadPipelineWhatsAppApi: { appSecret: APP_SECRET, verifyToken: VERIFY_TOKEN, accessToken: 'unused', phoneNumberId: '106540352242922' },
 	leadPipelineFormSecretApi: { secret: FORM_SECRET, headerName: 'X-Lead-Signature' },
 };
 
