@@ -195,6 +195,17 @@ export const leadTriggerProperties: INodeProperties[] = [
 				default: 202,
 				description: 'Status a form or bot gets for an accepted lead (body: { traceId })',
 			},
+			{
+				displayName: 'Test Runs Write To',
+				name: 'testRunsWriteTo',
+				type: 'options',
+				options: [
+					{ name: 'Test Streams', value: 'testStream', description: 'The stream and rejected stream names with ":test" appended' },
+					{ name: 'Nothing', value: 'nothing', description: 'Only show the items in the editor' },
+				],
+				default: 'testStream',
+				description: 'Where a call to the test URL (/webhook-test/…, while the editor listens) stores its leads; it never writes the production streams',
+			},
 		],
 	},
 ];

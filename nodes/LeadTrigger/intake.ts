@@ -23,6 +23,8 @@ interface Settings {
 	source: Source | 'auto';
 	defaultCountry?: CountryCode;
 	durable: boolean;
+	/** An editor test run (the /webhook-test/ URL): never writes production streams or keys. */
+	testRun: boolean;
 	stream: string;
 	enqueueOnly: boolean;
 	authentication: 'none' | 'sharedSecret' | 'hmac';
@@ -41,13 +43,18 @@ interface Settings {
 function settings(ctx: IWebhookFunctions): Settings {
 	const options = ctx.getNodeParameter('options', {}) as IDataObject;
 	const country = String(ctx.getNodeParameter('defaultCountry', '') ?? '').trim().toUpperCase();
-	const durable = ctx.getNodeParameter('durableAccept', true) as boolean;
+	const testRun = ctx.getMode() === 'manual';
+	// A test run writes to "<stream>:test" (or nowhere), so production streams and keys never change.
+	const testSuffix = testRun ? ':test' : '';
+	const durable = (ctx.getNodeParameter('durableAccept', true) as boolean) && !(testRun && options.testRunsWriteTo === 'nothing');
 	return {
 		source: ctx.getNodeParameter('source', 'website') as Settings['source'],
 		defaultCountry: isCountryCode(country) ? country : undefined,
 		durable,
-		stream: durable ? String(ctx.getNodeParameter('stream', 'filterQueue')) : '',
-		enqueueOnly: durable && (ctx.getNodeParameter('enqueueOnly', false) as boolean),
+		testRun,
+		stream: durable ? String(ctx.getNodeParameter('stream', 'filterQueue')) + testSuffix : '',
+		// A test run always shows its items in the editor, even when production only enqueues.
+		enqueueOnly: durable && !testRun && (ctx.getNodeParameter('enqueueOnly', false) as boolean),
 		authentication: ctx.getNodeParameter('authentication', 'none') as Settings['authentication'],
 		formFields: { ...DEFAULT_FORM_FIELDS, ...(ctx.getNodeParameter('formFields', {}) as Partial<FormFieldMapping>) },
 		botFields: { ...DEFAULT_BOT_FIELDS, ...(ctx.getNodeParameter('botFields', {}) as Partial<BotFieldMapping>) },
@@ -55,7 +62,7 @@ function settings(ctx: IWebhookFunctions): Settings {
 		emitEvents: ctx.getNodeParameter('emitEvents', false) as boolean,
 		importBatchSize: Number(options.importBatchSize ?? 50),
 		maxLen: Number(options.maxLen ?? 0),
-		rejectedStream: String(options.rejectedStream ?? 'DLQLeadIntake'),
+		rejectedStream: String(options.rejectedStream ?? 'DLQLeadIntake') + testSuffix,
 		replayWindowSeconds: Number(options.replayWindowSeconds ?? 86400),
 		successStatus: Number(options.successStatus ?? 202),
 		raw: {
@@ -142,7 +149,7 @@ async function handleMeta(ctx: IWebhookFunctions, s: Settings, body: unknown, ra
 	const channel = typeof object === 'string' ? META_CHANNELS[object] : undefined;
 	const extracted: Extracted =
 		channel === 'whatsapp' ? whatsAppDrafts(body) : channel === 'instagram' ? instagramDrafts(body, s.defaultCountry) : { drafts: [], events: [] };
-	const finalized = finalizeDrafts(extracted.drafts, { defaultCountry: s.defaultCountry, raw: s.raw });
+	const finalized = finalizeDrafts(extracted.drafts, { defaultCountry: s.defaultCountry, raw: s.raw, testRun: s.testRun });
 	const { leads } = finalized;
 	const rejected = finalized.rejected.map((r) => invalidLeadEntry(r));
 	if (!channel) {
@@ -166,7 +173,8 @@ async function handleBulkImport(ctx: IWebhookFunctions, s: Settings, body: { imp
 		const draft = withRawPolicy(websiteFormDraft(row, s.formFields), s.raw);
 		draft.source.importId = body.importId;
 		draft.source.importRow = index;
-		return normalizeLead({ ...draft, traceId: newTraceId(), receivedAt }, { defaultCountry: s.defaultCountry });
+		const stamped = { ...draft, traceId: newTraceId(), receivedAt, ...(s.testRun ? { testRun: true as const } : {}) };
+		return normalizeLead(stamped, { defaultCountry: s.defaultCountry });
 	};
 	const status = await runImport(await redisFor(ctx), {
 		importId: body.importId,
@@ -175,6 +183,7 @@ async function handleBulkImport(ctx: IWebhookFunctions, s: Settings, body: { imp
 		stream: s.stream,
 		maxLen: s.maxLen,
 		replayWindowSeconds: Math.max(s.replayWindowSeconds, 3600),
+		testRun: s.testRun,
 		toLead,
 	});
 	if ('conflict' in status) {
@@ -207,7 +216,7 @@ async function handleFormOrBot(ctx: IWebhookFunctions, s: Settings, source: Sour
 	const draft: ChannelDraft = source === 'website' ? websiteFormDraft(body, s.formFields) : botDraft(body, s.botFields);
 	const idempotencyKey = header(req, 'idempotency-key');
 	if (idempotencyKey) draft.source.idempotencyKey = idempotencyKey.slice(0, 500);
-	const { leads, rejected } = finalizeDrafts([draft], { defaultCountry: s.defaultCountry, raw: s.raw });
+	const { leads, rejected } = finalizeDrafts([draft], { defaultCountry: s.defaultCountry, raw: s.raw, testRun: s.testRun });
 	if (rejected.length) {
 		respond(res, 400, { error: 'Invalid lead', errors: rejected[0].errors });
 		return { noWebhookResponse: true };
@@ -270,7 +279,7 @@ export async function handleGet(ctx: IWebhookFunctions): Promise<IWebhookRespons
 			return { noWebhookResponse: true };
 		}
 		if (typeof query.importId === 'string' && query.importId) {
-			const status = await getImportStatus(await redisFor(ctx), query.importId);
+			const status = await getImportStatus(await redisFor(ctx), query.importId, ctx.getMode() === 'manual');
 			respond(res, status ? 200 : 404, status ?? { error: `No import ${query.importId} (imports are kept for 1 hour)` });
 			return { noWebhookResponse: true };
 		}

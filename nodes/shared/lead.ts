@@ -75,6 +75,8 @@ export const leadSchema = z
 		utm: utmSchema.optional(),
 		receivedAt: isoTime,
 		raw: z.unknown(),
+		/** Set on leads from an editor test run (the test URL): they live in test streams and keys only. */
+		testRun: z.literal(true).optional(),
 	})
 	.superRefine((lead, ctx) => {
 		if (!lead.phone && !lead.email && !lead.instagramUserId && !lead.waId) {

@@ -20,12 +20,15 @@ export interface ImportStatus {
 	failed: number;
 	errors: Array<{ index: number; error: string }>;
 	updatedAt: string;
+	testRun?: true;
 }
 
 const TTL_SECONDS = 3600;
-export const importKey = (importId: string) => `import:job:${importId}`;
+// Editor test runs keep their imports apart (import:test:…), so they never shadow a real one.
+const space = (testRun?: boolean) => (testRun ? 'import:test' : 'import');
+export const importKey = (importId: string, testRun?: boolean) => `${space(testRun)}:job:${importId}`;
 /** Which content an importId was first used with (sha256 of its rows), kept as long as its row replay keys. */
-export const importBindingKey = (importId: string) => `import:content:${importId}`;
+export const importBindingKey = (importId: string, testRun?: boolean) => `${space(testRun)}:content:${importId}`;
 
 /** An importId already used for different rows: its row replay keys would hide the new rows. */
 export interface ImportConflict {
@@ -45,20 +48,19 @@ export function importContentHash(rows: unknown[]): string {
 }
 
 /** Binds the importId to this content; false if it is bound to other content. */
-async function bindContent(redis: Redis, importId: string, hash: string, ttlSeconds: number): Promise<boolean> {
-	const key = importBindingKey(importId);
+async function bindContent(redis: Redis, key: string, hash: string, ttlSeconds: number): Promise<boolean> {
 	const bound = await redis.set(key, hash, 'EX', ttlSeconds, 'NX');
 	return bound === 'OK' || (await redis.get(key)) === hash;
 }
 
-export async function getImportStatus(redis: Redis, importId: string): Promise<ImportStatus | null> {
-	const raw = await redis.get(importKey(importId));
+export async function getImportStatus(redis: Redis, importId: string, testRun?: boolean): Promise<ImportStatus | null> {
+	const raw = await redis.get(importKey(importId, testRun));
 	return raw ? (JSON.parse(raw) as ImportStatus) : null;
 }
 
 async function save(redis: Redis, status: ImportStatus): Promise<void> {
 	status.updatedAt = new Date().toISOString();
-	await redis.set(importKey(status.importId), JSON.stringify(status), 'EX', TTL_SECONDS);
+	await redis.set(importKey(status.importId, status.testRun), JSON.stringify(status), 'EX', TTL_SECONDS);
 }
 
 export interface ImportOptions extends TrimOptions {
@@ -67,6 +69,8 @@ export interface ImportOptions extends TrimOptions {
 	batchSize: number;
 	stream: string;
 	replayWindowSeconds: number;
+	/** An editor test run's import (its own keys; its leads should carry testRun too). */
+	testRun?: boolean;
 	/** Validates and normalizes one row; its message id should be stable per import and row. */
 	toLead: (row: unknown, index: number) => { ok: true; value: Lead } | { ok: false; errors: FieldError[] };
 }
@@ -81,9 +85,9 @@ export interface ImportOptions extends TrimOptions {
  */
 export async function runImport(redis: Redis, o: ImportOptions): Promise<ImportStatus | ImportConflict> {
 	const ttl = Math.max(1, Math.floor(o.replayWindowSeconds));
-	const bindingKey = importBindingKey(o.importId);
-	if (!(await bindContent(redis, o.importId, importContentHash(o.rows), ttl))) return conflict(o.importId);
-	const existing = await getImportStatus(redis, o.importId);
+	const bindingKey = importBindingKey(o.importId, o.testRun);
+	if (!(await bindContent(redis, bindingKey, importContentHash(o.rows), ttl))) return conflict(o.importId);
+	const existing = await getImportStatus(redis, o.importId, o.testRun);
 	if (existing?.status === 'completed') return existing;
 	const status: ImportStatus = {
 		importId: o.importId,
@@ -95,6 +99,7 @@ export async function runImport(redis: Redis, o: ImportOptions): Promise<ImportS
 		failed: 0,
 		errors: [],
 		updatedAt: '',
+		...(o.testRun ? { testRun: true as const } : {}),
 	};
 	await save(redis, status);
 	status.status = 'processing';

@@ -31,6 +31,8 @@ export interface FinalizeOptions {
 	receivedAt?: Date;
 	/** How much of the received payload a lead keeps in `raw` (default: all of it, capped). */
 	raw?: RawPolicy;
+	/** Mark the leads as an editor test run's (see Lead.testRun). */
+	testRun?: boolean;
 }
 
 /** The draft with `raw` capped (or removed) per the policy. */
@@ -47,7 +49,8 @@ export function finalizeDrafts(drafts: ChannelDraft[], options: FinalizeOptions 
 	const rejected: Rejected[] = [];
 	drafts.forEach((received, index) => {
 		const draft = withRawPolicy(received, options.raw);
-		const result = normalizeLead({ ...draft, traceId: newTraceId(), receivedAt }, { defaultCountry: options.defaultCountry });
+		const stamped = { ...draft, traceId: newTraceId(), receivedAt, ...(options.testRun ? { testRun: true as const } : {}) };
+		const result = normalizeLead(stamped, { defaultCountry: options.defaultCountry });
 		if (result.ok) leads.push(result.value);
 		else rejected.push({ index, messageId: draft.source.messageId, errors: result.errors, draft });
 	});

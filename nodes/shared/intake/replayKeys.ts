@@ -11,9 +11,11 @@ import type { Lead } from '../lead';
  * - a caller's `Idempotency-Key` header, scoped by channel and source id, in its own space;
  * - a bulk-import row, scoped by its importId (the importId is bound to the content it was first
  *   used with, see bulkImport.ts).
- * Parts are URI-encoded so a ':' inside an id cannot forge another key.
+ * Parts are URI-encoded so a ':' inside an id cannot forge another key. Leads of an editor test
+ * run have their own space (`lead:seen:test:…`), so a test never hides a production lead.
  */
 export const REPLAY_KEY_PREFIX = 'lead:seen';
+const TEST_RUN_PREFIX = `${REPLAY_KEY_PREFIX}:test`;
 
 const part = (value: string | number | undefined) => encodeURIComponent(String(value ?? ''));
 
@@ -31,6 +33,11 @@ export function importRowReplayKey(importId: string, row: number): string {
 
 /** The one replay key of a lead, if it carries an id to recognise a replay by. */
 export function replayKey(lead: Lead): string | undefined {
+	const key = productionReplayKey(lead);
+	return key && lead.testRun ? TEST_RUN_PREFIX + key.slice(REPLAY_KEY_PREFIX.length) : key;
+}
+
+function productionReplayKey(lead: Lead): string | undefined {
 	const { channel, id, messageId, idempotencyKey, importId, importRow } = lead.source;
 	if (importId !== undefined && importRow !== undefined) return importRowReplayKey(importId, importRow);
 	// The channel's own id first: it is what the sender resends; an HTTP retry key is the fallback.
