@@ -139,6 +139,14 @@ export const leadTriggerProperties: INodeProperties[] = [
 				description: 'Leads of a bulk import written per round trip',
 			},
 			{
+				displayName: 'Import Max Rows',
+				name: 'importMaxRows',
+				type: 'number',
+				typeOptions: { minValue: 1 },
+				default: 10000,
+				description: 'Most leads one bulk import request may hold; a larger one is answered 413 with this limit',
+			},
+			{
 				displayName: 'Include Raw Payload',
 				name: 'includeRaw',
 				type: 'boolean',

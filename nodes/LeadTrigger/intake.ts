@@ -2,7 +2,7 @@ import type Redis from 'ioredis';
 import type { IDataObject, INodeExecutionData, IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
 
 import { botDraft, DEFAULT_BOT_FIELDS, looksLikeBot, type BotFieldMapping } from '../shared/intake/bot';
-import { getImportStatus, runImport } from '../shared/intake/bulkImport';
+import { DEFAULT_MAX_ROWS, getImportStatus, runImport } from '../shared/intake/bulkImport';
 import { finalizeDrafts, isRecord, withRawPolicy, type ChannelDraft, type Extracted } from '../shared/intake/draft';
 import { instagramDrafts } from '../shared/intake/instagram';
 import { enqueueLeads } from '../shared/intake/queue';
@@ -33,6 +33,7 @@ interface Settings {
 	honeypotField: string;
 	emitEvents: boolean;
 	importBatchSize: number;
+	importMaxRows: number;
 	maxLen: number;
 	rejectedStream: string;
 	replayWindowSeconds: number;
@@ -61,6 +62,7 @@ function settings(ctx: IWebhookFunctions): Settings {
 		honeypotField: String(ctx.getNodeParameter('honeypotField', '') ?? '').trim(),
 		emitEvents: ctx.getNodeParameter('emitEvents', false) as boolean,
 		importBatchSize: Number(options.importBatchSize ?? 50),
+		importMaxRows: Number(options.importMaxRows ?? DEFAULT_MAX_ROWS),
 		maxLen: Number(options.maxLen ?? 0),
 		rejectedStream: String(options.rejectedStream ?? 'DLQLeadIntake') + testSuffix,
 		replayWindowSeconds: Number(options.replayWindowSeconds ?? 86400),
@@ -163,8 +165,18 @@ async function handleMeta(ctx: IWebhookFunctions, s: Settings, body: unknown, ra
 }
 
 async function handleBulkImport(ctx: IWebhookFunctions, s: Settings, body: { importId: string; leads: unknown[] }, res: WebhookResponse) {
+	if (s.authentication === 'none') {
+		respond(res, 403, { error: IMPORT_NEEDS_AUTH });
+		return { noWebhookResponse: true };
+	}
 	if (!s.durable) {
 		respond(res, 400, { error: 'Bulk import needs Durable Accept (a Redis credential) to queue the leads and keep progress' });
+		return { noWebhookResponse: true };
+	}
+	if (body.leads.length > s.importMaxRows) {
+		respond(res, 413, {
+			error: `An import may hold at most ${s.importMaxRows} leads (option Import Max Rows); this one has ${body.leads.length}. Split it into imports of at most ${s.importMaxRows}, each under its own importId`,
+		});
 		return { noWebhookResponse: true };
 	}
 	const receivedAt = new Date().toISOString();
@@ -263,8 +275,12 @@ export async function handlePost(ctx: IWebhookFunctions): Promise<IWebhookRespon
 	}
 }
 
+const IMPORT_NEEDS_AUTH =
+	'Bulk import and import status need the trigger\'s Authentication: set Authentication to Shared Secret Header or HMAC-SHA256 on the Lead Trigger (with a Lead Pipeline Form Secret API credential) so only you can import';
+
 /** GET: Meta's subscription handshake, or a bulk import's status (?importId=). */
 export async function handleGet(ctx: IWebhookFunctions): Promise<IWebhookResponseData> {
+	const req = ctx.getRequestObject() as unknown as WebhookRequest;
 	const res = ctx.getResponseObject() as unknown as WebhookResponse;
 	const query = ctx.getQueryData() as Record<string, unknown>;
 	try {
@@ -279,6 +295,16 @@ export async function handleGet(ctx: IWebhookFunctions): Promise<IWebhookRespons
 			return { noWebhookResponse: true };
 		}
 		if (typeof query.importId === 'string' && query.importId) {
+			const s = settings(ctx);
+			if (s.authentication === 'none') {
+				respond(res, 403, { error: IMPORT_NEEDS_AUTH });
+				return { noWebhookResponse: true };
+			}
+			// A GET has no body: its signed content is the importId.
+			if (!(await formAuthorized(ctx, s, req, Buffer.from(query.importId)))) {
+				respond(res, 401, { error: 'Missing or invalid authentication header' });
+				return { noWebhookResponse: true };
+			}
 			const status = await getImportStatus(await redisFor(ctx), query.importId, ctx.getMode() === 'manual');
 			respond(res, status ? 200 : 404, status ?? { error: `No import ${query.importId} (imports are kept for 1 hour)` });
 			return { noWebhookResponse: true };

@@ -178,7 +178,8 @@ export function normalizeLead(draft: LeadDraft, options: NormalizeOptions = {}):
 			candidate.waId ??= phone.waId;
 		} catch (error) {
 			if (!(error instanceof PhoneNumberError)) throw error;
-			errors.push({ field: 'phone', message: error.message });
+			// The reason only: an error text must not echo the number (personal data, kept in logs).
+			errors.push({ field: 'phone', message: `is not a valid phone number: ${error.reason}` });
 			delete candidate.phone;
 		}
 	}

@@ -5,7 +5,7 @@ import { whatsAppWebhook } from '../support/meta';
 import { deletePrefix, testRedis, uniquePrefix } from '../support/redis';
 import { readMessages } from '../support/streams';
 import { outputOf } from './harness/run-workflow';
-import { json, postToLeadTrigger, signedMeta } from './workflows/lead-trigger-workflow';
+import { FORM_SECRET, json, postToLeadTrigger, signedMeta } from './workflows/lead-trigger-workflow';
 
 // The editor's test URL (/webhook-test/…, mode "manual") shows the items and never touches the
 // production stream, rejected stream or replay history.
@@ -75,7 +75,11 @@ describe('Lead Trigger › editor test runs', () => {
 	test('a bulk import in a test run leaves no production import status', async () => {
 		const s = streams();
 		const importId = `${prefix}test-import`;
-		const result = await postToLeadTrigger({ source: 'website', stream: s.stream, enqueueOnly: true }, json({ importId, leads: [{ name: 'A', email: 'a@example.com' }] }), manual);
+		const result = await postToLeadTrigger(
+			{ source: 'website', stream: s.stream, enqueueOnly: true, authentication: 'sharedSecret' },
+			json({ importId, leads: [{ name: 'A', email: 'a@example.com' }] }, { 'X-Lead-Signature': FORM_SECRET }),
+			manual,
+		);
 		expect(result.json).toMatchObject({ status: 'completed', successful: 1 });
 		expect(await redis.exists(s.stream, `import:job:${importId}`, `import:content:${importId}`)).toBe(0);
 		expect(await redis.xlen(`${s.stream}:test`)).toBe(1);

@@ -3,7 +3,9 @@ import type Redis from 'ioredis';
 import { closeSharedRedis } from '../../nodes/shared/redis';
 import { deletePrefix, testRedis, uniquePrefix } from '../support/redis';
 import { readMessages } from '../support/streams';
-import { json, postToLeadTrigger } from './workflows/lead-trigger-workflow';
+import { FORM_SECRET, json, postToLeadTrigger } from './workflows/lead-trigger-workflow';
+
+const auth = { 'X-Lead-Signature': FORM_SECRET };
 
 // Replay keys: every key is scoped by what it identifies, so one kind of id never swallows another.
 const prefix = uniquePrefix('lead-trigger-replay');
@@ -33,26 +35,26 @@ describe('Lead Trigger › replay keys', () => {
 	test('a second chunk under a used importId is refused with 409, not counted as queued', async () => {
 		const s = stream();
 		const importId = `${prefix}nightly`;
-		const params = { source: 'website', stream: s, enqueueOnly: true };
-		const first = await postToLeadTrigger(params, json({ importId, leads: rows(0, 3) }));
+		const params = { source: 'website', stream: s, enqueueOnly: true, authentication: 'sharedSecret' };
+		const first = await postToLeadTrigger(params, json({ importId, leads: rows(0, 3) }, auth));
 		expect(first.json).toMatchObject({ status: 'completed', successful: 3 });
 
-		const second = await postToLeadTrigger(params, json({ importId, leads: rows(3, 3) }));
+		const second = await postToLeadTrigger(params, json({ importId, leads: rows(3, 3) }, auth));
 		expect(second.status).toBe(409);
 		expect(second.json).toEqual({ error: expect.stringMatching(/already used for a different list of leads.*new importId/) });
 		expect(await redis.xlen(s)).toBe(3);
 		// Still the first import's status, not overwritten by the refused one.
-		const status = await postToLeadTrigger(params, { method: 'GET', query: { importId } });
+		const status = await postToLeadTrigger(params, { method: 'GET', query: { importId }, headers: auth });
 		expect(status.json).toMatchObject({ status: 'completed', total: 3, successful: 3 });
 	});
 
 	test('re-posting the same import after its status expired queues nothing and says so', async () => {
 		const s = stream();
 		const importId = `${prefix}again`;
-		const params = { source: 'website', stream: s, enqueueOnly: true };
-		await postToLeadTrigger(params, json({ importId, leads: rows(0, 4) }));
+		const params = { source: 'website', stream: s, enqueueOnly: true, authentication: 'sharedSecret' };
+		await postToLeadTrigger(params, json({ importId, leads: rows(0, 4) }, auth));
 		await redis.del(`import:job:${importId}`);
-		const again = await postToLeadTrigger(params, json({ importId, leads: rows(0, 4) }));
+		const again = await postToLeadTrigger(params, json({ importId, leads: rows(0, 4) }, auth));
 		expect(again.status).toBe(200);
 		expect(again.json).toMatchObject({ status: 'completed', total: 4, processed: 4, successful: 0, duplicates: 4, failed: 0 });
 		expect(await redis.xlen(s)).toBe(4);
@@ -75,7 +77,7 @@ describe('Lead Trigger › replay keys', () => {
 	test('an Idempotency-Key that looks like an import row is not that row', async () => {
 		const s = stream();
 		const importId = `${prefix}collide`;
-		await postToLeadTrigger({ source: 'website', stream: s, enqueueOnly: true }, json({ importId, leads: rows(0, 1) }));
+		await postToLeadTrigger({ source: 'website', stream: s, enqueueOnly: true, authentication: 'sharedSecret' }, json({ importId, leads: rows(0, 1) }, auth));
 		const form = await postToLeadTrigger(
 			{ source: 'website', stream: s },
 			json({ name: 'Form', email: 'form@example.com' }, { 'Idempotency-Key': `${importId}:0` }),

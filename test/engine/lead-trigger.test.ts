@@ -177,29 +177,30 @@ describe('Lead Trigger › bulk import', () => {
 		const importId = `test-${prefix}-import`;
 		const bad = new Set([10, 500, 999]);
 		const leads = Array.from({ length: 1000 }, (_, i) => (bad.has(i) ? { name: `Row ${i}`, phone: 'nope' } : { name: `Row ${i}`, email: `row${i}@example.com` }));
-		const params = { source: 'website', stream: s.stream, enqueueOnly: true };
-		const result = await post(params, json({ importId, leads }));
+		const params = { source: 'website', stream: s.stream, enqueueOnly: true, authentication: 'sharedSecret' };
+		const auth = { 'X-Lead-Signature': FORM_SECRET };
+		const result = await post(params, json({ importId, leads }, auth));
 		expect(result.status).toBe(200);
 		expect(result.json).toMatchObject({ importId, status: 'completed', total: 1000, processed: 1000, successful: 997, failed: 3 });
 		expect((result.json as { errors: Array<{ index: number }> }).errors.map((e) => e.index)).toEqual([10, 500, 999]);
 		expect(await redis.xlen(s.stream)).toBe(997);
 
-		const status = await post(params, { method: 'GET', query: { importId } });
+		const status = await post(params, { method: 'GET', query: { importId }, headers: auth });
 		expect(status.json).toMatchObject({ importId, status: 'completed', successful: 997, failed: 3 });
 		expect(await redis.ttl(`import:job:${importId}`)).toBeGreaterThan(3500);
 
 		await redis.del(`import:job:${importId}`);
-		const again = await post(params, json({ importId, leads }));
+		const again = await post(params, json({ importId, leads }, auth));
 		// Queued by the first post: counted as duplicates, not as queued by this one.
 		expect(again.json).toMatchObject({ status: 'completed', successful: 0, duplicates: 997, failed: 3 });
 		expect(await redis.xlen(s.stream)).toBe(997);
-		await redis.del(`import:job:${importId}`, `import:content:${importId}`);
+		await redis.del(`import:job:${importId}`, `import:job:${importId}:errors`, `import:content:${importId}`);
 		const keys = await redis.keys(`lead:seen:import:${encodeURIComponent(importId)}:*`);
 		if (keys.length) await redis.del(...keys);
 	});
 
 	test('GET for an unknown import is 404', async () => {
-		const result = await post({ source: 'website' }, { method: 'GET', query: { importId: 'no-such-import' } });
+		const result = await post({ source: 'website', authentication: 'sharedSecret' }, { method: 'GET', query: { importId: 'no-such-import' }, headers: { 'X-Lead-Signature': FORM_SECRET } });
 		expect(result.status).toBe(404);
 	});
 });
