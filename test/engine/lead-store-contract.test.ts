@@ -1,4 +1,5 @@
 import type Redis from 'ioredis';
+import { MongoClient } from 'mongodb';
 
 import { dedupeKeysOf, markPushed, type CheckInput, type LeadStore } from '../../nodes/shared/store/contract';
 import { MongoLeadStore } from '../../nodes/shared/store/mongoStore';
@@ -12,6 +13,8 @@ const redisConnections: Redis[] = [];
 interface Adapter {
 	name: string;
 	open(): Promise<LeadStore>;
+	/** Makes every dedupe verdict and identity key of the namespace expire, as time would. */
+	expireDedupe(namespace: string): Promise<void>;
 }
 
 const adapters: Adapter[] = [
@@ -22,10 +25,26 @@ const adapters: Adapter[] = [
 			redisConnections.push(redis);
 			return new RedisLeadStore(redis);
 		},
+		expireDedupe: async (namespace) => {
+			const redis = testRedis();
+			await deletePrefix(redis, `${namespace}:verdict:`);
+			await deletePrefix(redis, `${namespace}:key:`);
+			redis.disconnect();
+		},
 	},
 ];
 if (process.env.MONGODB_URI) {
-	adapters.push({ name: 'MongoDB', open: async () => await MongoLeadStore.connect(process.env.MONGODB_URI!, `lead_pipeline_test_${process.pid}`) });
+	const database = `lead_pipeline_test_${process.pid}`;
+	adapters.push({
+		name: 'MongoDB',
+		open: async () => await MongoLeadStore.connect(process.env.MONGODB_URI!, database),
+		expireDedupe: async (namespace) => {
+			const client = await new MongoClient(process.env.MONGODB_URI!).connect();
+			const escaped = namespace.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+			for (const name of ['dedupeVerdicts', 'dedupeKeys']) await client.db(database).collection(name).deleteMany({ _id: { $regex: `^${escaped}:` } } as never);
+			await client.close();
+		},
+	});
 } else {
 	process.stdout.write('\n*** SKIPPED: the MongoDB lead store contract suite (set MONGODB_URI to run it; no MongoDB server on this machine) ***\n\n');
 }
@@ -88,6 +107,20 @@ describe.each(adapters)('LeadStore contract on $name', (adapter) => {
 		const duplicate = await check(lead, dupTrace);
 		expect(await check(lead, dupTrace)).toEqual(duplicate);
 		expect(duplicate).toMatchObject({ duplicate: true, duplicateOf: { traceId } });
+	});
+
+	test('a redelivery after the verdict expired (e.g. Replay Dead Letters) keeps the stage, process and CRM state', async () => {
+		const lead = { channel: 'WEBSITE' as const, phone: '+919845098454', destination: 'Goa' };
+		const traceId = newTraceId();
+		const first = await check(lead, traceId);
+		const opportunityId = `opp_${traceId}`;
+		await store.updateOpportunity(ns, opportunityId, { stage: 'IN_PROGRESS', filtrationProcess: 'PSV' });
+		await markPushed(store, ns, opportunityId, { system: 'leadsquared', id: 'LSQ-9' });
+		const before = await store.getOpportunity(ns, opportunityId);
+		await adapter.expireDedupe(ns);
+		const again = await check(lead, traceId);
+		expect(again).toMatchObject({ duplicate: false, opportunityId, leadId: first.duplicate ? '' : first.leadId });
+		expect(await store.getOpportunity(ns, opportunityId)).toEqual(before);
 	});
 
 	test('after the window a lead with the same phone is an original again, on the same profile', async () => {

@@ -150,7 +150,9 @@ export class MongoLeadStore implements LeadStore {
 			}
 		}
 
-		const { leadId, isNewProfile } = await this.findOrCreateProfile(input, now);
+		// Redelivered after its verdict expired: the opportunity (stage, process, CRM state) stays as it is.
+		const existing = await this.opportunities.findOne({ _id: `${input.namespace}:${ref.opportunityId}` }, { projection: { leadId: 1 } });
+		const { leadId, isNewProfile } = existing ? { leadId: String(existing.leadId), isNewProfile: false } : await this.findOrCreateProfile(input, now);
 		await this.opportunities.updateOne(
 			{ _id: `${input.namespace}:${ref.opportunityId}` },
 			{

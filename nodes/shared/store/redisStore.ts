@@ -29,8 +29,9 @@ local earlier = redis.call('GET', verdictKey)
 if earlier then return earlier end
 for i, kind in ipairs(kinds) do
   local hit = redis.call('GET', ns .. ':key:' .. kind .. ':' .. values[i])
-  if hit then
-    local of = cjson.decode(hit)
+  local of = hit and cjson.decode(hit)
+  -- A key held by this very lead (verdict expired before its keys) is not a duplicate of itself.
+  if of and of.traceId ~= traceId then
     local verdict = cjson.encode({ duplicate = true, traceId = traceId, duplicateOf = of, matchedOn = kind })
     redis.call('SET', verdictKey, verdict, 'EX', verdictTtl)
     redis.call('XADD', ns .. ':duplicates', 'MAXLEN', '~', 100000, '*', 'traceId', traceId, 'duplicateOfTraceId', of.traceId,
@@ -38,19 +39,24 @@ for i, kind in ipairs(kinds) do
     return verdict
   end
 end
+local oppKey = ns .. ':opportunity:' .. oppId
+local existingOpp = redis.call('GET', oppKey)
 local leadId, isNew = newLeadId, true
-if lead.phone then
+if existingOpp then
+  -- Redelivered after its verdict expired: the opportunity (stage, process, CRM state) stays as it is.
+  leadId, isNew = cjson.decode(existingOpp).leadId, false
+elseif lead.phone then
   local byPhone = ns .. ':profile:phone:' .. lead.phone
   local existing = redis.call('GET', byPhone)
   if existing then leadId, isNew = existing, false else redis.call('SET', byPhone, leadId) end
 end
 local profileKey = ns .. ':profile:' .. leadId
-if isNew then
+if isNew and not existingOpp then
   redis.call('SET', profileKey, cjson.encode({ leadId = leadId, phone = lead.phone, waId = lead.waId, email = lead.email,
     name = lead.name, createdAt = now, updatedAt = now }))
 end
-redis.call('SET', ns .. ':opportunity:' .. oppId, cjson.encode({ opportunityId = oppId, traceId = traceId, leadId = leadId,
-  channel = lead.channel, destination = lead.destination, stage = 'NEW', createdAt = now, updatedAt = now }))
+redis.call('SET', oppKey, cjson.encode({ opportunityId = oppId, traceId = traceId, leadId = leadId,
+  channel = lead.channel, destination = lead.destination, stage = 'NEW', createdAt = now, updatedAt = now }), 'NX')
 local ref = cjson.encode({ traceId = traceId, opportunityId = oppId })
 for i, kind in ipairs(kinds) do redis.call('SET', ns .. ':key:' .. kind .. ':' .. values[i], ref, 'EX', window) end
 local verdict = cjson.encode({ duplicate = false, traceId = traceId, opportunityId = oppId, leadId = leadId, isNewProfile = isNew })
