@@ -95,6 +95,44 @@ describe('Dedupe Leads, through the n8n engine on real Redis', () => {
 		expect(new Set(fresh.map((o) => (o.message as IDataObject).leadData && ((o.message as IDataObject).leadData as IDataObject).phone)).size).toBe(100);
 	}, 60_000);
 
+	test('version 2 reads the namespace from the credential\'s Pipeline Settings; Options can override it', async () => {
+		const redis = testRedis();
+		const lead = queued({ phone: '+919845000021' });
+		const traceId = (lead.message as IDataObject).traceId as string;
+		const fromCredential = { leadPipelineRedis: { ...redisCredential(), namespace: `${ns}:cred` } };
+		const run = await runWorkflow(dedupeWorkflow({}, undefined, 2), { input: [lead], credentials: fromCredential });
+		expect(outputOf(run, 'Dedupe', 0)[0]).toMatchObject({ isDuplicate: false, opportunityId: `opp_${traceId}` });
+		expect(await redis.exists(`${ns}:cred:opportunity:opp_${traceId}`)).toBe(1);
+
+		const other = queued({ phone: '+919845000021' });
+		const overridden = await runWorkflow(dedupeWorkflow({ options: { namespace: `${ns}:node` } }, undefined, 2), { input: [other], credentials: fromCredential });
+		expect(outputOf(overridden, 'Dedupe', 0)[0]).toMatchObject({ isDuplicate: false });
+		expect(await redis.exists(`${ns}:node:opportunity:opp_${(other.message as IDataObject).traceId}`)).toBe(1);
+		redis.disconnect();
+	});
+
+	test('version 1 workflows keep their own Store and Namespace parameters, whatever the credential says', async () => {
+		const redis = testRedis();
+		const lead = queued({ phone: '+919845000022' });
+		const run = await runWorkflow(dedupeWorkflow({ store: 'redis', namespace: `${ns}:v1` }), { input: [lead], credentials: { leadPipelineRedis: { ...redisCredential(), namespace: `${ns}:cred` } } });
+		expect(outputOf(run, 'Dedupe', 0)).toHaveLength(1);
+		expect(await redis.exists(`${ns}:v1:opportunity:opp_${(lead.message as IDataObject).traceId}`)).toBe(1);
+		expect(await redis.exists(`${ns}:cred:opportunity:opp_${(lead.message as IDataObject).traceId}`)).toBe(0);
+		redis.disconnect();
+	});
+
+	test('version 2 with MongoDB chosen but no connection string: an error naming the credential field, no secret in it', async () => {
+		const run = await runWorkflow(dedupeWorkflow({}, undefined, 2), {
+			input: [queued({ phone: '+919845000023' })],
+			credentials: { leadPipelineRedis: { ...redisCredential(), password: 'hunter2-secret', leadStore: 'mongodb', mongoConnectionString: '' } },
+		});
+		expect(run.data.resultData.error).toMatchObject({
+			message: expect.stringMatching(/^Pipeline Settings: MongoDB Connection String must start with mongodb:\/\//),
+			description: expect.stringMatching(/Lead Pipeline Redis credential/),
+		});
+		expect(JSON.stringify(run.data.resultData.error)).not.toContain('hunter2-secret');
+	});
+
 	test('Redis unreachable: a clear connection error', async () => {
 		const run = await runWorkflow(dedupeWorkflow({ namespace: ns }), { input: [queued({ phone: '+919845000003' })], credentials: { leadPipelineRedis: { ...redisCredential(), port: 1 } } });
 		expect(run.data.resultData.error).toMatchObject({ message: 'Could not connect to Redis', description: 'connect ECONNREFUSED 127.0.0.1:1' });
