@@ -126,6 +126,9 @@ export class Dedupe implements INodeType {
 		const onDuplicate = this.getNodeParameter('onDuplicate', 0) as string;
 		const passThrough = this.getNodeParameter('noKey', 0) === 'passThrough';
 		const bonus = this.getNodeParameter('exClientBonus', 0, 20) as number;
+		const checkOnlyWhen = (this.getNodeParameter('options', 0, {}) as { checkOnly?: string }).checkOnly ?? 'manual';
+		// Editor test runs must not change the dedupe history production relies on.
+		const checkOnly = checkOnlyWhen === 'always' || (checkOnlyWhen === 'manual' && this.getMode() === 'manual');
 		const { store, redis, namespaceOf, close } = await openStore(this);
 		const fresh: INodeExecutionData[] = [];
 		const duplicates: INodeExecutionData[] = [];
@@ -152,13 +155,15 @@ export class Dedupe implements INodeType {
 				if (!this.continueOnFail()) throw error;
 				fresh.push({ json: { ...json, error: error.message }, error, pairedItem });
 			}
-			const verdicts = await store.checkAndRecordMany(checks.map((c) => c.input));
+			const inputs = checks.map((c) => c.input);
+			const verdicts = checkOnly ? await store.checkOnlyMany(inputs) : await store.checkAndRecordMany(inputs);
+			const marker = checkOnly ? { dedupeCheckOnly: true } : {};
 			for (const [i, { itemIndex, lead }] of checks.entries()) {
 				const json = items[itemIndex].json;
 				const pairedItem = { item: itemIndex };
 				const verdict = verdicts[i];
 				if (verdict.duplicate) {
-					const out = { json: { ...json, isDuplicate: true, duplicateOf: verdict.duplicateOf, matchedOn: verdict.matchedOn, reason: verdict.reason }, pairedItem };
+					const out = { json: { ...json, isDuplicate: true, duplicateOf: verdict.duplicateOf, matchedOn: verdict.matchedOn, reason: verdict.reason, ...marker }, pairedItem };
 					(onDuplicate === 'continue' ? fresh : duplicates).push(out);
 					continue;
 				}
@@ -171,6 +176,7 @@ export class Dedupe implements INodeType {
 						leadId: verdict.leadId,
 						isNewProfile: verdict.isNewProfile,
 						...(exClient ? { tags: ['ex-client'], scoreBonus: bonus } : {}),
+						...marker,
 					},
 					pairedItem,
 				});

@@ -112,8 +112,19 @@ export const dedupeProperties: INodeProperties[] = [
 		type: 'collection',
 		placeholder: 'Add Option',
 		default: {},
-		displayOptions: { show: { '@version': [{ _cnd: { gte: 2 } }] } },
 		options: [
+			{
+				displayName: "Check Only, Don't Record",
+				name: 'checkOnly',
+				type: 'options',
+				options: [
+					{ name: 'In Editor Test Runs', value: 'manual', description: 'Production executions record; a manual run in the editor only checks' },
+					{ name: 'Always', value: 'always', description: 'Never record: only say whether each lead is new or a duplicate' },
+					{ name: 'Never', value: 'never', description: 'Record in editor test runs too (changes the dedupe history production uses)' },
+				],
+				default: 'manual',
+				description: 'Whether to check leads against the history without adding them to it (like Remove Duplicates). Items checked only carry dedupeCheckOnly: true.',
+			},
 			{
 				displayName: 'Lead Store (Override)',
 				name: 'leadStore',
@@ -125,6 +136,7 @@ export const dedupeProperties: INodeProperties[] = [
 				],
 				default: '',
 				description: "Use another store than the credential's Pipeline Settings name",
+				displayOptions: { show: { '@version': [{ _cnd: { gte: 2 } }] } },
 			},
 			{
 				displayName: 'Namespace (Override)',
@@ -132,6 +144,7 @@ export const dedupeProperties: INodeProperties[] = [
 				type: 'string',
 				default: '',
 				description: "Compare within this namespace instead of the credential's (empty = the credential's)",
+				displayOptions: { show: { '@version': [{ _cnd: { gte: 2 } }] } },
 			},
 		],
 	},

@@ -122,6 +122,25 @@ function contractSuite(adapter: Adapter): void {
 		expect(await store.getOpportunity(ns, opportunityId)).toEqual(before);
 	});
 
+	test('check only: verdicts as checkAndRecord would give them (in-batch duplicates too), nothing recorded', async () => {
+		const recorded = await check({ channel: 'WEBSITE', phone: '+919845098460', email: 'rec@example.com' });
+		const input = (lead: CheckInput['lead'], traceId = newTraceId()): CheckInput => ({ traceId, namespace: ns, keys: dedupeKeysOf(lead, all), windowSeconds: 3600, lead });
+		const fresh = input({ channel: 'WEBSITE', phone: '+919845098461' });
+		const verdicts = await store.checkOnlyMany([
+			input({ channel: 'WEBSITE', email: 'REC@example.com' }),
+			fresh,
+			input({ channel: 'WHATSAPP', phone: '+919845098461' }),
+			input({ channel: 'WEBSITE', phone: '+919845098460' }, recorded.traceId),
+		]);
+		expect(verdicts[0]).toMatchObject({ duplicate: true, matchedOn: 'email', duplicateOf: { traceId: recorded.traceId }, reason: expect.stringMatching(/same email/) });
+		expect(verdicts[1]).toMatchObject({ duplicate: false, opportunityId: `opp_${fresh.traceId}`, isNewProfile: true });
+		expect(verdicts[2]).toMatchObject({ duplicate: true, matchedOn: 'phone', duplicateOf: { traceId: fresh.traceId } });
+		expect(verdicts[3]).toEqual(recorded);
+		// Nothing of the checked leads was kept: the same phone recorded now is an original.
+		expect(await store.getOpportunity(ns, `opp_${fresh.traceId}`)).toBeNull();
+		expect(await store.checkAndRecord(input({ channel: 'WEBSITE', phone: '+919845098461' }))).toMatchObject({ duplicate: false });
+	});
+
 	test('after the window a lead with the same phone is an original again, on the same profile', async () => {
 		const first = await check({ channel: 'WEBSITE', phone: '+919845098452' }, newTraceId(), 1);
 		await new Promise((r) => setTimeout(r, 1_100));

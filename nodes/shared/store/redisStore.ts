@@ -5,9 +5,11 @@ import type Redis from 'ioredis';
 import type { FiltrationProcess } from '../lead';
 import { newTraceId } from '../trace';
 import {
+	checkOnlyVerdicts,
 	duplicateReason,
 	MATCH_ORDER,
 	type CheckInput,
+	type CheckOnlyLookup,
 	type LeadStore,
 	type MatchKind,
 	type StoredOpportunity,
@@ -106,9 +108,40 @@ export class RedisLeadStore implements LeadStore {
 		const replies = (await pipeline.exec()) ?? [];
 		return replies.map(([error, reply]) => {
 			if (error) throw error;
-			const verdict = JSON.parse(reply as string) as Verdict & { matchedOn?: MatchKind };
-			return verdict.duplicate ? { ...verdict, reason: duplicateReason(verdict.matchedOn, verdict.duplicateOf.traceId) } : verdict;
+			return this.verdictOf(reply as string);
 		});
+	}
+
+	async checkOnlyMany(inputs: CheckInput[]): Promise<Verdict[]> {
+		if (inputs.length === 0) return [];
+		// Reads only (one pipelined round trip): verdict, key holders, profile by phone per lead.
+		const pipeline = this.redis.pipeline();
+		const kindsOf = inputs.map((input) => MATCH_ORDER.filter((kind) => input.keys[kind]));
+		inputs.forEach((input, i) => {
+			pipeline.get(`${input.namespace}:verdict:${input.traceId}`);
+			for (const kind of kindsOf[i]) pipeline.get(`${input.namespace}:key:${kind}:${input.keys[kind]}`);
+			pipeline.get(input.lead.phone ? `${input.namespace}:profile:phone:${input.lead.phone}` : `${input.namespace}:profile:phone:`);
+		});
+		const replies = ((await pipeline.exec()) ?? []).map(([error, reply]) => {
+			if (error) throw error;
+			return reply as string | null;
+		});
+		let at = 0;
+		const lookups: CheckOnlyLookup[] = inputs.map((input, i) => {
+			const earlier = replies[at++];
+			const holders = kindsOf[i].map(() => {
+				const hit = replies[at++];
+				return hit ? (JSON.parse(hit) as { traceId: string; opportunityId: string }) : null;
+			});
+			const profile = replies[at++];
+			return { earlier: earlier ? this.verdictOf(earlier) : undefined, holders, profileId: input.lead.phone && profile ? profile : undefined };
+		});
+		return checkOnlyVerdicts(inputs, lookups);
+	}
+
+	private verdictOf(reply: string): Verdict {
+		const verdict = JSON.parse(reply) as Verdict & { matchedOn?: MatchKind };
+		return verdict.duplicate ? { ...verdict, reason: duplicateReason(verdict.matchedOn, verdict.duplicateOf.traceId) } : verdict;
 	}
 
 	async getOpportunity(namespace: string, opportunityId: string): Promise<StoredOpportunity | null> {
