@@ -1,7 +1,7 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 
-import { redisCredentialTestMethods } from '../common/redisCredential';
+import { pipelineCredentialTestMethods } from '../common/pipelineSettings';
 import { getMessagesProperties, operationProperty, recordStatusProperties, sendProperties } from './description';
 import { executeGetMessages } from './operations/getMessages';
 import { executeRecordStatus } from './operations/recordStatus';
@@ -32,7 +32,7 @@ export class WhatsAppSend implements INodeType {
 		properties: [operationProperty, ...sendProperties, ...recordStatusProperties, ...getMessagesProperties],
 	};
 
-	methods = { credentialTest: { ...redisCredentialTestMethods } };
+	methods = { credentialTest: { ...pipelineCredentialTestMethods } };
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		const operation = this.getNodeParameter('operation', 0) as string;

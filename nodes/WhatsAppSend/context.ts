@@ -2,7 +2,8 @@ import type Redis from 'ioredis';
 import type { ICredentialDataDecryptedObject, IExecuteFunctions } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import { REDIS_CREDENTIAL, toRedisCredentialData } from '../common/redisCredential';
+import { readPipelineSettings } from '../common/pipelineSettings';
+import { toRedisCredentialData } from '../common/redisCredential';
 import { closeRedis, connectRedis } from '../shared/redis';
 import type { CloudApiConfig, QrSessionConfig } from '../shared/whatsapp/channels';
 import { whatsAppKeys } from '../shared/whatsapp/keys';
@@ -25,25 +26,22 @@ export interface WhatsAppStore {
 
 /**
  * Opens Redis and reads the namespace and time zone a user sets once on the Lead Pipeline Redis
- * credential (Pipeline Settings: fields `namespace`, `timeZone`); empty falls back to "leads" and
- * n8n's time zone.
+ * credential (Pipeline Settings); an empty time zone there means n8n's.
  */
 export async function openWhatsAppStore(ctx: IExecuteFunctions, logDays = 30): Promise<WhatsAppStore> {
-	const credential = await ctx.getCredentials(REDIS_CREDENTIAL);
-	const namespace = String(credential.namespace ?? '').trim() || 'leads';
-	const timeZone = String(credential.timeZone ?? '').trim() || ctx.getTimezone() || 'UTC';
+	const { settings, credential } = await readPipelineSettings(ctx);
 	let redis: Redis;
 	try {
 		redis = await connectRedis(toRedisCredentialData(credential as object), 'command', 'n8n-lead-pipeline:whatsapp');
 	} catch (error) {
 		throw new NodeOperationError(ctx.getNode(), error as Error);
 	}
-	const keys = whatsAppKeys(namespace);
+	const keys = whatsAppKeys(settings.namespace);
 	return {
 		redis,
 		log: new MessageLog(redis, keys, logDays * DAY_MS),
 		counters: new OutreachCounters(redis, keys),
-		timeZone,
+		timeZone: settings.timeZone,
 		close: async () => await closeRedis(redis),
 	};
 }

@@ -326,6 +326,16 @@ describe('business rules (Asia/Jerusalem, Sun–Thu 09:00–17:00, Fri 09:00–1
 		expect(graph.requests).toHaveLength(0);
 	});
 
+	test('no time zone in the Pipeline Settings: the n8n (workflow) time zone is used', async () => {
+		clock.set('2026-03-27T10:30:00Z'); // Friday: 13:30 in Jerusalem (closed), 10:30 in UTC (open)
+		const json = { ...whatsAppWorkflow(rules()), settings: { executionOrder: 'v1' as const, timezone: 'UTC' } };
+		const creds = { ...credentials(), leadPipelineRedis: { ...redisCredential(), namespace: ns } };
+		const run = await runWorkflow(json, { input: [lead()], credentials: creds, mode: 'trigger' });
+		expect(sent(run)).toHaveLength(1);
+		const withSetting = await runWorkflow(json, { input: [lead()], credentials: credentials(), mode: 'trigger' });
+		expect(deferred(withSetting)).toHaveLength(1);
+	});
+
 	test('Friday 13:30 is after Friday closing: deferred to Sunday 09:00', async () => {
 		clock.set('2026-03-27T10:30:00Z');
 		expect(deferred(await send([lead()], rules()))[0]).toMatchObject({ sendAfter: '2026-03-29T06:00:00.000Z' });
