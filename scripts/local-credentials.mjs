@@ -20,11 +20,13 @@ export function redisCredential(redisUrl, database) {
 	};
 }
 
+// The id changed with the credential type rename (whatsAppCloudApi → leadPipelineWhatsAppApi): a user
+// folder from before keeps its old credential under the old id, and this one is imported beside it.
 export function whatsAppCredential(env = process.env) {
 	return {
-		id: 'LpWhatsAppLocal1',
-		name: 'WhatsApp Cloud API',
-		type: 'whatsAppCloudApi',
+		id: 'LpWhatsAppLocal2',
+		name: 'Lead Pipeline WhatsApp Cloud API',
+		type: 'leadPipelineWhatsAppApi',
 		data: {
 			accessToken: env.WHATSAPP_ACCESS_TOKEN ?? randomBytes(24).toString('hex'),
 			phoneNumberId: env.WHATSAPP_PHONE_NUMBER_ID ?? '100000000000001',

@@ -33,7 +33,7 @@ export class LeadTrigger implements INodeType {
 				displayOptions: { show: { durableAccept: [true] } },
 			},
 			{
-				name: 'whatsAppCloudApi',
+				name: 'leadPipelineWhatsAppApi',
 				required: true,
 				displayOptions: { show: { source: ['whatsapp', 'instagram', 'auto'] } },
 			},

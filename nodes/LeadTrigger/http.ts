@@ -1,5 +1,7 @@
 import { parse as parseQuery } from 'node:querystring';
 
+import { sanitizePayload } from '../shared/lead';
+
 /** The bits of n8n's express request and response the Lead Trigger uses. */
 export interface WebhookRequest {
 	headers: Record<string, string | string[] | undefined>;
@@ -30,18 +32,21 @@ export function rawBodyOf(req: WebhookRequest): Buffer {
 
 export type ParsedBody = { ok: true; body: unknown } | { ok: false; status: 400 | 415; error: string };
 
-/** Parses the raw body by content type; anything else gets a 4xx that says what is accepted. */
+/**
+ * Parses the raw body by content type; anything else gets a 4xx that says what is accepted. The
+ * result has no constructor / __proto__ / prototype keys, so nothing downstream ever sees them.
+ */
 export function parseBody(req: WebhookRequest, raw: Buffer): ParsedBody {
 	const type = (header(req, 'content-type') ?? '').split(';')[0].trim().toLowerCase();
 	const text = raw.toString('utf8').replace(/^\uFEFF/, '');
 	if (type === 'application/json' || type.endsWith('+json')) {
 		try {
-			return { ok: true, body: JSON.parse(text) };
+			return { ok: true, body: sanitizePayload(JSON.parse(text) as unknown) };
 		} catch (error) {
 			return { ok: false, status: 400, error: `The body is not valid JSON: ${(error as Error).message}` };
 		}
 	}
-	if (type === 'application/x-www-form-urlencoded') return { ok: true, body: { ...parseQuery(text) } };
+	if (type === 'application/x-www-form-urlencoded') return { ok: true, body: sanitizePayload({ ...parseQuery(text) }) };
 	return {
 		ok: false,
 		status: 415,

@@ -2,18 +2,18 @@ import type Redis from 'ioredis';
 import type { IDataObject, INodeExecutionData, IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
 
 import { botDraft, DEFAULT_BOT_FIELDS, looksLikeBot, type BotFieldMapping } from '../shared/intake/bot';
-import { getImportStatus, runImport } from '../shared/intake/bulkImport';
-import { finalizeDrafts, isRecord, type ChannelDraft, type Extracted, type Rejected } from '../shared/intake/draft';
+import { DEFAULT_MAX_ROWS, getImportStatus, runImport } from '../shared/intake/bulkImport';
+import { finalizeDrafts, isRecord, withRawPolicy, type ChannelDraft, type Extracted } from '../shared/intake/draft';
 import { instagramDrafts } from '../shared/intake/instagram';
 import { enqueueLeads } from '../shared/intake/queue';
+import { invalidLeadEntry, keepRejected, rejectedEntry, type RejectedEntry } from '../shared/intake/rejected';
 import { DEFAULT_FORM_FIELDS, isBulkImport, websiteFormDraft, type FormFieldMapping } from '../shared/intake/website';
 import { whatsAppDrafts } from '../shared/intake/whatsapp';
-import { normalizeLead, type Lead } from '../shared/lead';
+import { DEFAULT_RAW_POLICY, normalizeLead, type Lead, type RawPolicy } from '../shared/lead';
 import { isCountryCode, type CountryCode } from '../shared/phone';
 import { RedisConnectionError, sharedRedis } from '../shared/redis';
 import { REDIS_CREDENTIAL, toRedisCredentialData } from '../common/redisCredential';
 import { safeEqual, verifyBodyHmac, verifyMetaSignature } from '../shared/signatures';
-import { addEntries } from '../shared/streams';
 import { newTraceId } from '../shared/trace';
 import { header, parseBody, rawBodyOf, respond, respondText, type WebhookRequest, type WebhookResponse } from './http';
 
@@ -23,6 +23,8 @@ interface Settings {
 	source: Source | 'auto';
 	defaultCountry?: CountryCode;
 	durable: boolean;
+	/** An editor test run (the /webhook-test/ URL): never writes production streams or keys. */
+	testRun: boolean;
 	stream: string;
 	enqueueOnly: boolean;
 	authentication: 'none' | 'sharedSecret' | 'hmac';
@@ -31,46 +33,69 @@ interface Settings {
 	honeypotField: string;
 	emitEvents: boolean;
 	importBatchSize: number;
+	importMaxRows: number;
 	maxLen: number;
 	rejectedStream: string;
 	replayWindowSeconds: number;
 	successStatus: number;
+	raw: RawPolicy;
 }
 
 function settings(ctx: IWebhookFunctions): Settings {
 	const options = ctx.getNodeParameter('options', {}) as IDataObject;
 	const country = String(ctx.getNodeParameter('defaultCountry', '') ?? '').trim().toUpperCase();
-	const durable = ctx.getNodeParameter('durableAccept', true) as boolean;
+	const testRun = ctx.getMode() === 'manual';
+	// A test run writes to "<stream>:test" (or nowhere), so production streams and keys never change.
+	const testSuffix = testRun ? ':test' : '';
+	const durable = (ctx.getNodeParameter('durableAccept', true) as boolean) && !(testRun && options.testRunsWriteTo === 'nothing');
 	return {
 		source: ctx.getNodeParameter('source', 'website') as Settings['source'],
 		defaultCountry: isCountryCode(country) ? country : undefined,
 		durable,
-		stream: durable ? String(ctx.getNodeParameter('stream', 'filterQueue')) : '',
-		enqueueOnly: durable && (ctx.getNodeParameter('enqueueOnly', false) as boolean),
+		testRun,
+		stream: durable ? String(ctx.getNodeParameter('stream', 'filterQueue')) + testSuffix : '',
+		// A test run always shows its items in the editor, even when production only enqueues.
+		enqueueOnly: durable && !testRun && (ctx.getNodeParameter('enqueueOnly', false) as boolean),
 		authentication: ctx.getNodeParameter('authentication', 'none') as Settings['authentication'],
 		formFields: { ...DEFAULT_FORM_FIELDS, ...(ctx.getNodeParameter('formFields', {}) as Partial<FormFieldMapping>) },
 		botFields: { ...DEFAULT_BOT_FIELDS, ...(ctx.getNodeParameter('botFields', {}) as Partial<BotFieldMapping>) },
 		honeypotField: String(ctx.getNodeParameter('honeypotField', '') ?? '').trim(),
 		emitEvents: ctx.getNodeParameter('emitEvents', false) as boolean,
 		importBatchSize: Number(options.importBatchSize ?? 50),
+		importMaxRows: Number(options.importMaxRows ?? DEFAULT_MAX_ROWS),
 		maxLen: Number(options.maxLen ?? 0),
-		rejectedStream: String(options.rejectedStream ?? 'DLQLeadIntake'),
+		rejectedStream: String(options.rejectedStream ?? 'DLQLeadIntake') + testSuffix,
 		replayWindowSeconds: Number(options.replayWindowSeconds ?? 86400),
 		successStatus: Number(options.successStatus ?? 202),
+		raw: {
+			include: (options.includeRaw ?? DEFAULT_RAW_POLICY.include) as boolean,
+			maxBytes: Number(options.rawMaxBytes ?? DEFAULT_RAW_POLICY.maxBytes),
+			maxDepth: Number(options.rawMaxDepth ?? DEFAULT_RAW_POLICY.maxDepth),
+		},
 	};
 }
 
+/** Meta webhook `object` values and the channel that reads them. */
+const META_CHANNELS: Record<string, 'whatsapp' | 'instagram' | undefined> = {
+	whatsapp_business_account: 'whatsapp',
+	instagram: 'instagram',
+	// Facebook Page (Messenger) events are signed like the others but are not a lead channel yet.
+	page: undefined,
+};
+
+const metaObjectOf = (body: unknown): string | undefined =>
+	isRecord(body) && typeof body.object === 'string' && body.object in META_CHANNELS ? body.object : undefined;
+
 function detectSource(body: unknown): Source {
-	const object = isRecord(body) ? body.object : undefined;
-	if (object === 'whatsapp_business_account') return 'whatsapp';
-	if (object === 'instagram') return 'instagram';
+	const object = metaObjectOf(body);
+	if (object) return META_CHANNELS[object] ?? 'whatsapp';
 	return looksLikeBot(body) ? 'whatsappBot' : 'website';
 }
 
-const isMeta = (source: Source) => source === 'whatsapp' || source === 'instagram';
+const isMeta = (source: Source | 'auto') => source === 'whatsapp' || source === 'instagram';
 
 async function metaCredential(ctx: IWebhookFunctions): Promise<{ appSecret: string; verifyToken: string }> {
-	const cred = await ctx.getCredentials('whatsAppCloudApi');
+	const cred = await ctx.getCredentials('leadPipelineWhatsAppApi');
 	return { appSecret: String(cred.appSecret ?? ''), verifyToken: String(cred.verifyToken ?? '') };
 }
 
@@ -91,11 +116,7 @@ async function redisFor(ctx: IWebhookFunctions): Promise<Redis> {
 const unavailable = (res: WebhookResponse) =>
 	respond(res, 503, { error: 'The lead store is unavailable: nothing was stored, please retry' });
 
-function rejectedJson(rejected: Rejected): IDataObject {
-	return { messageId: rejected.messageId, errors: rejected.errors, lead: rejected.draft } as unknown as IDataObject;
-}
-
-function executionData(s: Settings, leads: Lead[], rejected: Rejected[], events: unknown[]): IWebhookResponseData {
+function executionData(s: Settings, leads: Lead[], rejected: RejectedEntry[], events: unknown[]): IWebhookResponseData {
 	const emitEvents = s.emitEvents ? events : [];
 	if (s.enqueueOnly || leads.length + rejected.length + emitEvents.length === 0) return { noWebhookResponse: true };
 	const items = (values: IDataObject[]): INodeExecutionData[] => values.map((json) => ({ json }));
@@ -103,34 +124,40 @@ function executionData(s: Settings, leads: Lead[], rejected: Rejected[], events:
 		noWebhookResponse: true,
 		workflowData: [
 			items(leads as unknown as IDataObject[]),
-			items(rejected.map(rejectedJson)),
+			items(rejected as unknown as IDataObject[]),
 			items(emitEvents as IDataObject[]),
 		],
 	};
 }
 
 /** Stores leads (and, for Meta channels, rejects) before anything is answered. */
-async function store(ctx: IWebhookFunctions, s: Settings, leads: Lead[], rejected: Rejected[]) {
+async function store(ctx: IWebhookFunctions, s: Settings, leads: Lead[], rejected: RejectedEntry[]) {
 	if (!s.durable) return leads.map((lead) => ({ traceId: lead.traceId, stored: true as const, id: '' }));
 	const redis = await redisFor(ctx);
 	const results = await enqueueLeads(redis, s.stream, leads, { maxLen: s.maxLen, replayWindowSeconds: s.replayWindowSeconds });
-	const failed = await addEntries(
-		redis,
-		rejected.map((r) => ({ stream: s.rejectedStream, message: { ...rejectedJson(r), rejectedAt: new Date().toISOString() } })),
-	);
-	const refused = failed.find((r) => !r.ok);
-	if (refused && !refused.ok) throw refused.error;
+	await keepRejected(redis, s.rejectedStream, rejected);
 	return results;
 }
 
-async function handleMeta(ctx: IWebhookFunctions, s: Settings, source: Source, body: unknown, raw: Buffer, req: WebhookRequest, res: WebhookResponse) {
+async function handleMeta(ctx: IWebhookFunctions, s: Settings, body: unknown, raw: Buffer, req: WebhookRequest, res: WebhookResponse) {
 	const { appSecret } = await metaCredential(ctx);
 	if (!verifyMetaSignature(raw, header(req, 'x-hub-signature-256'), appSecret)) {
 		respond(res, 401, { error: 'Missing or invalid X-Hub-Signature-256' });
 		return { noWebhookResponse: true };
 	}
-	const extracted: Extracted = source === 'whatsapp' ? whatsAppDrafts(body) : instagramDrafts(body, s.defaultCountry);
-	const { leads, rejected } = finalizeDrafts(extracted.drafts, { defaultCountry: s.defaultCountry });
+	// Read by the payload's own `object`, whatever the Source setting: one Meta app often sends
+	// WhatsApp and Instagram to the same URL. What no channel reads is kept, not dropped.
+	const object = isRecord(body) ? body.object : undefined;
+	const channel = typeof object === 'string' ? META_CHANNELS[object] : undefined;
+	const extracted: Extracted =
+		channel === 'whatsapp' ? whatsAppDrafts(body) : channel === 'instagram' ? instagramDrafts(body, s.defaultCountry) : { drafts: [], events: [] };
+	const finalized = finalizeDrafts(extracted.drafts, { defaultCountry: s.defaultCountry, raw: s.raw, testRun: s.testRun });
+	const { leads } = finalized;
+	const rejected = finalized.rejected.map((r) => invalidLeadEntry(r));
+	if (!channel) {
+		const what = typeof object === 'string' ? `object "${object}"` : 'a payload without an "object"';
+		rejected.push(rejectedEntry('unsupportedPayload', `Meta webhook with ${what}: the Lead Trigger reads whatsapp_business_account and instagram`, withRawPolicy({ raw: body }, s.raw)));
+	}
 	const results = await store(ctx, s, leads, rejected);
 	const fresh = leads.filter((_, i) => results[i].stored);
 	respondText(res, 200, 'EVENT_RECEIVED');
@@ -138,11 +165,29 @@ async function handleMeta(ctx: IWebhookFunctions, s: Settings, source: Source, b
 }
 
 async function handleBulkImport(ctx: IWebhookFunctions, s: Settings, body: { importId: string; leads: unknown[] }, res: WebhookResponse) {
+	if (s.authentication === 'none') {
+		respond(res, 403, { error: IMPORT_NEEDS_AUTH });
+		return { noWebhookResponse: true };
+	}
 	if (!s.durable) {
 		respond(res, 400, { error: 'Bulk import needs Durable Accept (a Redis credential) to queue the leads and keep progress' });
 		return { noWebhookResponse: true };
 	}
+	if (body.leads.length > s.importMaxRows) {
+		respond(res, 413, {
+			error: `An import may hold at most ${s.importMaxRows} leads (option Import Max Rows); this one has ${body.leads.length}. Split it into imports of at most ${s.importMaxRows}, each under its own importId`,
+		});
+		return { noWebhookResponse: true };
+	}
 	const receivedAt = new Date().toISOString();
+	const toLead = (row: unknown, index: number) => {
+		if (!isRecord(row)) return { ok: false as const, errors: [{ field: '', message: 'each lead must be a JSON object' }] };
+		const draft = withRawPolicy(websiteFormDraft(row, s.formFields), s.raw);
+		draft.source.importId = body.importId;
+		draft.source.importRow = index;
+		const stamped = { ...draft, traceId: newTraceId(), receivedAt, ...(s.testRun ? { testRun: true as const } : {}) };
+		return normalizeLead(stamped, { defaultCountry: s.defaultCountry });
+	};
 	const status = await runImport(await redisFor(ctx), {
 		importId: body.importId,
 		rows: body.leads,
@@ -150,13 +195,13 @@ async function handleBulkImport(ctx: IWebhookFunctions, s: Settings, body: { imp
 		stream: s.stream,
 		maxLen: s.maxLen,
 		replayWindowSeconds: Math.max(s.replayWindowSeconds, 3600),
-		toLead: (row, index) => {
-			if (!isRecord(row)) return { ok: false, errors: [{ field: '', message: 'each lead must be a JSON object' }] };
-			const draft = websiteFormDraft(row, s.formFields);
-			draft.source.messageId = `${body.importId}:${index}`;
-			return normalizeLead({ ...draft, traceId: newTraceId(), receivedAt }, { defaultCountry: s.defaultCountry });
-		},
+		testRun: s.testRun,
+		toLead,
 	});
+	if ('conflict' in status) {
+		respond(res, 409, { error: status.error });
+		return { noWebhookResponse: true };
+	}
 	respond(res, status.status === 'failed' ? 503 : 200, status);
 	return { noWebhookResponse: true };
 }
@@ -174,19 +219,16 @@ async function handleFormOrBot(ctx: IWebhookFunctions, s: Settings, source: Sour
 	if (source === 'website' && s.honeypotField && String(body[s.honeypotField] ?? '').trim() !== '') {
 		// Looks like success to a bot, but is kept aside: autofill can fill a hidden field for a person.
 		if (s.durable) {
-			const reason = `honeypot field "${s.honeypotField}" was filled`;
-			const [kept] = await addEntries(await redisFor(ctx), [
-				{ stream: s.rejectedStream, message: { reason, lead: body, rejectedAt: new Date().toISOString() } },
-			]);
-			if (!kept.ok) throw kept.error;
+			const detail = `honeypot field "${s.honeypotField}" was filled`;
+			await keepRejected(await redisFor(ctx), s.rejectedStream, [rejectedEntry('honeypot', detail, withRawPolicy(websiteFormDraft(body, s.formFields), s.raw))]);
 		}
 		respond(res, s.successStatus, { traceId: newTraceId() });
 		return { noWebhookResponse: true };
 	}
 	const draft: ChannelDraft = source === 'website' ? websiteFormDraft(body, s.formFields) : botDraft(body, s.botFields);
 	const idempotencyKey = header(req, 'idempotency-key');
-	if (idempotencyKey) draft.source.messageId = idempotencyKey.slice(0, 500);
-	const { leads, rejected } = finalizeDrafts([draft], { defaultCountry: s.defaultCountry });
+	if (idempotencyKey) draft.source.idempotencyKey = idempotencyKey.slice(0, 500);
+	const { leads, rejected } = finalizeDrafts([draft], { defaultCountry: s.defaultCountry, raw: s.raw, testRun: s.testRun });
 	if (rejected.length) {
 		respond(res, 400, { error: 'Invalid lead', errors: rejected[0].errors });
 		return { noWebhookResponse: true };
@@ -212,7 +254,17 @@ export async function handlePost(ctx: IWebhookFunctions): Promise<IWebhookRespon
 			return { noWebhookResponse: true };
 		}
 		const source = s.source === 'auto' ? detectSource(parsed.body) : s.source;
-		if (isMeta(source)) return await handleMeta(ctx, s, source, parsed.body, raw, req, res);
+		if (isMeta(source)) return await handleMeta(ctx, s, parsed.body, raw, req, res);
+		const metaObject = metaObjectOf(parsed.body);
+		if (metaObject && header(req, 'x-hub-signature-256') !== undefined) {
+			// Not a form: answering 4xx keeps Meta retrying while the setting is fixed, instead of a lead lost.
+			respond(res, 400, {
+				error:
+					`This is a Meta webhook (object "${metaObject}") but the trigger's Source is ${s.source === 'website' ? 'Website Form' : 'WhatsApp Bot'}: ` +
+					'set Source to WhatsApp Cloud API, Instagram or Auto-Detect and select the Lead Pipeline WhatsApp Cloud API credential',
+			});
+			return { noWebhookResponse: true };
+		}
 		return await handleFormOrBot(ctx, s, source, parsed.body, raw, req, res);
 	} catch (error) {
 		// Whatever failed (Redis away, a credential missing), nothing was acknowledged: the caller retries.
@@ -223,8 +275,12 @@ export async function handlePost(ctx: IWebhookFunctions): Promise<IWebhookRespon
 	}
 }
 
+const IMPORT_NEEDS_AUTH =
+	'Bulk import and import status need the trigger\'s Authentication: set Authentication to Shared Secret Header or HMAC-SHA256 on the Lead Trigger (with a Lead Pipeline Form Secret API credential) so only you can import';
+
 /** GET: Meta's subscription handshake, or a bulk import's status (?importId=). */
 export async function handleGet(ctx: IWebhookFunctions): Promise<IWebhookResponseData> {
+	const req = ctx.getRequestObject() as unknown as WebhookRequest;
 	const res = ctx.getResponseObject() as unknown as WebhookResponse;
 	const query = ctx.getQueryData() as Record<string, unknown>;
 	try {
@@ -239,7 +295,17 @@ export async function handleGet(ctx: IWebhookFunctions): Promise<IWebhookRespons
 			return { noWebhookResponse: true };
 		}
 		if (typeof query.importId === 'string' && query.importId) {
-			const status = await getImportStatus(await redisFor(ctx), query.importId);
+			const s = settings(ctx);
+			if (s.authentication === 'none') {
+				respond(res, 403, { error: IMPORT_NEEDS_AUTH });
+				return { noWebhookResponse: true };
+			}
+			// A GET has no body: its signed content is the importId.
+			if (!(await formAuthorized(ctx, s, req, Buffer.from(query.importId)))) {
+				respond(res, 401, { error: 'Missing or invalid authentication header' });
+				return { noWebhookResponse: true };
+			}
+			const status = await getImportStatus(await redisFor(ctx), query.importId, ctx.getMode() === 'manual');
 			respond(res, status ? 200 : 404, status ?? { error: `No import ${query.importId} (imports are kept for 1 hour)` });
 			return { noWebhookResponse: true };
 		}

@@ -31,8 +31,13 @@ export const leadSourceSchema = z.object({
 	}),
 	/** Form id, bot id, WhatsApp phone-number id or Instagram account id the lead came through. */
 	id: optionalText(200),
-	/** The channel's own message id (wamid, Instagram mid): the replay key. */
+	/** The channel's own message id (wamid, Instagram mid, a bot's messageId). */
 	messageId: optionalText(500),
+	/** The caller's Idempotency-Key header (forms and bots), when it sent one. */
+	idempotencyKey: optionalText(500),
+	/** Bulk import the lead came in with, and its row (0-based) in that import. */
+	importId: optionalText(200),
+	importRow: z.number().int().nonnegative().optional(),
 });
 
 export const utmSchema = z
@@ -70,6 +75,8 @@ export const leadSchema = z
 		utm: utmSchema.optional(),
 		receivedAt: isoTime,
 		raw: z.unknown(),
+		/** Set on leads from an editor test run (the test URL): they live in test streams and keys only. */
+		testRun: z.literal(true).optional(),
 	})
 	.superRefine((lead, ctx) => {
 		if (!lead.phone && !lead.email && !lead.instagramUserId && !lead.waId) {
@@ -171,7 +178,8 @@ export function normalizeLead(draft: LeadDraft, options: NormalizeOptions = {}):
 			candidate.waId ??= phone.waId;
 		} catch (error) {
 			if (!(error instanceof PhoneNumberError)) throw error;
-			errors.push({ field: 'phone', message: error.message });
+			// The reason only: an error text must not echo the number (personal data, kept in logs).
+			errors.push({ field: 'phone', message: `is not a valid phone number: ${error.reason}` });
 			delete candidate.phone;
 		}
 	}
@@ -181,4 +189,59 @@ export function normalizeLead(draft: LeadDraft, options: NormalizeOptions = {}):
 	// A phone we already rejected should not also be reported as "needs a phone".
 	const merged = [...errors, ...schemaErrors.filter((e) => !(errors.length && e.field === 'phone'))];
 	return { ok: false, errors: merged };
+}
+
+/**
+ * Keys that turn a plain JSON object into a trap: n8n's expression engine cannot clone an item that
+ * has them ("function Object() could not be cloned"), and code that merges objects may pollute
+ * prototypes through them. A received payload loses them at every depth before anything reads it.
+ */
+const HOSTILE_KEYS = new Set(['constructor', '__proto__', 'prototype']);
+
+/** Nesting beyond this is not kept even before the raw cap (it would only risk the stack). */
+const HARD_MAX_DEPTH = 64;
+
+const depthMarker = (maxDepth: number) => `[cut: deeper than ${maxDepth} levels]`;
+
+function copyWithout(value: unknown, level: number, maxDepth: number): unknown {
+	if (value === null || typeof value !== 'object') return value;
+	if (level > maxDepth) return depthMarker(maxDepth);
+	if (Array.isArray(value)) return value.map((item) => copyWithout(item, level + 1, maxDepth));
+	const out: Record<string, unknown> = {};
+	for (const key of Object.keys(value)) {
+		if (!HOSTILE_KEYS.has(key)) out[key] = copyWithout((value as Record<string, unknown>)[key], level + 1, maxDepth);
+	}
+	return out;
+}
+
+/** A copy of parsed JSON without constructor / __proto__ / prototype keys, at any depth. */
+export function sanitizePayload<T>(value: T): T {
+	return copyWithout(value, 1, HARD_MAX_DEPTH) as T;
+}
+
+export interface RawPolicy {
+	/** false: leads carry no `raw` at all. */
+	include: boolean;
+	/** Over this many bytes of JSON, `raw` becomes a note saying so. */
+	maxBytes: number;
+	/** Objects nested deeper than this are replaced by a marker (the top-level object is level 1). */
+	maxDepth: number;
+}
+
+export const DEFAULT_RAW_POLICY: RawPolicy = { include: true, maxBytes: 16_384, maxDepth: 10 };
+
+export interface TruncatedRaw {
+	truncated: true;
+	reason: string;
+	bytes: number;
+}
+
+/** `raw` as a lead keeps it under the policy (undefined when left out). */
+export function capRaw(raw: unknown, policy: RawPolicy = DEFAULT_RAW_POLICY): unknown {
+	if (!policy.include || raw === undefined) return undefined;
+	const cut = copyWithout(raw, 1, Math.min(Math.max(1, policy.maxDepth), HARD_MAX_DEPTH));
+	const bytes = Buffer.byteLength(JSON.stringify(cut) ?? '', 'utf8');
+	if (bytes <= policy.maxBytes) return cut;
+	const note: TruncatedRaw = { truncated: true, reason: `raw was ${bytes} bytes, over the ${policy.maxBytes}-byte cap (option Raw Max Size)`, bytes };
+	return note;
 }

@@ -4,22 +4,14 @@ import type Redis from 'ioredis';
 
 import { closeSharedRedis } from '../../nodes/shared/redis';
 import { isTraceId } from '../../nodes/shared/trace';
-import { instagramText, instagramWebhook, metaSignature, whatsAppContact, whatsAppText, whatsAppWebhook } from '../support/meta';
+import { instagramText, instagramWebhook, whatsAppContact, whatsAppText, whatsAppWebhook } from '../support/meta';
 import { deletePrefix, redisCredential, testRedis, uniquePrefix } from '../support/redis';
 import { readAll, readMessages } from '../support/streams';
-import { callWebhook, type WebhookRequestSpec } from './harness/call-webhook';
+import type { WebhookRequestSpec } from './harness/call-webhook';
 import { outputOf } from './harness/run-workflow';
-import { leadTriggerWorkflow } from './workflows/lead-trigger-workflow';
+import { FORM_SECRET, json, leadTriggerCredentials as credentials, postToLeadTrigger, signedMeta, VERIFY_TOKEN } from './workflows/lead-trigger-workflow';
 
 const prefix = uniquePrefix('lead-trigger');
-const APP_SECRET = 'meta-app-secret-for-tests';
-const VERIFY_TOKEN = 'verify-me-please';
-const FORM_SECRET = 'form-secret-0123456789';
-const credentials = {
-	leadPipelineRedis: redisCredential(),
-	whatsAppCloudApi: { appSecret: APP_SECRET, verifyToken: VERIFY_TOKEN, accessToken: 'unused', phoneNumberId: '106540352242922' },
-	leadPipelineFormSecretApi: { secret: FORM_SECRET, headerName: 'X-Lead-Signature' },
-};
 let redis: Redis;
 let n = 0;
 
@@ -28,7 +20,7 @@ beforeAll(() => {
 });
 afterAll(async () => {
 	await deletePrefix(redis, prefix);
-	const replayKeys = await redis.keys('lead:seen:*:test-*');
+	const replayKeys = await redis.keys('lead:seen:*test-*');
 	if (replayKeys.length) await redis.del(...replayKeys);
 	await closeSharedRedis();
 	redis.disconnect();
@@ -40,19 +32,8 @@ function streams() {
 	return { stream: `${prefix}${n}:filterQueue`, rejectedStream: `${prefix}${n}:rejected` };
 }
 
-const json = (body: unknown, headers: Record<string, string> = {}): WebhookRequestSpec => ({
-	method: 'POST',
-	headers: { 'content-type': 'application/json', ...headers },
-	body: JSON.stringify(body),
-});
-
-function signedMeta(body: unknown, secret = APP_SECRET): WebhookRequestSpec {
-	const raw = JSON.stringify(body);
-	return { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': metaSignature(raw, secret) }, body: raw };
-}
-
 async function post(parameters: Record<string, unknown>, request: WebhookRequestSpec, creds: object = credentials) {
-	return await callWebhook(leadTriggerWorkflow(parameters), request, { credentials: creds as Record<string, object> });
+	return await postToLeadTrigger(parameters, request, { credentials: creds });
 }
 
 describe('Lead Trigger › website form', () => {
@@ -151,7 +132,14 @@ describe('Lead Trigger › website form', () => {
 		expect(await redis.exists(s.stream)).toBe(0);
 		expect(result.run).toBeUndefined();
 		expect(await readMessages(redis, s.rejectedStream)).toEqual([
-			{ reason: 'honeypot field "website" was filled', lead: { name: 'Bot', email: 'bot@spam.example', website: 'http://spam' }, rejectedAt: expect.any(String) },
+			{
+				reason: 'honeypot',
+				detail: 'honeypot field "website" was filled',
+				source: { channel: 'WEBSITE' },
+				errors: [],
+				lead: expect.objectContaining({ email: 'bot@spam.example', raw: { name: 'Bot', email: 'bot@spam.example', website: 'http://spam' } }),
+				rejectedAt: expect.any(String),
+			},
 		]);
 	});
 
@@ -189,28 +177,30 @@ describe('Lead Trigger › bulk import', () => {
 		const importId = `test-${prefix}-import`;
 		const bad = new Set([10, 500, 999]);
 		const leads = Array.from({ length: 1000 }, (_, i) => (bad.has(i) ? { name: `Row ${i}`, phone: 'nope' } : { name: `Row ${i}`, email: `row${i}@example.com` }));
-		const params = { source: 'website', stream: s.stream, enqueueOnly: true };
-		const result = await post(params, json({ importId, leads }));
+		const params = { source: 'website', stream: s.stream, enqueueOnly: true, authentication: 'sharedSecret' };
+		const auth = { 'X-Lead-Signature': FORM_SECRET };
+		const result = await post(params, json({ importId, leads }, auth));
 		expect(result.status).toBe(200);
 		expect(result.json).toMatchObject({ importId, status: 'completed', total: 1000, processed: 1000, successful: 997, failed: 3 });
 		expect((result.json as { errors: Array<{ index: number }> }).errors.map((e) => e.index)).toEqual([10, 500, 999]);
 		expect(await redis.xlen(s.stream)).toBe(997);
 
-		const status = await post(params, { method: 'GET', query: { importId } });
+		const status = await post(params, { method: 'GET', query: { importId }, headers: auth });
 		expect(status.json).toMatchObject({ importId, status: 'completed', successful: 997, failed: 3 });
 		expect(await redis.ttl(`import:job:${importId}`)).toBeGreaterThan(3500);
 
 		await redis.del(`import:job:${importId}`);
-		const again = await post(params, json({ importId, leads }));
-		expect(again.json).toMatchObject({ status: 'completed', successful: 997 });
+		const again = await post(params, json({ importId, leads }, auth));
+		// Queued by the first post: counted as duplicates, not as queued by this one.
+		expect(again.json).toMatchObject({ status: 'completed', successful: 0, duplicates: 997, failed: 3 });
 		expect(await redis.xlen(s.stream)).toBe(997);
-		await redis.del(`import:job:${importId}`);
-		const keys = await redis.keys(`lead:seen:WEBSITE:${importId}:*`);
+		await redis.del(`import:job:${importId}`, `import:job:${importId}:errors`, `import:content:${importId}`);
+		const keys = await redis.keys(`lead:seen:import:${encodeURIComponent(importId)}:*`);
 		if (keys.length) await redis.del(...keys);
 	});
 
 	test('GET for an unknown import is 404', async () => {
-		const result = await post({ source: 'website' }, { method: 'GET', query: { importId: 'no-such-import' } });
+		const result = await post({ source: 'website', authentication: 'sharedSecret' }, { method: 'GET', query: { importId: 'no-such-import' }, headers: { 'X-Lead-Signature': FORM_SECRET } });
 		expect(result.status).toBe(404);
 	});
 });
@@ -277,10 +267,17 @@ describe('Lead Trigger › WhatsApp Cloud API', () => {
 		const payload = whatsAppWebhook({ messages: [{ id: `wamid.test-${prefix}-nofrom`, type: 'text', text: { body: 'who am I' }, timestamp: '1' }] });
 		const result = await post({ source: 'whatsapp', stream: s.stream, options: { rejectedStream: s.rejectedStream } }, signedMeta(payload));
 		expect(result.status).toBe(200);
-		const [kept] = await readMessages<{ errors: unknown[]; lead: { message: string } }>(redis, s.rejectedStream);
-		expect(kept.lead.message).toBe('who am I');
-		expect(kept.errors).toEqual([{ field: 'phone', message: expect.stringMatching(/needs a phone/) }]);
-		expect(outputOf(result.run!, 'Rejected')).toHaveLength(1);
+		const [kept] = await readMessages<Record<string, unknown>>(redis, s.rejectedStream);
+		// One entry shape for every rejection (the honeypot test above has the same keys).
+		expect(kept).toEqual({
+			reason: 'invalidLead',
+			detail: expect.stringMatching(/^phone: .*needs a phone/),
+			source: { channel: 'WHATSAPP', id: '106540352242922', messageId: `wamid.test-${prefix}-nofrom` },
+			errors: [{ field: 'phone', message: expect.stringMatching(/needs a phone/) }],
+			lead: expect.objectContaining({ message: 'who am I' }),
+			rejectedAt: expect.any(String),
+		});
+		expect(outputOf(result.run!, 'Rejected')).toEqual([kept]);
 	});
 
 	test('Auto-detect routes a WhatsApp payload through signature verification', async () => {

@@ -1,4 +1,4 @@
-import { LeadValidationError, normalizeLead, parseLead } from '../../nodes/shared/lead';
+import { capRaw, LeadValidationError, normalizeLead, parseLead, sanitizePayload } from '../../nodes/shared/lead';
 import { newTraceId } from '../../nodes/shared/trace';
 
 const base = () => ({
@@ -73,5 +73,26 @@ describe('parseLead', () => {
 			{ field: '', message: 'whole thing' },
 		]);
 		expect(error.message).toBe('Invalid lead: phone is bad; (lead) whole thing');
+	});
+});
+
+describe('sanitizePayload / capRaw', () => {
+	test('drops constructor / __proto__ / prototype at every depth, keeps the rest', () => {
+		const parsed = JSON.parse('{"a":1,"__proto__":{"x":1},"b":[{"constructor":2,"c":3}],"d":{"prototype":{},"e":null}}');
+		const clean = sanitizePayload(parsed);
+		expect(clean).toEqual({ a: 1, b: [{ c: 3 }], d: { e: null } });
+		expect(Object.getPrototypeOf(clean)).toBe(Object.prototype);
+		expect(() => structuredClone(clean)).not.toThrow();
+	});
+
+	test('a payload nested thousands deep does not overflow the stack', () => {
+		const deep = JSON.parse('['.repeat(5000) + ']'.repeat(5000));
+		expect(() => sanitizePayload(deep)).not.toThrow();
+	});
+
+	test('capRaw: size and depth caps, or nothing', () => {
+		expect(capRaw({ a: { b: { c: 1 } } }, { include: true, maxBytes: 1000, maxDepth: 2 })).toEqual({ a: { b: '[cut: deeper than 2 levels]' } });
+		expect(capRaw({ s: 'x'.repeat(100) }, { include: true, maxBytes: 50, maxDepth: 5 })).toEqual({ truncated: true, reason: expect.stringMatching(/50-byte cap/), bytes: 108 });
+		expect(capRaw({ a: 1 }, { include: false, maxBytes: 50, maxDepth: 5 })).toBeUndefined();
 	});
 });

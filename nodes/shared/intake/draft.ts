@@ -1,10 +1,10 @@
-import { normalizeLead, type FieldError, type Lead, type LeadChannel, type LeadDraft } from '../lead';
+import { capRaw, normalizeLead, type FieldError, type Lead, type LeadChannel, type LeadDraft, type RawPolicy } from '../lead';
 import type { CountryCode } from '../phone';
 import { newTraceId } from '../trace';
 
 /** A lead as a channel adapter read it, before trace id, time and normalization. */
 export type ChannelDraft = Omit<LeadDraft, 'traceId' | 'receivedAt' | 'source'> & {
-	source: { channel: LeadChannel; id?: string; messageId?: string };
+	source: { channel: LeadChannel; id?: string; messageId?: string; idempotencyKey?: string; importId?: string; importRow?: number };
 };
 
 export interface Extracted {
@@ -29,6 +29,17 @@ export interface Finalized {
 export interface FinalizeOptions {
 	defaultCountry?: CountryCode;
 	receivedAt?: Date;
+	/** How much of the received payload a lead keeps in `raw` (default: all of it, capped). */
+	raw?: RawPolicy;
+	/** Mark the leads as an editor test run's (see Lead.testRun). */
+	testRun?: boolean;
+}
+
+/** The draft with `raw` capped (or removed) per the policy. */
+export function withRawPolicy<T extends { raw?: unknown }>(draft: T, policy?: RawPolicy): T {
+	const out = { ...draft, raw: capRaw(draft.raw, policy) };
+	if (out.raw === undefined) delete out.raw;
+	return out;
 }
 
 /** Stamps trace id and time on every draft and normalizes it; bad ones come back with field errors. */
@@ -36,8 +47,10 @@ export function finalizeDrafts(drafts: ChannelDraft[], options: FinalizeOptions 
 	const receivedAt = (options.receivedAt ?? new Date()).toISOString();
 	const leads: Lead[] = [];
 	const rejected: Rejected[] = [];
-	drafts.forEach((draft, index) => {
-		const result = normalizeLead({ ...draft, traceId: newTraceId(), receivedAt }, { defaultCountry: options.defaultCountry });
+	drafts.forEach((received, index) => {
+		const draft = withRawPolicy(received, options.raw);
+		const stamped = { ...draft, traceId: newTraceId(), receivedAt, ...(options.testRun ? { testRun: true as const } : {}) };
+		const result = normalizeLead(stamped, { defaultCountry: options.defaultCountry });
 		if (result.ok) leads.push(result.value);
 		else rejected.push({ index, messageId: draft.source.messageId, errors: result.errors, draft });
 	});

@@ -2,15 +2,11 @@ import type Redis from 'ioredis';
 
 import type { Lead } from '../lead';
 import { MESSAGE_FIELD, type TrimOptions } from '../streams';
+import { replayKey } from './replayKeys';
 
 /** The filter-queue message the existing lead backend reads: `{ source, leadData, traceId }`. */
 export function leadMessage(lead: Lead): { source: string; leadData: Lead; traceId: string } {
 	return { source: lead.source.channel, leadData: lead, traceId: lead.traceId };
-}
-
-export function replayKey(lead: Lead): string | undefined {
-	const id = lead.source.messageId;
-	return id ? `lead:seen:${lead.source.channel}:${id}` : undefined;
 }
 
 // XADD and the replay key in one step: a lead is either stored and remembered, or neither, so a

@@ -3,13 +3,17 @@ import { MongoClient, MongoServerError, type Collection, type Db } from 'mongodb
 import type { FiltrationProcess } from '../lead';
 import { newTraceId } from '../trace';
 import {
+	checkOnlyVerdicts,
 	duplicateReason,
 	MATCH_ORDER,
 	type CheckInput,
+	type CheckOnlyLookup,
 	type LeadStore,
 	type StoredOpportunity,
 	type Verdict,
 } from './contract';
+import type { AuditEntry } from './opportunityOps';
+import { OpportunityStore } from './opportunityStore';
 
 interface IdentityDoc {
 	_id: string;
@@ -38,7 +42,13 @@ interface OpportunityDoc extends Omit<StoredOpportunity, 'opportunityId'> {
 	_id: string;
 	namespace: string;
 	opportunityId: string;
+	/** Revision for compare-and-set; absent on a fresh document (= 0). */
+	_rev?: number;
+	/** Audit entries, embedded so they are written atomically with the change. */
+	_audit?: AuditEntry[];
 }
+
+const INTERNAL = ['_id', 'namespace', '_rev', '_audit'];
 
 const DUPLICATE_KEY = 11000;
 const isDuplicateKey = (error: unknown) => error instanceof MongoServerError && error.code === DUPLICATE_KEY;
@@ -49,7 +59,7 @@ const isDuplicateKey = (error: unknown) => error instanceof MongoServerError && 
  * $setOnInsert so a redelivery changes nothing. TTL indexes expire dedupe keys; TTL deletion runs
  * about once a minute, so reads also check expiresAt.
  */
-export class MongoLeadStore implements LeadStore {
+export class MongoLeadStore extends OpportunityStore implements LeadStore {
 	private readonly identities: Collection<IdentityDoc>;
 
 	private readonly verdicts: Collection<VerdictDoc>;
@@ -66,6 +76,7 @@ export class MongoLeadStore implements LeadStore {
 		private readonly client: MongoClient,
 		db: Db,
 	) {
+		super();
 		this.identities = db.collection('dedupeKeys');
 		this.verdicts = db.collection('dedupeVerdicts');
 		this.profiles = db.collection('leadProfiles');
@@ -150,7 +161,9 @@ export class MongoLeadStore implements LeadStore {
 			}
 		}
 
-		const { leadId, isNewProfile } = await this.findOrCreateProfile(input, now);
+		// Redelivered after its verdict expired: the opportunity (stage, process, CRM state) stays as it is.
+		const existing = await this.opportunities.findOne({ _id: `${input.namespace}:${ref.opportunityId}` }, { projection: { leadId: 1 } });
+		const { leadId, isNewProfile } = existing ? { leadId: String(existing.leadId), isNewProfile: false } : await this.findOrCreateProfile(input, now);
 		await this.opportunities.updateOne(
 			{ _id: `${input.namespace}:${ref.opportunityId}` },
 			{
@@ -177,6 +190,22 @@ export class MongoLeadStore implements LeadStore {
 		return verdicts;
 	}
 
+	async checkOnlyMany(inputs: CheckInput[]): Promise<Verdict[]> {
+		await this.ready();
+		const now = new Date();
+		const lookups: CheckOnlyLookup[] = [];
+		for (const input of inputs) {
+			const earlier = (await this.verdicts.findOne({ _id: `${input.namespace}:${input.traceId}` }))?.verdict;
+			const holders = [];
+			for (const kind of MATCH_ORDER.filter((k) => input.keys[k])) {
+				holders.push((await this.liveIdentity(`${input.namespace}:${kind}:${input.keys[kind]}`, now))?.ref ?? null);
+			}
+			const profile = input.lead.phone ? await this.profiles.findOne({ namespace: input.namespace, phone: input.lead.phone }, { projection: { _id: 1 } }) : null;
+			lookups.push({ earlier, holders, profileId: profile ? String(profile._id) : undefined });
+		}
+		return checkOnlyVerdicts(inputs, lookups);
+	}
+
 	private async findOrCreateProfile(input: CheckInput, now: Date): Promise<{ leadId: string; isNewProfile: boolean }> {
 		const candidate = `lead_${newTraceId()}`;
 		const profile = { namespace: input.namespace, ...input.lead, createdAt: now.toISOString(), updatedAt: now.toISOString() };
@@ -200,15 +229,44 @@ export class MongoLeadStore implements LeadStore {
 	}
 
 	async getOpportunity(namespace: string, opportunityId: string): Promise<StoredOpportunity | null> {
-		const doc = await this.opportunities.findOne({ _id: `${namespace}:${opportunityId}` }, { projection: { _id: 0, namespace: 0 } });
-		return (doc as StoredOpportunity | null) ?? null;
+		return (await this.readVersioned(namespace, opportunityId))?.doc ?? null;
+	}
+
+	protected async readVersioned(namespace: string, opportunityId: string): Promise<{ doc: StoredOpportunity; version: unknown } | null> {
+		const raw = await this.opportunities.findOne({ _id: `${namespace}:${opportunityId}` });
+		if (!raw) return null;
+		const doc: Record<string, unknown> = { ...raw };
+		for (const field of INTERNAL) delete doc[field];
+		return { doc: doc as StoredOpportunity, version: raw._rev ?? 0 };
+	}
+
+	protected async writeIfUnchanged(namespace: string, opportunityId: string, version: unknown, next: StoredOpportunity, audit?: AuditEntry): Promise<boolean> {
+		const rev = version as number;
+		const set: Record<string, unknown> = { ...next };
+		for (const field of INTERNAL) delete set[field];
+		const current = await this.getOpportunity(namespace, opportunityId);
+		const unset = Object.fromEntries(Object.keys(current ?? {}).filter((k) => !(k in set)).map((k) => [k, '']));
+		const update: Record<string, unknown> = { $set: { ...set, _rev: rev + 1 } };
+		if (Object.keys(unset).length) update.$unset = unset;
+		if (audit) update.$push = { _audit: audit };
+		const before = await this.opportunities.findOneAndUpdate(
+			{ _id: `${namespace}:${opportunityId}`, ...(rev === 0 ? { _rev: { $exists: false } } : { _rev: rev }) } as never,
+			update as never,
+		);
+		return before !== null;
+	}
+
+	async auditTrail(namespace: string, opportunityId: string): Promise<AuditEntry[]> {
+		const doc = await this.opportunities.findOne({ _id: `${namespace}:${opportunityId}` }, { projection: { _audit: 1 } });
+		return doc?._audit ?? [];
 	}
 
 	async updateOpportunity(namespace: string, opportunityId: string, fields: Partial<StoredOpportunity>): Promise<void> {
 		const changed: Record<string, unknown> = { ...fields, updatedAt: new Date().toISOString() };
 		delete changed.opportunityId;
 		delete changed.traceId;
-		const result = await this.opportunities.updateOne({ _id: `${namespace}:${opportunityId}` }, { $set: changed });
+		// Bumps the revision so a compare-and-set racing with this update notices it.
+		const result = await this.opportunities.updateOne({ _id: `${namespace}:${opportunityId}` }, { $set: changed, $inc: { _rev: 1 } } as never);
 		if (result.matchedCount !== 1) throw new Error(`No opportunity ${opportunityId} in ${namespace}`);
 	}
 

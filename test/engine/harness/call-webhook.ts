@@ -1,5 +1,5 @@
 import { WebhookContext } from 'n8n-core';
-import type { INode, IRun, IWebhookData, IWebhookDescription } from 'n8n-workflow';
+import type { INode, IRun, IWebhookData, IWebhookDescription, WorkflowExecuteMode } from 'n8n-workflow';
 
 import { additionalData, buildWorkflow, execute, packNodeTypes, type TestCredentials, type WorkflowJson } from './run-workflow';
 
@@ -18,6 +18,16 @@ export interface WebhookResult {
 	json?: unknown;
 	/** The execution the webhook started, if any. */
 	run?: IRun;
+	/** Every line the node logged through this.logger while answering, as "level: message {meta}". */
+	logs: string[];
+}
+
+/** Stands in for n8n's logger on the node's context so a test can read what the node logged. */
+function capturingLogger(lines: string[]) {
+	const record = (level: string) => (message: string, meta?: object) =>
+		lines.push(`${level}: ${message}${meta === undefined ? '' : ` ${JSON.stringify(meta)}`}`);
+	const logger = { error: record('error'), warn: record('warn'), info: record('info'), debug: record('debug'), scoped: () => logger };
+	return logger;
 }
 
 /** The parts of an express response a webhook node writes to. */
@@ -61,9 +71,15 @@ class CapturedResponse {
 export async function callWebhook(
 	json: WorkflowJson,
 	request: WebhookRequestSpec,
-	options: { credentials?: TestCredentials; webhookNode?: string } = {},
+	options: {
+		credentials?: TestCredentials;
+		webhookNode?: string;
+		/** "webhook" (production URL, default) or "manual" (the editor's /webhook-test/ URL while it listens). */
+		mode?: WorkflowExecuteMode;
+	} = {},
 ): Promise<WebhookResult> {
 	const credentials = options.credentials ?? {};
+	const mode = options.mode ?? 'webhook';
 	const workflow = buildWorkflow(json);
 	const node: INode | undefined = options.webhookNode
 		? workflow.getNode(options.webhookNode) ?? undefined
@@ -71,7 +87,7 @@ export async function callWebhook(
 	if (!node) throw new Error('The workflow has no webhook node');
 	const nodeType = packNodeTypes().getByNameAndVersion(node.type);
 	const description = (nodeType.description.webhooks ?? []).find((w: IWebhookDescription) => w.httpMethod === request.method);
-	if (!description) return { status: 404, headers: {}, text: `no ${request.method} webhook` };
+	if (!description) return { status: 404, headers: {}, text: `no ${request.method} webhook`, logs: [] };
 
 	const raw = request.body === undefined ? Buffer.alloc(0) : Buffer.from(request.body);
 	const headers = Object.fromEntries(Object.entries(request.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
@@ -86,17 +102,21 @@ export async function callWebhook(
 		webhookDescription: description,
 		workflowId: workflow.id,
 		workflowExecuteAdditionalData: data,
+		isTest: mode === 'manual',
 	} as IWebhookData;
-	const context = new WebhookContext(workflow, node, data, 'webhook', webhookData, [], null);
+	const context = new WebhookContext(workflow, node, data, mode, webhookData, [], null);
+	const logs: string[] = [];
+	// n8n's context reads its logger lazily from the DI container; an own property set first wins.
+	Object.defineProperty(context, 'logger', { value: capturingLogger(logs) });
 
 	let result;
 	try {
 		result = await nodeType.webhook!.call(context);
 	} catch (error) {
 		// What n8n itself answers when a webhook() throws.
-		return { status: 500, headers: {}, text: (error as Error).message };
+		return { status: 500, headers: {}, text: (error as Error).message, logs };
 	}
-	const run = result.workflowData ? await execute(workflow, node, result.workflowData, 'webhook', credentials) : undefined;
+	const run = result.workflowData ? await execute(workflow, node, result.workflowData, mode, credentials) : undefined;
 	if (response.body === undefined) {
 		response.json(result.webhookResponse ?? { message: 'Webhook call received' });
 	}
@@ -107,5 +127,5 @@ export async function callWebhook(
 	} catch {
 		parsed = undefined;
 	}
-	return { status: response.statusCode, headers: response.headers, text, json: parsed, run };
+	return { status: response.statusCode, headers: response.headers, text, json: parsed, run, logs };
 }

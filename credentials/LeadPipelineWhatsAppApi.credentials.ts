@@ -1,7 +1,7 @@
 import type { IAuthenticateGeneric, ICredentialTestRequest, ICredentialType, INodeProperties, Icon } from 'n8n-workflow';
 
-export class WhatsAppCloudApi implements ICredentialType {
-	name = 'whatsAppCloudApi';
+export class LeadPipelineWhatsAppApi implements ICredentialType {
+	name = 'leadPipelineWhatsAppApi';
 
 	displayName = 'Lead Pipeline WhatsApp Cloud API';
 

@@ -1,0 +1,67 @@
+import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+import { NodeOperationError } from 'n8n-workflow';
+
+import { whatsAppClock } from '../../shared/whatsapp/clock';
+import { describeStatusError } from '../../shared/whatsapp/graphErrors';
+import type { MessageStatus } from '../../shared/whatsapp/messageLog';
+import { openWhatsAppStore } from '../context';
+
+// Meta's statuses[].status values and where they move the message.
+const META_STATUS: Record<string, MessageStatus> = { sent: 'SENT', delivered: 'DELIVERED', read: 'READ', failed: 'FAILED' };
+
+/** The status object of an item: the Lead Trigger's Events item, or a raw Meta statuses[] entry under `status`. */
+function statusOf(json: IDataObject): IDataObject | undefined {
+	if (typeof json.status === 'string' && typeof json.id === 'string') return json;
+	const nested = json.statuses ?? json.statusEvent;
+	return typeof nested === 'object' && nested && !Array.isArray(nested) ? (nested as IDataObject) : undefined;
+}
+
+/** Record Status: moves logged messages forward with Meta's delivery statuses; idempotent, never backwards. */
+export async function executeRecordStatus(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+	const items = this.getInputData();
+	const out: INodeExecutionData[] = [];
+	// Editor test runs read the log but never change it.
+	const dryRun = this.getMode() === 'manual';
+	const store = await openWhatsAppStore(this);
+	try {
+		for (let i = 0; i < items.length; i++) {
+			const json = items[i].json;
+			const pairedItem = { item: i };
+			if (json.kind !== undefined && json.kind !== 'status') {
+				out.push({ json: { ...json, statusUpdate: { result: 'ignored', reason: `not a delivery status (kind ${String(json.kind)})` } }, pairedItem });
+				continue;
+			}
+			const status = statusOf(json);
+			const wamid = typeof status?.id === 'string' ? status.id : undefined;
+			const mapped = META_STATUS[String(status?.status ?? '')];
+			if (!status || !wamid || !mapped) {
+				const problem = !status || !wamid ? 'has no message id (id)' : `has status "${String(status.status)}", not sent/delivered/read/failed`;
+				const error = new NodeOperationError(this.getNode(), `Item ${i} ${problem}`, { itemIndex: i, description: "Connect the Lead Trigger's Events output (Meta statuses[] items) to Record Status." });
+				if (!this.continueOnFail()) throw error;
+				out.push({ json: { ...json, error: error.message }, error, pairedItem });
+				continue;
+			}
+			const seconds = Number(status.timestamp);
+			const at = Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : whatsAppClock().now();
+			const errors = Array.isArray(status.errors) ? (status.errors as IDataObject[]) : [];
+			const failure = mapped === 'FAILED' ? describeStatusError(errors[0] as Parameters<typeof describeStatusError>[0]) : undefined;
+			let update;
+			if (dryRun) {
+				const record = await store.log.get(wamid);
+				update = record ? { result: 'testRun', current: record.status, traceId: record.traceId } : { result: 'missing' };
+			} else {
+				update = await store.log.updateStatus(wamid, mapped, at, failure);
+			}
+			out.push({
+				json: {
+					...json,
+					statusUpdate: { wamid, status: mapped, ...update, ...(failure ? { reason: failure.reason, errorCode: failure.code } : {}) } as IDataObject,
+				},
+				pairedItem,
+			});
+		}
+	} finally {
+		await store.close();
+	}
+	return [out];
+}

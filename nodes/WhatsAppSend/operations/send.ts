@@ -1,0 +1,158 @@
+import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+import { NodeApiError, NodeOperationError } from 'n8n-workflow';
+
+import type { ChannelName } from '../../shared/whatsapp/channels';
+import { whatsAppClock } from '../../shared/whatsapp/clock';
+import { assertTimeZone, BusinessRulesError, parseHolidays, parseOpeningHours } from '../../shared/whatsapp/businessHours';
+import { MessageInputError, type OutgoingMessage, type TemplateMessage, type TemplateParameter } from '../../shared/whatsapp/graphPayload';
+import { PRIORITIES, type OutreachRules, type Priority } from '../../shared/whatsapp/outreachRules';
+import { ChannelAuthError, previewSend, WhatsAppSender, type SendItem, type SendSettings } from '../../shared/whatsapp/sendFlow';
+import { cloudApiConfig, openWhatsAppStore, qrSessionConfig } from '../context';
+
+const HOUR_MS = 3_600_000;
+
+interface Options {
+	allowInternal?: boolean;
+	attempts?: number;
+	idempotencyHours?: number;
+	fallbackTemplate?: { template?: { name?: string; language?: string; bodyParameters?: string } };
+	logDays?: number;
+	maxInlineWaitSeconds?: number;
+	sendInTestRuns?: boolean;
+	timeoutSeconds?: number;
+}
+
+function parametersOf(ctx: IExecuteFunctions, name: string, i: number): TemplateParameter[] {
+	const list = (ctx.getNodeParameter(`${name}.parameter`, i, []) as Array<{ value?: string; name?: string }>) ?? [];
+	return list.map((p) => ({ text: String(p.value ?? ''), ...(p.name?.trim() ? { name: p.name.trim() } : {}) }));
+}
+
+function messageOf(ctx: IExecuteFunctions, i: number): OutgoingMessage {
+	if (ctx.getNodeParameter('messageType', i) === 'text') {
+		return { kind: 'text', body: String(ctx.getNodeParameter('text', i, '')), previewUrl: ctx.getNodeParameter('previewUrl', i, false) as boolean };
+	}
+	const buttons = (ctx.getNodeParameter('buttons.button', i, []) as Array<{ subType: 'quick_reply' | 'url'; index: number; value: string }>) ?? [];
+	return {
+		kind: 'template',
+		name: String(ctx.getNodeParameter('templateName', i, '')).trim(),
+		language: String(ctx.getNodeParameter('languageCode', i, '')).trim(),
+		header: parametersOf(ctx, 'headerParameters', i),
+		body: parametersOf(ctx, 'bodyParameters', i),
+		buttons: buttons.map((b) => ({ subType: b.subType, index: Number(b.index), value: String(b.value ?? '') })),
+	};
+}
+
+function fallbackTemplateOf(options: Options): TemplateMessage | undefined {
+	const t = options.fallbackTemplate?.template;
+	if (!t?.name?.trim()) return undefined;
+	const body = String(t.bodyParameters ?? '').split('\n').map((s) => s.trim()).filter(Boolean).map((text) => ({ text }));
+	return { kind: 'template', name: t.name.trim(), language: String(t.language ?? 'en_US').trim(), header: [], body, buttons: [] };
+}
+
+function rulesOf(ctx: IExecuteFunctions, defaultZone: string): OutreachRules | undefined {
+	if (!ctx.getNodeParameter('useBusinessRules', 0, false)) return undefined;
+	const zone = String(ctx.getNodeParameter('timeZone', 0, '')).trim() || defaultZone;
+	return {
+		hours: {
+			timeZone: assertTimeZone(zone),
+			days: parseOpeningHours(String(ctx.getNodeParameter('openingHours', 0, ''))),
+			holidays: parseHolidays(String(ctx.getNodeParameter('holidays', 0, ''))),
+		},
+		outsideHours: ctx.getNodeParameter('outsideHours', 0, 'defer') === 'reject' ? 'reject' : 'defer',
+		dailyTarget: Number(ctx.getNodeParameter('dailyTarget', 0, 0)) || 0,
+		dailyMax: Number(ctx.getNodeParameter('dailyMax', 0, 0)) || 0,
+		hourlyLimit: Number(ctx.getNodeParameter('hourlyLimit', 0, 0)) || 0,
+	};
+}
+
+function itemOf(ctx: IExecuteFunctions, i: number): SendItem {
+	const traceId = String(ctx.getNodeParameter('traceId', i, '') ?? '').trim();
+	if (!traceId) throw new MessageInputError('Trace ID', 'is empty: map the lead\'s traceId');
+	const to = String(ctx.getNodeParameter('to', i, '') ?? '').trim();
+	if (!to) throw new MessageInputError('To', 'is empty: the lead has no phone or WhatsApp ID');
+	const priority = String(ctx.getNodeParameter('priority', i, 'normal')) as Priority;
+	if (!PRIORITIES.includes(priority)) throw new MessageInputError('Priority', `"${priority}" is not one of ${PRIORITIES.join(', ')}`);
+	return { traceId, to, priority, message: messageOf(ctx, i) };
+}
+
+function authError(ctx: IExecuteFunctions, error: ChannelAuthError): NodeApiError {
+	const f = error.failure;
+	return new NodeApiError(
+		ctx.getNode(),
+		{ message: f.message, code: f.code ?? null, fbtrace_id: f.fbtraceId ?? null },
+		{ message: error.message, description: f.fix, httpCode: String(f.httpStatus ?? 401) },
+	);
+}
+
+/** Send: one item per lead → Sent / Not Sent / Deferred. */
+export async function executeSend(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+	const items = this.getInputData();
+	const options = this.getNodeParameter('options', 0, {}) as Options;
+	const channelParam = this.getNodeParameter('channel', 0) as string;
+	const channel: ChannelName = channelParam === 'qrSession' ? 'qrSession' : 'cloudApi';
+	const timeoutMs = (options.timeoutSeconds ?? 10) * 1000;
+	const clock = whatsAppClock();
+	const testRun = this.getMode() === 'manual' && !options.sendInTestRuns;
+
+	const store = testRun ? undefined : await openWhatsAppStore(this, options.logDays ?? 30);
+	const out: INodeExecutionData[][] = [[], [], []];
+	try {
+		let rules: OutreachRules | undefined;
+		try {
+			rules = rulesOf(this, store?.timeZone ?? this.getTimezone());
+		} catch (error) {
+			if (error instanceof BusinessRulesError) {
+				throw new NodeOperationError(this.getNode(), error.message, { description: `Fix "${error.field}" under Business Rules.` });
+			}
+			throw new NodeOperationError(this.getNode(), error as Error);
+		}
+		const settings: SendSettings = {
+			channel,
+			cloudApi: channel === 'cloudApi' ? await cloudApiConfig(this, options.allowInternal === true, timeoutMs) : undefined,
+			qr: channelParam === 'cloudApi' ? undefined : await qrSessionConfig(this, timeoutMs),
+			fallbackToQr: channelParam === 'cloudApiWithQrFallback',
+			qrText: String(this.getNodeParameter('qrText', 0, '') ?? ''),
+			fallbackTemplate: fallbackTemplateOf(options),
+			rules,
+			idempotencyWindowMs: (options.idempotencyHours ?? 24) * HOUR_MS,
+			claimLeaseMs: 60_000,
+			policy: {
+				attempts: options.attempts ?? 3,
+				schedule: { kind: 'exponential', baseMs: 1000, factor: 2, maxMs: 60_000, jitter: 0.2 },
+				maxInlineWaitMs: (options.maxInlineWaitSeconds ?? 30) * 1000,
+				clock,
+			},
+			signal: this.getExecutionCancelSignal?.(),
+		};
+		if (channel === 'cloudApi' && !settings.cloudApi && !settings.fallbackToQr && !testRun) {
+			throw new NodeOperationError(this.getNode(), 'No WhatsApp Cloud API credential selected', { description: 'Select a Lead Pipeline WhatsApp API credential, or use the QR session channel.' });
+		}
+		if (channelParam !== 'cloudApi' && !settings.qr && !testRun && channel === 'qrSession') {
+			throw new NodeOperationError(this.getNode(), 'No QR session credential selected', { description: 'Select a Lead Pipeline QR Session API credential.' });
+		}
+		const sender = store ? new WhatsAppSender(settings, { log: store.log, counters: store.counters, clock }) : undefined;
+		for (let i = 0; i < items.length; i++) {
+			const pairedItem = { item: i };
+			try {
+				const item = itemOf(this, i);
+				if (!sender) {
+					out[0].push({ json: { ...items[i].json, whatsApp: previewSend(item, settings, clock.now()) as IDataObject }, pairedItem });
+					continue;
+				}
+				const result = await sender.send(item);
+				const index = result.output === 'sent' ? 0 : result.output === 'notSent' ? 1 : 2;
+				out[index].push({ json: { ...items[i].json, whatsApp: result.whatsApp as IDataObject }, pairedItem });
+			} catch (error) {
+				if (error instanceof ChannelAuthError) throw authError(this, error);
+				if (!(error instanceof MessageInputError)) throw new NodeOperationError(this.getNode(), error as Error, { itemIndex: i });
+				const failure = new NodeOperationError(this.getNode(), `Item ${i}: ${error.message}`, { itemIndex: i, description: `Fix "${error.field}" on the node (or the lead data it reads).` });
+				if (!this.continueOnFail()) throw failure;
+				// No `error` on the item: n8n would replace its json with the message and the lead would be lost.
+				out[1].push({ json: { ...items[i].json, error: failure.message, whatsApp: { outcome: 'notSent', reason: error.message, field: error.field } }, pairedItem });
+			}
+		}
+	} finally {
+		await store?.close();
+	}
+	return out;
+}

@@ -1,0 +1,172 @@
+import type Redis from 'ioredis';
+
+import type { ChannelName } from './channels';
+import type { WhatsAppKeys } from './keys';
+
+/**
+ * The message log: one Redis hash per message (by wamid / QR id / a local id for messages that
+ * never left), indexed per lead (traceId), plus the idempotency claims that stop a redelivered
+ * item from messaging a lead twice. Status only moves forward:
+ *
+ *   PENDING → SENT → DELIVERED → READ
+ *        ↘      ↘         ↘
+ *                FAILED
+ *
+ * READ and FAILED are final; a status at or below the current one is ignored (webhooks arrive out
+ * of order and are redelivered).
+ */
+export const MESSAGE_STATUSES = ['PENDING', 'SENT', 'DELIVERED', 'READ', 'FAILED'] as const;
+export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
+
+export interface MessageRecord {
+	id: string;
+	traceId: string;
+	channel: ChannelName;
+	to: string;
+	waId?: string;
+	hash: string;
+	kind: 'text' | 'template';
+	template?: string;
+	status: MessageStatus;
+	attempts: number;
+	createdAt: string;
+	updatedAt: string;
+	sentAt?: string;
+	deliveredAt?: string;
+	readAt?: string;
+	failedAt?: string;
+	error?: string;
+	errorCode?: number;
+	fallbackFrom?: ChannelName;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+function toHash(record: MessageRecord): Record<string, string> {
+	const out: Record<string, string> = {};
+	for (const [k, v] of Object.entries(record)) if (v !== undefined && v !== null) out[k] = String(v);
+	return out;
+}
+
+function fromHash(hash: Record<string, string>): MessageRecord | undefined {
+	if (!hash.id) return undefined;
+	const record = { ...hash } as unknown as MessageRecord;
+	record.attempts = Number(hash.attempts ?? 0);
+	if (hash.errorCode !== undefined) record.errorCode = Number(hash.errorCode);
+	return record;
+}
+
+// Writes the record only if absent (a message id is written once) and indexes it under the lead.
+const RECORD_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+redis.call('ZADD', KEYS[2], ARGV[2], KEYS[1])
+redis.call('PEXPIRE', KEYS[2], ARGV[1])
+return 1`;
+
+// Moves status forward only. ARGV: new status, its timestamp field, iso time, error, error code.
+const STATUS_SCRIPT = `
+local current = redis.call('HGET', KEYS[1], 'status')
+if not current then return {'missing', ''} end
+local rank = {PENDING = 0, SENT = 1, DELIVERED = 2, READ = 3, FAILED = 3}
+local trace = redis.call('HGET', KEYS[1], 'traceId') or ''
+if current == ARGV[1] then return {'repeat', current, trace} end
+if current == 'READ' or current == 'FAILED' or rank[ARGV[1]] <= rank[current] then return {'stale', current, trace} end
+redis.call('HSET', KEYS[1], 'status', ARGV[1], ARGV[2], ARGV[3], 'updatedAt', ARGV[3])
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'error', ARGV[4]) end
+if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'errorCode', ARGV[5]) end
+return {'applied', current, trace}`;
+
+// Idempotency claim: value is "pending:<token>" while a send is in flight, then the message id.
+const CLAIM_SCRIPT = `
+local ok = redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2])
+if ok then return {1, ''} end
+return {0, redis.call('GET', KEYS[1]) or ''}`;
+
+const SETTLE_SCRIPT = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if ARGV[2] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end
+return 1`;
+
+export type ClaimResult = { claimed: true; token: string } | { claimed: false; messageId?: string; inFlight: boolean };
+
+export type StatusUpdate =
+	| { result: 'applied'; previous: MessageStatus; traceId: string }
+	| { result: 'repeat' | 'stale'; previous: MessageStatus; traceId: string }
+	| { result: 'missing' };
+
+const TIME_FIELD: Record<MessageStatus, string> = {
+	PENDING: 'createdAt',
+	SENT: 'sentAt',
+	DELIVERED: 'deliveredAt',
+	READ: 'readAt',
+	FAILED: 'failedAt',
+};
+
+export class MessageLog {
+	constructor(
+		private readonly redis: Redis,
+		private readonly keys: WhatsAppKeys,
+		/** How long records and per-lead history are kept. */
+		private readonly retentionMs: number,
+	) {}
+
+	/** Records a message once; false when a record with that id already exists. */
+	async record(record: MessageRecord, nowMs: number): Promise<boolean> {
+		const fields = Object.entries(toHash(record)).flat();
+		const written = await this.redis.eval(
+			RECORD_SCRIPT, 2, this.keys.message(record.id), this.keys.leadMessages(record.traceId),
+			String(this.retentionMs), String(nowMs), ...fields,
+		);
+		return written === 1;
+	}
+
+	async get(messageId: string): Promise<MessageRecord | undefined> {
+		return fromHash(await this.redis.hgetall(this.keys.message(messageId)));
+	}
+
+	/** The lead's messages, oldest first (records past retention are gone). */
+	async history(traceId: string): Promise<MessageRecord[]> {
+		const keys = await this.redis.zrange(this.keys.leadMessages(traceId), 0, -1);
+		if (keys.length === 0) return [];
+		const pipeline = this.redis.pipeline();
+		for (const key of keys) pipeline.hgetall(key);
+		const results = (await pipeline.exec()) ?? [];
+		return results.map(([, hash]) => fromHash(hash as Record<string, string>)).filter((r): r is MessageRecord => Boolean(r));
+	}
+
+	/** Applies a delivery status if it moves the message forward. */
+	async updateStatus(messageId: string, status: MessageStatus, atMs: number, error?: { reason: string; code?: number }): Promise<StatusUpdate> {
+		const reply = (await this.redis.eval(
+			STATUS_SCRIPT, 1, this.keys.message(messageId),
+			status, TIME_FIELD[status], iso(atMs), error?.reason ?? '', error?.code !== undefined ? String(error.code) : '',
+		)) as string[];
+		if (reply[0] === 'missing') return { result: 'missing' };
+		return { result: reply[0] as 'applied' | 'repeat' | 'stale', previous: reply[1] as MessageStatus, traceId: reply[2] };
+	}
+
+	/**
+	 * Takes the right to send (traceId, content hash) for `leaseMs`. Losing means either a message id
+	 * (sent before, inside the window) or another run still sending.
+	 */
+	async claim(traceId: string, hash: string, token: string, leaseMs: number): Promise<ClaimResult> {
+		const [ok, value] = (await this.redis.eval(CLAIM_SCRIPT, 1, this.keys.claim(traceId, hash), `pending:${token}`, String(leaseMs))) as [number, string];
+		if (ok === 1) return { claimed: true, token };
+		if (value.startsWith('pending:')) return { claimed: false, inFlight: true };
+		return { claimed: false, messageId: value || undefined, inFlight: false };
+	}
+
+	/** Reads a claim without taking it. */
+	async sentBefore(traceId: string, hash: string): Promise<string | undefined> {
+		const value = await this.redis.get(this.keys.claim(traceId, hash));
+		return value && !value.startsWith('pending:') ? value : undefined;
+	}
+
+	/** Sent: the claim now names the message for the rest of the window. Not sent: the claim is dropped. */
+	async settleClaim(traceId: string, hash: string, token: string, messageId: string | undefined, windowMs: number): Promise<void> {
+		await this.redis.eval(SETTLE_SCRIPT, 1, this.keys.claim(traceId, hash), `pending:${token}`, messageId ?? '', String(windowMs));
+	}
+}
+
+export { iso as isoTime };

@@ -1,0 +1,305 @@
+import { randomUUID } from 'node:crypto';
+
+import type { Clock } from '../http';
+import { qrSessionStatus, sendCloudApi, sendQrSession, type ChannelName, type ChannelResult, type CloudApiConfig, type QrSessionConfig, type RetryPolicy } from './channels';
+import { contentHash } from './contentHash';
+import { PAIR_RATE_INTERVAL_MS, type GraphFailure } from './graphErrors';
+import { graphPayload, recipientDigits, validateMessage, type OutgoingMessage, type TemplateMessage } from './graphPayload';
+import { isoTime, type MessageLog } from './messageLog';
+import { checkHours, type OutreachCounters, type OutreachRules, type Priority } from './outreachRules';
+
+/**
+ * One outgoing message from a lead item to an outcome: Sent, Not Sent or Deferred. The order
+ * matters: a duplicate answers before any rule (a redelivery is not a new message), hours before
+ * the idempotency claim, the claim before counters (only the run that holds it counts), and every
+ * exit that sends nothing gives back what it took.
+ */
+
+export interface SendItem {
+	traceId: string;
+	/** Recipient in international form (+972…, or wa_id digits). */
+	to: string;
+	message: OutgoingMessage;
+	priority: Priority;
+}
+
+export interface SendSettings {
+	channel: ChannelName;
+	/** Undefined when the node has no Cloud API credential. */
+	cloudApi?: CloudApiConfig;
+	qr?: QrSessionConfig;
+	/** Cloud API permanent error (or no credential): try the QR session service. */
+	fallbackToQr: boolean;
+	/** What a template message becomes on the QR channel (it has no templates). */
+	qrText?: string;
+	/** 131047 (outside the 24 h window): send this template instead. */
+	fallbackTemplate?: TemplateMessage;
+	rules?: OutreachRules;
+	idempotencyWindowMs: number;
+	/** How long a claim blocks other runs while this one sends (beyond the retries' own time). */
+	claimLeaseMs: number;
+	policy: RetryPolicy;
+	signal?: AbortSignal;
+}
+
+export interface SendDeps {
+	log: MessageLog;
+	counters: OutreachCounters;
+	clock: Clock;
+}
+
+export type SendOutput = 'sent' | 'notSent' | 'deferred';
+
+export interface SendResult {
+	output: SendOutput;
+	whatsApp: Record<string, unknown>;
+}
+
+/** The channel refused its credential (Graph 190 / 401, QR 401/403): every later send fails too. */
+export class ChannelAuthError extends Error {
+	constructor(
+		readonly channel: ChannelName,
+		readonly failure: GraphFailure,
+	) {
+		super(channel === 'cloudApi' ? 'WhatsApp Cloud API access token refused' : 'QR session service refused the API key');
+		this.name = 'ChannelAuthError';
+	}
+}
+
+interface Delivery {
+	result: ChannelResult;
+	attempts: number;
+	sentTemplate?: string;
+	fallbackFrom?: ChannelName;
+	fallbackReason?: string;
+}
+
+const describe = (f: GraphFailure) => ({ reason: f.message, fix: f.fix, ...(f.code !== undefined ? { errorCode: f.code } : {}) });
+
+export class WhatsAppSender {
+	private qrSession?: Promise<GraphFailure | undefined>;
+
+	constructor(
+		private readonly settings: SendSettings,
+		private readonly deps: SendDeps,
+	) {}
+
+	async send(item: SendItem): Promise<SendResult> {
+		const { settings, deps } = this;
+		const to = recipientDigits(item.to);
+		validateMessage(item.message);
+		if (settings.fallbackTemplate) validateMessage(settings.fallbackTemplate);
+		const hash = contentHash(to, item.message);
+		const base = { traceId: item.traceId, to, priority: item.priority, hash };
+		const now = deps.clock.now();
+
+		const before = await deps.log.sentBefore(item.traceId, hash);
+		if (before) return await this.duplicate(base, before);
+
+		const rules = settings.rules;
+		if (rules) {
+			const hours = checkHours(now, rules, item.priority);
+			if (!hours.open) {
+				const why = hours.holiday ? 'a holiday' : 'outside business hours';
+				if (hours.nextOpening === undefined) {
+					return { output: 'notSent', whatsApp: { ...base, outcome: 'notSent', reason: `${why} and no opening in the next year`, fix: 'Check Opening Hours and Holidays in the business rules' } };
+				}
+				if (rules.outsideHours === 'reject') {
+					return { output: 'notSent', whatsApp: { ...base, outcome: 'notSent', reason: `${why} (the rules reject sends outside hours)`, nextOpening: isoTime(hours.nextOpening) } };
+				}
+				return { output: 'deferred', whatsApp: { ...base, outcome: 'deferred', reason: why, sendAfter: isoTime(hours.nextOpening) } };
+			}
+		}
+
+		const token = randomUUID();
+		const claim = await deps.log.claim(item.traceId, hash, token, settings.claimLeaseMs + this.maxSendTime());
+		if (!claim.claimed) {
+			if (claim.messageId) return await this.duplicate(base, claim.messageId);
+			return { output: 'deferred', whatsApp: { ...base, outcome: 'deferred', reason: 'another run is sending this message right now', sendAfter: isoTime(now + settings.claimLeaseMs) } };
+		}
+		const releaseClaim = async () => await deps.log.settleClaim(item.traceId, hash, token, undefined, 0);
+
+		let warning: string | undefined;
+		let tookDaily = false;
+		if (rules) {
+			const daily = await deps.counters.takeDaily(now, rules, item.priority);
+			if (!daily.allowed) {
+				await releaseClaim();
+				return { output: 'deferred', whatsApp: { ...base, outcome: 'deferred', reason: daily.reason, sendAfter: isoTime(daily.retryAt), dailyCount: daily.count } };
+			}
+			tookDaily = true;
+			warning = daily.warning;
+			const rate = await deps.counters.takeRate(now, rules, item.priority);
+			if (!rate.allowed) {
+				await deps.counters.releaseDaily(now, rules);
+				await releaseClaim();
+				return { output: 'deferred', whatsApp: { ...base, outcome: 'deferred', reason: rate.reason, sendAfter: isoTime(rate.retryAt) } };
+			}
+		}
+		const giveBack = async () => {
+			if (rules && tookDaily) await deps.counters.releaseDaily(now, rules);
+			await releaseClaim();
+		};
+
+		const pairWait = await deps.counters.pairRateWait(to, now);
+		if (pairWait > settings.policy.maxInlineWaitMs) {
+			await giveBack();
+			if (rules) await deps.counters.releaseRate(rules);
+			return { output: 'deferred', whatsApp: { ...base, outcome: 'deferred', reason: 'pair rate: this recipient was messaged too often just now', sendAfter: isoTime(now + pairWait) } };
+		}
+		if (pairWait > 0) await deps.clock.sleep(pairWait);
+
+		let delivery: Delivery;
+		try {
+			delivery = await this.deliver(to, item.message);
+		} catch (error) {
+			await giveBack();
+			throw error;
+		}
+		const { result } = delivery;
+		if (delivery.result.pairRateHit) await deps.counters.markPairRate(to, deps.clock.now() + PAIR_RATE_INTERVAL_MS, deps.clock.now());
+		const route = {
+			channel: result.channel,
+			attempts: delivery.attempts,
+			...(delivery.sentTemplate ? { sentTemplate: delivery.sentTemplate } : {}),
+			...(delivery.fallbackFrom ? { fallbackFrom: delivery.fallbackFrom, fallbackReason: delivery.fallbackReason } : {}),
+		};
+
+		if (result.ok) {
+			const at = deps.clock.now();
+			await deps.log.record(
+				{
+					id: result.messageId, traceId: item.traceId, channel: result.channel, to, waId: result.waId, hash,
+					kind: delivery.sentTemplate ? 'template' : item.message.kind,
+					template: delivery.sentTemplate ?? (item.message.kind === 'template' ? item.message.name : undefined),
+					status: 'PENDING', attempts: delivery.attempts, createdAt: isoTime(at), updatedAt: isoTime(at), fallbackFrom: delivery.fallbackFrom,
+				},
+				at,
+			);
+			await deps.log.settleClaim(item.traceId, hash, token, result.messageId, settings.idempotencyWindowMs);
+			return {
+				output: 'sent',
+				whatsApp: {
+					...base, outcome: 'sent', ...route, wamid: result.messageId, waId: result.waId, messageStatus: result.messageStatus, duplicate: false,
+					...(warning ? { capacityWarning: warning } : {}),
+				},
+			};
+		}
+
+		await giveBack();
+		if (result.retryAt !== undefined) {
+			return { output: 'deferred', whatsApp: { ...base, outcome: 'deferred', ...route, ...describe(result.failure), sendAfter: isoTime(result.retryAt) } };
+		}
+		const at = deps.clock.now();
+		const localId = `local-${randomUUID()}`;
+		await deps.log.record(
+			{
+				id: localId, traceId: item.traceId, channel: result.channel, to, hash, kind: item.message.kind,
+				template: item.message.kind === 'template' ? item.message.name : undefined,
+				status: 'FAILED', attempts: delivery.attempts, createdAt: isoTime(at), updatedAt: isoTime(at), failedAt: isoTime(at),
+				error: `${result.failure.message} — ${result.failure.fix}`, errorCode: result.failure.code, fallbackFrom: delivery.fallbackFrom,
+			},
+			at,
+		);
+		return { output: 'notSent', whatsApp: { ...base, outcome: 'notSent', ...route, ...describe(result.failure), logId: localId } };
+	}
+
+	/** Longest time one send can take with its in-execution retries (the claim must outlive it). */
+	private maxSendTime(): number {
+		const { policy } = this.settings;
+		return policy.attempts * ((this.settings.cloudApi?.timeoutMs ?? 10_000) + policy.maxInlineWaitMs);
+	}
+
+	private async duplicate(base: Record<string, unknown>, messageId: string): Promise<SendResult> {
+		const record = await this.deps.log.get(messageId);
+		return {
+			output: 'sent',
+			whatsApp: { ...base, outcome: 'sent', duplicate: true, wamid: messageId, channel: record?.channel, status: record?.status, sentFirstAt: record?.createdAt },
+		};
+	}
+
+	private async deliver(to: string, message: OutgoingMessage): Promise<Delivery> {
+		const { settings } = this;
+		if (settings.channel === 'qrSession') return await this.viaQr(to, message, 0);
+		if (!settings.cloudApi) {
+			if (settings.fallbackToQr && settings.qr) {
+				return { ...(await this.viaQr(to, message, 0)), fallbackFrom: 'cloudApi', fallbackReason: 'no WhatsApp Cloud API credential on the node' };
+			}
+			return { attempts: 0, result: { ok: false, channel: 'cloudApi', attempts: 0, failure: { kind: 'permanent', message: 'No WhatsApp Cloud API credential', fix: 'Select a Lead Pipeline WhatsApp API credential, or turn on the QR session fallback' } } };
+		}
+		let result = await sendCloudApi(settings.cloudApi, graphPayload(to, message), settings.policy, settings.signal);
+		let attempts = result.attempts;
+		let sentTemplate: string | undefined;
+		if (!result.ok && result.failure.kind === 'authExpired') throw new ChannelAuthError('cloudApi', result.failure);
+		if (!result.ok && result.failure.kind === 'outsideWindow' && settings.fallbackTemplate) {
+			const first = result.failure;
+			result = await sendCloudApi(settings.cloudApi, graphPayload(to, settings.fallbackTemplate), settings.policy, settings.signal);
+			attempts += result.attempts;
+			if (!result.ok && result.failure.kind === 'authExpired') throw new ChannelAuthError('cloudApi', result.failure);
+			if (result.ok) return { result, attempts, sentTemplate: settings.fallbackTemplate.name, fallbackReason: `${first.code}: ${first.message}` };
+		}
+		if (!result.ok && result.retryAt === undefined && settings.fallbackToQr && settings.qr) {
+			const why = `${result.failure.code ?? result.failure.httpStatus ?? 'error'}: ${result.failure.message}`;
+			return { ...(await this.viaQr(to, message, attempts)), fallbackFrom: 'cloudApi', fallbackReason: why };
+		}
+		return { result, attempts, sentTemplate };
+	}
+
+	private async viaQr(to: string, message: OutgoingMessage, priorAttempts: number): Promise<Delivery> {
+		const { settings } = this;
+		const fail = (failure: GraphFailure): Delivery => ({
+			attempts: priorAttempts,
+			// An unreachable service may be back soon: defer rather than give up.
+			result: { ok: false, channel: 'qrSession', attempts: 0, failure, ...(failure.kind === 'retryable' ? { retryAt: this.deps.clock.now() + 60_000 } : {}) },
+		});
+		if (!settings.qr) return fail({ kind: 'permanent', message: 'No QR session credential', fix: 'Select a Lead Pipeline QR Session API credential' });
+		const text = message.kind === 'text' ? message.body : settings.qrText;
+		if (!text?.trim()) {
+			return fail({ kind: 'permanent', message: 'A template cannot be sent over a QR session', fix: 'Fill in "QR Session Text" with the words to send instead of the template' });
+		}
+		const sessionProblem = await this.checkQrSession();
+		if (sessionProblem) return fail(sessionProblem);
+		const result = await sendQrSession(settings.qr, `+${to}`, text, settings.policy, settings.signal);
+		if (!result.ok && result.failure.kind === 'authExpired') throw new ChannelAuthError('qrSession', result.failure);
+		return { result, attempts: priorAttempts + result.attempts };
+	}
+
+	/** GET /sessions/{id} once per run: a session waiting for a QR scan sends nothing. */
+	private async checkQrSession(): Promise<GraphFailure | undefined> {
+		const qr = this.settings.qr!;
+		this.qrSession ??= qrSessionStatus(qr, this.settings.signal).then((status) => {
+			if ('kind' in status) {
+				if (status.kind === 'authExpired') throw new ChannelAuthError('qrSession', status);
+				return status;
+			}
+			if (status.connected) return undefined;
+			return { kind: 'permanent', message: `QR session "${status.id}" is ${status.status}`, fix: 'Open the QR session service and scan the QR code with the WhatsApp phone, then resend' } as GraphFailure;
+		});
+		const problem = await this.qrSession;
+		// A transport failure on the status check is retryable: surface it with a retry time.
+		if (problem?.kind === 'retryable') this.qrSession = undefined;
+		return problem;
+	}
+}
+
+/** What a send would do, for editor test runs: no Redis, no HTTP, no counters. */
+export function previewSend(item: SendItem, settings: SendSettings, nowMs: number): Record<string, unknown> {
+	const to = recipientDigits(item.to);
+	validateMessage(item.message);
+	const preview: Record<string, unknown> = { traceId: item.traceId, to, priority: item.priority, testRun: true, outcome: 'testRun', channel: settings.channel };
+	if (settings.rules) {
+		const hours = checkHours(nowMs, settings.rules, item.priority);
+		preview.businessHours = hours.open ? { open: true } : { open: false, holiday: hours.holiday, nextOpening: hours.nextOpening !== undefined ? isoTime(hours.nextOpening) : undefined };
+	}
+	if (settings.channel === 'cloudApi') {
+		const cloud = settings.cloudApi;
+		preview.request = {
+			method: 'POST',
+			url: cloud ? `${cloud.baseUrl.replace(/\/+$/, '')}/${cloud.version}/${cloud.phoneNumberId}/messages` : undefined,
+			body: graphPayload(to, item.message),
+		};
+	} else {
+		preview.request = { method: 'POST', url: settings.qr ? `${settings.qr.baseUrl.replace(/\/+$/, '')}/messages` : undefined, body: { to: `+${to}`, text: item.message.kind === 'text' ? item.message.body : settings.qrText } };
+	}
+	return preview;
+}
