@@ -17,6 +17,14 @@ export const leadTriggerProperties: INodeProperties[] = [
 		default: 'website',
 	},
 	{
+		displayName:
+			'In the Meta app dashboard (WhatsApp → Configuration, or Instagram → Webhooks) set the Callback URL to this node\'s Production URL (/webhook/&lt;Path&gt;, shown under Webhook URLs) and the Verify Token to the one in the credential, then subscribe to "messages". WhatsApp and Instagram may share one URL: each payload is read by its own "object".',
+		name: 'metaNotice',
+		type: 'notice',
+		default: '',
+		displayOptions: forSources('whatsapp', 'instagram', 'auto'),
+	},
+	{
 		displayName: 'Path',
 		name: 'path',
 		type: 'string',
@@ -55,6 +63,14 @@ export const leadTriggerProperties: INodeProperties[] = [
 		description:
 			'Whether to only store the lead and answer, starting no workflow execution (a Redis Stream Consumer takes leads in batches)',
 		displayOptions: { show: { durableAccept: [true] } },
+	},
+	{
+		displayName:
+			'Enqueue Only starts no execution: the Executions list stays empty by design. Leads are in the stream above for a Redis Stream Consumer workflow to take in batches. Test URL calls still show their items here.',
+		name: 'enqueueOnlyNotice',
+		type: 'notice',
+		default: '',
+		displayOptions: { show: { durableAccept: [true], enqueueOnly: [true] } },
 	},
 	{
 		displayName: 'Authentication',

@@ -139,7 +139,10 @@ async function redisFor(ctx: IWebhookFunctions): Promise<Redis> {
 }
 
 const unavailable = (res: WebhookResponse) =>
-	respond(res, 503, { error: 'The lead store is unavailable: nothing was stored, please retry' });
+	respond(res, 503, {
+		error: 'The lead store is unavailable: nothing was stored, please retry',
+		description: 'Retry with backoff. If it persists, the n8n owner should press Test on the Lead Pipeline Redis credential and check that Redis is running.',
+	});
 
 function executionData(s: Settings, leads: Lead[], rejected: RejectedEntry[], events: unknown[]): IWebhookResponseData {
 	const emitEvents = s.emitEvents ? events : [];
