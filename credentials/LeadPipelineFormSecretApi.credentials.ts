@@ -23,7 +23,15 @@ export class LeadPipelineFormSecretApi implements ICredentialType {
 			name: 'headerName',
 			type: 'string',
 			default: 'X-Lead-Signature',
-			description: 'Request header that carries the secret or the hex HMAC-SHA256 of the raw body',
+			description: 'Request header that carries the secret or the hex HMAC-SHA256 of the signed content',
+		},
+		{
+			displayName: 'Timestamp Header Name',
+			name: 'timestampHeaderName',
+			type: 'string',
+			default: 'X-Lead-Timestamp',
+			description:
+				'Optional header with the Unix time (seconds) of the request. With HMAC, the signed content is then timestamp + "\\n" + Idempotency-Key (or empty) + "\\n" + raw body; the Lead Trigger refuses timestamps outside its tolerance window.',
 		},
 	];
 }

@@ -50,6 +50,19 @@ export class LeadTrigger implements INodeType {
 			{ name: 'default', httpMethod: 'POST', responseMode: 'onReceived', path: '={{ $parameter["path"] }}', isFullPath: true },
 		],
 		properties: leadTriggerProperties,
+		activationMessage:
+			'Posts to the Production URL are now stored in the stream before they are answered. With Enqueue Only, no execution is started per lead, so the Executions list stays empty by design: the leads wait in the stream for the Redis Stream Consumer workflow.',
+		triggerPanel: {
+			header: 'Paste the Production URL (Webhook URLs above) into Meta or your form; the Test URL works only while this panel listens',
+			executionsHelp: {
+				inactive:
+					'Send a post to the Test URL to see its items here. A test run never writes the production streams: it writes to "<stream>:test" (or nowhere, see the Test Runs Write To option).',
+				active:
+					'Leads arrive through the Production URL. With Enqueue Only they start no execution, so none is listed: look in the stream (Redis Stream node, Get Queue Info) or the consumer workflow\'s executions.',
+			},
+			activationHint:
+				'Publish the workflow, then give the Production URL to Meta (Callback URL, with the credential\'s Verify Token) or to your website form.',
+		},
 	};
 
 	methods = { credentialTest: { ...redisCredentialTestMethods, ...formSecretTestMethods } };

@@ -17,6 +17,14 @@ export const leadTriggerProperties: INodeProperties[] = [
 		default: 'website',
 	},
 	{
+		displayName:
+			'In the Meta app dashboard (WhatsApp → Configuration, or Instagram → Webhooks) set the Callback URL to this node\'s Production URL (/webhook/&lt;Path&gt;, shown under Webhook URLs) and the Verify Token to the one in the credential, then subscribe to "messages". WhatsApp and Instagram may share one URL: each payload is read by its own "object".',
+		name: 'metaNotice',
+		type: 'notice',
+		default: '',
+		displayOptions: forSources('whatsapp', 'instagram', 'auto'),
+	},
+	{
 		displayName: 'Path',
 		name: 'path',
 		type: 'string',
@@ -57,6 +65,14 @@ export const leadTriggerProperties: INodeProperties[] = [
 		displayOptions: { show: { durableAccept: [true] } },
 	},
 	{
+		displayName:
+			'Enqueue Only starts no execution: the Executions list stays empty by design. Leads are in the stream above for a Redis Stream Consumer workflow to take in batches. Test URL calls still show their items here.',
+		name: 'enqueueOnlyNotice',
+		type: 'notice',
+		default: '',
+		displayOptions: { show: { durableAccept: [true], enqueueOnly: [true] } },
+	},
+	{
 		displayName: 'Authentication',
 		name: 'authentication',
 		type: 'options',
@@ -66,7 +82,8 @@ export const leadTriggerProperties: INodeProperties[] = [
 			{ name: 'HMAC-SHA256 of the Body', value: 'hmac' },
 		],
 		default: 'none',
-		description: 'How form and bot posts prove they come from you (the secret lives in a Lead Pipeline Form Secret API credential)',
+		description:
+			'How form and bot posts prove they come from you (secret in a Lead Pipeline Form Secret API credential). HMAC: hex HMAC-SHA256 of the raw body, or — when X-Lead-Timestamp or Idempotency-Key is sent — of timestamp + "\\n" + Idempotency-Key + "\\n" + raw body. Needed for bulk import.',
 		displayOptions: forSources('website', 'whatsappBot', 'auto'),
 	},
 	{
@@ -193,6 +210,14 @@ export const leadTriggerProperties: INodeProperties[] = [
 				description: 'How long a message ID (wamid, Instagram mid, Idempotency-Key) is remembered to drop replays',
 			},
 			{
+				displayName: 'Require Timestamp',
+				name: 'requireTimestamp',
+				type: 'boolean',
+				default: false,
+				description:
+					'Whether form/bot posts must carry the signed timestamp header (default X-Lead-Timestamp, Unix seconds). With HMAC the signature is over timestamp + "\\n" + Idempotency-Key + "\\n" + raw body, so a captured post cannot be replayed after the window.',
+			},
+			{
 				displayName: 'Success Status',
 				name: 'successStatus',
 				type: 'options',
@@ -213,6 +238,14 @@ export const leadTriggerProperties: INodeProperties[] = [
 				],
 				default: 'testStream',
 				description: 'Where a call to the test URL (/webhook-test/…, while the editor listens) stores its leads; it never writes the production streams',
+			},
+			{
+				displayName: 'Timestamp Tolerance (Seconds)',
+				name: 'timestampToleranceSeconds',
+				type: 'number',
+				typeOptions: { minValue: 1 },
+				default: 300,
+				description: 'How far the timestamp header may be from this server\'s clock (either way) before a post is refused',
 			},
 		],
 	},

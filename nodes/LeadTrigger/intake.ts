@@ -13,7 +13,7 @@ import { DEFAULT_RAW_POLICY, normalizeLead, type Lead, type RawPolicy } from '..
 import { isCountryCode, type CountryCode } from '../shared/phone';
 import { RedisConnectionError, sharedRedis } from '../shared/redis';
 import { REDIS_CREDENTIAL, toRedisCredentialData } from '../common/redisCredential';
-import { safeEqual, verifyBodyHmac, verifyMetaSignature } from '../shared/signatures';
+import { formSignedContent, safeEqual, timestampWithin, verifyBodyHmac, verifyMetaSignature } from '../shared/signatures';
 import { newTraceId } from '../shared/trace';
 import { header, parseBody, rawBodyOf, respond, respondText, type WebhookRequest, type WebhookResponse } from './http';
 
@@ -39,6 +39,8 @@ interface Settings {
 	replayWindowSeconds: number;
 	successStatus: number;
 	raw: RawPolicy;
+	requireTimestamp: boolean;
+	timestampToleranceSeconds: number;
 }
 
 function settings(ctx: IWebhookFunctions): Settings {
@@ -67,6 +69,8 @@ function settings(ctx: IWebhookFunctions): Settings {
 		rejectedStream: String(options.rejectedStream ?? 'DLQLeadIntake') + testSuffix,
 		replayWindowSeconds: Number(options.replayWindowSeconds ?? 86400),
 		successStatus: Number(options.successStatus ?? 202),
+		requireTimestamp: options.requireTimestamp === true,
+		timestampToleranceSeconds: Number(options.timestampToleranceSeconds ?? 300),
 		raw: {
 			include: (options.includeRaw ?? DEFAULT_RAW_POLICY.include) as boolean,
 			maxBytes: Number(options.rawMaxBytes ?? DEFAULT_RAW_POLICY.maxBytes),
@@ -99,14 +103,35 @@ async function metaCredential(ctx: IWebhookFunctions): Promise<{ appSecret: stri
 	return { appSecret: String(cred.appSecret ?? ''), verifyToken: String(cred.verifyToken ?? '') };
 }
 
-/** Form/bot authentication per the node's setting; true when the request may pass. */
-async function formAuthorized(ctx: IWebhookFunctions, s: Settings, req: WebhookRequest, raw: Buffer): Promise<boolean> {
-	if (s.authentication === 'none') return true;
+type AuthOutcome = { ok: true } | { ok: false; error: string };
+const AUTH_FAILED: AuthOutcome = { ok: false, error: 'Missing or invalid authentication header' };
+
+/**
+ * Form/bot authentication per the node's setting. HMAC covers the timestamp and Idempotency-Key
+ * headers too (see formSignedContent); a timestamp outside the window is refused whatever the mode.
+ */
+async function formAuthorized(ctx: IWebhookFunctions, s: Settings, req: WebhookRequest, raw: Buffer): Promise<AuthOutcome> {
+	if (s.authentication === 'none') return { ok: true };
 	const cred = await ctx.getCredentials('leadPipelineFormSecretApi');
 	const secret = String(cred.secret ?? '');
 	const provided = header(req, String(cred.headerName || 'X-Lead-Signature'));
-	if (!secret || provided === undefined) return false;
-	return s.authentication === 'hmac' ? verifyBodyHmac(raw, provided, secret) : safeEqual(provided, secret);
+	const timestampHeader = String(cred.timestampHeaderName || 'X-Lead-Timestamp');
+	const timestamp = header(req, timestampHeader);
+	if (!secret || provided === undefined) return AUTH_FAILED;
+	if (timestamp === undefined && s.requireTimestamp) {
+		return { ok: false, error: `${timestampHeader} is required (Unix seconds, signed with the body): this trigger has Require Timestamp on` };
+	}
+	if (timestamp !== undefined && !timestampWithin(timestamp, s.timestampToleranceSeconds)) {
+		return {
+			ok: false,
+			error: `${timestampHeader} is outside the ${s.timestampToleranceSeconds}-second window: sign each request with the current Unix time (seconds)`,
+		};
+	}
+	const valid =
+		s.authentication === 'hmac'
+			? verifyBodyHmac(formSignedContent(raw, timestamp, header(req, 'idempotency-key')), provided, secret)
+			: safeEqual(provided, secret);
+	return valid ? { ok: true } : AUTH_FAILED;
 }
 
 async function redisFor(ctx: IWebhookFunctions): Promise<Redis> {
@@ -114,7 +139,10 @@ async function redisFor(ctx: IWebhookFunctions): Promise<Redis> {
 }
 
 const unavailable = (res: WebhookResponse) =>
-	respond(res, 503, { error: 'The lead store is unavailable: nothing was stored, please retry' });
+	respond(res, 503, {
+		error: 'The lead store is unavailable: nothing was stored, please retry',
+		description: 'Retry with backoff. If it persists, the n8n owner should press Test on the Lead Pipeline Redis credential and check that Redis is running.',
+	});
 
 function executionData(s: Settings, leads: Lead[], rejected: RejectedEntry[], events: unknown[]): IWebhookResponseData {
 	const emitEvents = s.emitEvents ? events : [];
@@ -207,8 +235,9 @@ async function handleBulkImport(ctx: IWebhookFunctions, s: Settings, body: { imp
 }
 
 async function handleFormOrBot(ctx: IWebhookFunctions, s: Settings, source: Source, body: unknown, raw: Buffer, req: WebhookRequest, res: WebhookResponse) {
-	if (!(await formAuthorized(ctx, s, req, raw))) {
-		respond(res, 401, { error: 'Missing or invalid authentication header' });
+	const auth = await formAuthorized(ctx, s, req, raw);
+	if (!auth.ok) {
+		respond(res, 401, { error: auth.error });
 		return { noWebhookResponse: true };
 	}
 	if (!isRecord(body)) {
@@ -301,8 +330,9 @@ export async function handleGet(ctx: IWebhookFunctions): Promise<IWebhookRespons
 				return { noWebhookResponse: true };
 			}
 			// A GET has no body: its signed content is the importId.
-			if (!(await formAuthorized(ctx, s, req, Buffer.from(query.importId)))) {
-				respond(res, 401, { error: 'Missing or invalid authentication header' });
+			const auth = await formAuthorized(ctx, s, req, Buffer.from(query.importId));
+			if (!auth.ok) {
+				respond(res, 401, { error: auth.error });
 				return { noWebhookResponse: true };
 			}
 			const status = await getImportStatus(await redisFor(ctx), query.importId, ctx.getMode() === 'manual');

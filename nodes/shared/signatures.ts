@@ -25,3 +25,21 @@ export function verifyBodyHmac(rawBody: Buffer, header: unknown, secret: string)
 	const hex = header.startsWith('sha256=') ? header.slice('sha256='.length) : header;
 	return safeEqual(hex.trim().toLowerCase(), hmacSha256(secret, rawBody, 'hex'));
 }
+
+/**
+ * What a form's HMAC is computed over. With neither a timestamp nor an Idempotency-Key header it is
+ * the raw body alone (so existing senders keep working). With either, it is
+ *   `<timestamp>\n<idempotency key>\n<raw body>`
+ * (a missing one as the empty string): the timestamp bounds how long a captured post can be
+ * replayed, and signing the key stops a replay under a fresh key from becoming a new lead.
+ */
+export function formSignedContent(rawBody: Buffer, timestamp?: string, idempotencyKey?: string): Buffer {
+	if (timestamp === undefined && idempotencyKey === undefined) return rawBody;
+	return Buffer.concat([Buffer.from(`${timestamp ?? ''}\n${idempotencyKey ?? ''}\n`, 'utf8'), rawBody]);
+}
+
+/** A Unix-seconds timestamp within ±toleranceSeconds of now. */
+export function timestampWithin(timestamp: string, toleranceSeconds: number, nowMs = Date.now()): boolean {
+	if (!/^\d{1,12}$/.test(timestamp.trim())) return false;
+	return Math.abs(nowMs / 1000 - Number(timestamp.trim())) <= toleranceSeconds;
+}

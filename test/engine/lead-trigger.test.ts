@@ -153,13 +153,24 @@ describe('Lead Trigger › website form', () => {
 		expect(second.run).toBeUndefined();
 	});
 
-	test('Redis down: 503, nothing emitted, the secret is not in the answer', async () => {
+	test.each([
+		['host/port, nothing listening', { ...redisCredential(), port: 1, username: 'lead-user', password: 'pw-never-shown' }],
+		['URL, nothing listening', { connectionType: 'url', url: 'redis://lead-user:pw-never-shown@127.0.0.1:1/0' }],
+	])('Redis down (%s): 503, nothing emitted, the password in no answer, log line or output', async (_case, redisCred) => {
 		const s = streams();
-		const down = { ...credentials, leadPipelineRedis: { ...redisCredential(), port: 1, password: 'pw-never-shown' } };
-		const result = await post({ source: 'website', stream: s.stream }, json({ name: 'A', email: 'a@example.com' }), down);
-		expect(result.status).toBe(503);
-		expect(result.text).not.toContain('pw-never-shown');
-		expect(result.run).toBeUndefined();
+		const down = { ...credentials, leadPipelineRedis: redisCred };
+		const results = [
+			await post({ source: 'website', stream: s.stream }, json({ name: 'A', email: 'a@example.com' }), down),
+			await post({ source: 'website', stream: s.stream, authentication: 'sharedSecret' }, { method: 'GET', query: { importId: 'x' }, headers: { 'X-Lead-Signature': FORM_SECRET } }, down),
+		];
+		for (const result of results) {
+			expect(result.status).toBe(503);
+			expect(result.run).toBeUndefined();
+			// The node did say what went wrong (so these lines are where a leak would show)…
+			expect(result.logs.join('\n')).toMatch(/Redis/);
+			// …and nowhere a person or a log collector can read does the password appear.
+			expect([result.text, ...result.logs].join('\n')).not.toContain('pw-never-shown');
+		}
 	});
 
 	test('Enqueue Only stores and answers without starting an execution', async () => {
