@@ -13,7 +13,15 @@ export class LeadPipelineMongo implements ICredentialType {
 
 	documentationUrl = 'https://github.com/lead-pipeline/n8n-nodes-lead-pipeline#credentials';
 
+	// Kept so Dedupe Leads v1 workflows (Store = MongoDB) and their saved credentials keep working;
+	// newer nodes read MongoDB from the Lead Pipeline Redis credential's Pipeline Settings.
 	properties: INodeProperties[] = [
+		{
+			displayName: 'Only Dedupe Leads version 1 uses this credential. For new nodes, choose MongoDB as Lead Store under Pipeline Settings in the Lead Pipeline Redis credential.',
+			name: 'legacyNotice',
+			type: 'notice',
+			default: '',
+		},
 		// The connection string carries the password, so it is masked like one.
 		// eslint-disable-next-line @n8n/community-nodes/credential-unnecessary-password
 		{

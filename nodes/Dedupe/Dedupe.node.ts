@@ -4,8 +4,10 @@ import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
 import type { LeadChannel } from '../shared/lead';
 import { mongoCredentialTestMethods, safeMongoMessage, toMongoCredentialData } from '../common/mongoCredential';
+import { openPipeline, pipelineCredentialTestMethods } from '../common/pipelineSettings';
+import { REDIS_CREDENTIAL, toRedisCredentialData } from '../common/redisCredential';
 import { connectRedis, closeRedis } from '../shared/redis';
-import { REDIS_CREDENTIAL, redisCredentialTestMethods, toRedisCredentialData } from '../common/redisCredential';
+import type { SettingsOverrides } from '../shared/settings';
 import { dedupeKeysOf, type CheckInput, type LeadStore, type MatchKind } from '../shared/store/contract';
 import { MongoLeadStore } from '../shared/store/mongoStore';
 import { RedisLeadStore } from '../shared/store/redisStore';
@@ -28,21 +30,42 @@ function leadOf(json: IDataObject): LeadFields {
 	return { ...lead, traceId: lead.traceId ?? (message?.traceId as string | undefined) ?? (json.traceId as string | undefined) };
 }
 
-async function openStore(ctx: IExecuteFunctions): Promise<{ store: LeadStore; redis?: Redis }> {
+interface OpenStore {
+	store: LeadStore;
+	/** Present when a Redis connection is open (ex-client sets live there). */
+	redis?: Redis;
+	/** The namespace of item i (v1 allowed an expression per item). */
+	namespaceOf(itemIndex: number): string;
+	close(): Promise<void>;
+}
+
+/** Version 1: store and namespace were parameters of the node, MongoDB had its own credential. */
+async function openStoreV1(ctx: IExecuteFunctions): Promise<OpenStore> {
+	const namespaceOf = (itemIndex: number) => String(ctx.getNodeParameter('namespace', itemIndex, 'leads'));
 	if (ctx.getNodeParameter('store', 0) === 'mongodb') {
 		const cred = toMongoCredentialData(await ctx.getCredentials('leadPipelineMongo'));
 		try {
-			return { store: await MongoLeadStore.connect(cred.connectionString, cred.database) };
+			const store = await MongoLeadStore.connect(cred.connectionString, cred.database);
+			return { store, namespaceOf, close: async () => await store.close() };
 		} catch (error) {
 			throw new NodeOperationError(ctx.getNode(), 'Could not connect to MongoDB', { description: safeMongoMessage(error, cred) });
 		}
 	}
 	try {
 		const redis = await connectRedis(toRedisCredentialData(await ctx.getCredentials(REDIS_CREDENTIAL)), 'command', 'n8n-lead-pipeline:dedupe');
-		return { store: new RedisLeadStore(redis), redis };
+		const store = new RedisLeadStore(redis);
+		return { store, redis, namespaceOf, close: async () => await closeRedis(redis) };
 	} catch (error) {
 		throw new NodeOperationError(ctx.getNode(), error as Error);
 	}
+}
+
+/** Version 2: the Pipeline Settings on the credential, with the node's optional overrides. */
+async function openStore(ctx: IExecuteFunctions): Promise<OpenStore> {
+	if (ctx.getNode().typeVersion < 2) return await openStoreV1(ctx);
+	const options = ctx.getNodeParameter('options', 0, {}) as SettingsOverrides;
+	const pipeline = await openPipeline(ctx, 'dedupe', { namespace: options.namespace, leadStore: options.leadStore });
+	return { store: pipeline.store, redis: pipeline.redis, namespaceOf: () => pipeline.settings.namespace, close: pipeline.close };
 }
 
 async function exClientCheck(ctx: IExecuteFunctions, redis: Redis | undefined): Promise<(lead: LeadFields) => Promise<boolean>> {
@@ -73,8 +96,9 @@ export class Dedupe implements INodeType {
 		name: 'dedupe',
 		icon: { light: 'file:dedupe.svg', dark: 'file:dedupe.dark.svg' },
 		group: ['transform'],
-		version: 1,
-		subtitle: '={{ $parameter["store"] + " · " + $parameter["namespace"] }}',
+		version: [1, 2],
+		defaultVersion: 2,
+		subtitle: '={{ $parameter["store"] ? $parameter["store"] + " · " + $parameter["namespace"] : ($parameter["options"].namespace || "Pipeline Settings") }}',
 		description: 'Find duplicate leads across workflows and instances (phone, email, name + destination within a window) and record originals',
 		defaults: { name: 'Dedupe Leads' },
 		usableAsTool: true,
@@ -84,13 +108,14 @@ export class Dedupe implements INodeType {
 		credentials: [
 			// A database credential, named as the project names it (the rule only knows n8n's own Redis).
 			// eslint-disable-next-line n8n-nodes-base/node-class-description-credentials-name-unsuffixed
-			{ name: 'leadPipelineRedis', required: true, testedBy: 'leadPipelineRedisConnectionTest', displayOptions: { show: { store: ['redis'] } } },
-			{ name: 'leadPipelineMongo', required: true, testedBy: 'leadPipelineMongoConnectionTest', displayOptions: { show: { store: ['mongodb'] } } },
+			{ name: 'leadPipelineRedis', required: true, testedBy: 'leadPipelineRedisConnectionTest', displayOptions: { hide: { store: ['mongodb'] } } },
+			// Only version 1 with Store = MongoDB; v2 reads MongoDB from the Redis credential's Pipeline Settings.
+			{ name: 'leadPipelineMongo', required: true, testedBy: 'leadPipelineMongoConnectionTest', displayOptions: { show: { store: ['mongodb'], '@version': [1] } } },
 		],
 		properties: dedupeProperties,
 	};
 
-	methods = { credentialTest: { ...redisCredentialTestMethods, ...mongoCredentialTestMethods } };
+	methods = { credentialTest: { ...pipelineCredentialTestMethods, ...mongoCredentialTestMethods } };
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		const items = this.getInputData();
@@ -101,7 +126,10 @@ export class Dedupe implements INodeType {
 		const onDuplicate = this.getNodeParameter('onDuplicate', 0) as string;
 		const passThrough = this.getNodeParameter('noKey', 0) === 'passThrough';
 		const bonus = this.getNodeParameter('exClientBonus', 0, 20) as number;
-		const { store, redis } = await openStore(this);
+		const checkOnlyWhen = (this.getNodeParameter('options', 0, {}) as { checkOnly?: string }).checkOnly ?? 'manual';
+		// Editor test runs must not change the dedupe history production relies on.
+		const checkOnly = checkOnlyWhen === 'always' || (checkOnlyWhen === 'manual' && this.getMode() === 'manual');
+		const { store, redis, namespaceOf, close } = await openStore(this);
 		const fresh: INodeExecutionData[] = [];
 		const duplicates: INodeExecutionData[] = [];
 		try {
@@ -113,7 +141,7 @@ export class Dedupe implements INodeType {
 				const keys = dedupeKeysOf(lead, enabled);
 				const problem = !lead.traceId ? 'the item has no traceId' : Object.keys(keys).length === 0 ? 'the lead has no phone, no email and no name + destination to match on' : undefined;
 				if (!problem) {
-					const namespace = String(this.getNodeParameter('namespace', itemIndex, 'leads'));
+					const namespace = namespaceOf(itemIndex);
 					const channel = lead.source?.channel ?? 'WEBSITE';
 					checks.push({ itemIndex, lead, input: { traceId: lead.traceId!, namespace, keys, windowSeconds, lead: { channel, name: lead.name, phone: lead.phone, waId: lead.waId, email: lead.email, destination: lead.destination } } });
 					continue;
@@ -127,13 +155,15 @@ export class Dedupe implements INodeType {
 				if (!this.continueOnFail()) throw error;
 				fresh.push({ json: { ...json, error: error.message }, error, pairedItem });
 			}
-			const verdicts = await store.checkAndRecordMany(checks.map((c) => c.input));
+			const inputs = checks.map((c) => c.input);
+			const verdicts = checkOnly ? await store.checkOnlyMany(inputs) : await store.checkAndRecordMany(inputs);
+			const marker = checkOnly ? { dedupeCheckOnly: true } : {};
 			for (const [i, { itemIndex, lead }] of checks.entries()) {
 				const json = items[itemIndex].json;
 				const pairedItem = { item: itemIndex };
 				const verdict = verdicts[i];
 				if (verdict.duplicate) {
-					const out = { json: { ...json, isDuplicate: true, duplicateOf: verdict.duplicateOf, matchedOn: verdict.matchedOn, reason: verdict.reason }, pairedItem };
+					const out = { json: { ...json, isDuplicate: true, duplicateOf: verdict.duplicateOf, matchedOn: verdict.matchedOn, reason: verdict.reason, ...marker }, pairedItem };
 					(onDuplicate === 'continue' ? fresh : duplicates).push(out);
 					continue;
 				}
@@ -146,6 +176,7 @@ export class Dedupe implements INodeType {
 						leadId: verdict.leadId,
 						isNewProfile: verdict.isNewProfile,
 						...(exClient ? { tags: ['ex-client'], scoreBonus: bonus } : {}),
+						...marker,
 					},
 					pairedItem,
 				});
@@ -153,8 +184,7 @@ export class Dedupe implements INodeType {
 			const order = (item: INodeExecutionData) => (item.pairedItem as { item: number }).item;
 			fresh.sort((a, b) => order(a) - order(b));
 		} finally {
-			await store.close();
-			await closeRedis(redis);
+			await close();
 		}
 		return [fresh, duplicates];
 	}

@@ -2,6 +2,14 @@ import type { INodeProperties } from 'n8n-workflow';
 
 export const dedupeProperties: INodeProperties[] = [
 	{
+		displayName: 'Store, namespace, queues and time zone come from the Pipeline Settings of the Lead Pipeline Redis credential (override under Options)',
+		name: 'settingsNotice',
+		type: 'notice',
+		default: '',
+		displayOptions: { show: { '@version': [{ _cnd: { gte: 2 } }] } },
+	},
+	// Version 1 kept its store and namespace on the node; v1 workflows keep working unchanged.
+	{
 		displayName: 'Store',
 		name: 'store',
 		type: 'options',
@@ -11,6 +19,7 @@ export const dedupeProperties: INodeProperties[] = [
 		],
 		default: 'redis',
 		description: 'Where leads, profiles and opportunities are recorded (shared by every workflow and instance using it)',
+		displayOptions: { show: { '@version': [1] } },
 	},
 	{
 		displayName: 'Match On',
@@ -38,6 +47,7 @@ export const dedupeProperties: INodeProperties[] = [
 		type: 'string',
 		default: 'leads',
 		description: 'Leads are compared only within one namespace (e.g. one per brand)',
+		displayOptions: { show: { '@version': [1] } },
 	},
 	{
 		displayName: 'On Duplicate',
@@ -87,7 +97,7 @@ export const dedupeProperties: INodeProperties[] = [
 		type: 'string',
 		default: 'exClients',
 		description: 'A Redis set holding E.164 phones and lowercased emails of former clients',
-		displayOptions: { show: { exClients: ['redisSet'], store: ['redis'] } },
+		displayOptions: { show: { exClients: ['redisSet'] }, hide: { store: ['mongodb'] } },
 	},
 	{
 		displayName: 'Ex-Client Score Bonus',
@@ -95,5 +105,47 @@ export const dedupeProperties: INodeProperties[] = [
 		type: 'number',
 		default: 20,
 		displayOptions: { show: { exClients: ['list', 'redisSet'] } },
+	},
+	{
+		displayName: 'Options',
+		name: 'options',
+		type: 'collection',
+		placeholder: 'Add Option',
+		default: {},
+		options: [
+			{
+				displayName: "Check Only, Don't Record",
+				name: 'checkOnly',
+				type: 'options',
+				options: [
+					{ name: 'In Editor Test Runs', value: 'manual', description: 'Production executions record; a manual run in the editor only checks' },
+					{ name: 'Always', value: 'always', description: 'Never record: only say whether each lead is new or a duplicate' },
+					{ name: 'Never', value: 'never', description: 'Record in editor test runs too (changes the dedupe history production uses)' },
+				],
+				default: 'manual',
+				description: 'Whether to check leads against the history without adding them to it (like Remove Duplicates). Items checked only carry dedupeCheckOnly: true.',
+			},
+			{
+				displayName: 'Lead Store (Override)',
+				name: 'leadStore',
+				type: 'options',
+				options: [
+					{ name: 'From Credential', value: '' },
+					{ name: 'Redis', value: 'redis' },
+					{ name: 'MongoDB (Connection From Credential)', value: 'mongodb' },
+				],
+				default: '',
+				description: "Use another store than the credential's Pipeline Settings name",
+				displayOptions: { show: { '@version': [{ _cnd: { gte: 2 } }] } },
+			},
+			{
+				displayName: 'Namespace (Override)',
+				name: 'namespace',
+				type: 'string',
+				default: '',
+				description: "Compare within this namespace instead of the credential's (empty = the credential's)",
+				displayOptions: { show: { '@version': [{ _cnd: { gte: 2 } }] } },
+			},
+		],
 	},
 ];

@@ -25,9 +25,23 @@ function queued(leadData: IDataObject): IDataObject {
 	return { id: `${Date.now()}-0`, stream: 'filterQueue', deliveryCount: 1, message: { source: 'WEBSITE', traceId, leadData: { source: { channel: 'WEBSITE' }, ...leadData, traceId } } };
 }
 
+/** A production run (mode "trigger", as when the consumer trigger starts it). */
 async function dedupe(input: IDataObject[], parameters: Record<string, unknown> = {}, onError?: string) {
-	const run = await runWorkflow(dedupeWorkflow({ namespace: ns, ...parameters }, onError), { input, credentials });
+	const run = await runWorkflow(dedupeWorkflow({ namespace: ns, ...parameters }, onError), { input, credentials, mode: 'trigger' });
 	return run;
+}
+
+async function keysUnder(namespace: string): Promise<string[]> {
+	const redis = testRedis();
+	const keys: string[] = [];
+	let cursor = '0';
+	do {
+		const [next, found] = await redis.scan(cursor, 'MATCH', `${namespace}:*`, 'COUNT', 1000);
+		keys.push(...found);
+		cursor = next;
+	} while (cursor !== '0');
+	redis.disconnect();
+	return keys.sort();
 }
 
 const outputs = (run: Awaited<ReturnType<typeof dedupe>>) => ({ fresh: outputOf(run, 'Dedupe', 0), duplicates: outputOf(run, 'Dedupe', 1) });
@@ -94,6 +108,73 @@ describe('Dedupe Leads, through the n8n engine on real Redis', () => {
 		expect(duplicates).toHaveLength(900);
 		expect(new Set(fresh.map((o) => (o.message as IDataObject).leadData && ((o.message as IDataObject).leadData as IDataObject).phone)).size).toBe(100);
 	}, 60_000);
+
+	test('version 2 reads the namespace from the credential\'s Pipeline Settings; Options can override it', async () => {
+		const redis = testRedis();
+		const lead = queued({ phone: '+919845000021' });
+		const traceId = (lead.message as IDataObject).traceId as string;
+		const fromCredential = { leadPipelineRedis: { ...redisCredential(), namespace: `${ns}:cred` } };
+		const run = await runWorkflow(dedupeWorkflow({}, undefined, 2), { input: [lead], credentials: fromCredential, mode: 'trigger' });
+		expect(outputOf(run, 'Dedupe', 0)[0]).toMatchObject({ isDuplicate: false, opportunityId: `opp_${traceId}` });
+		expect(await redis.exists(`${ns}:cred:opportunity:opp_${traceId}`)).toBe(1);
+
+		const other = queued({ phone: '+919845000021' });
+		const overridden = await runWorkflow(dedupeWorkflow({ options: { namespace: `${ns}:node` } }, undefined, 2), { input: [other], credentials: fromCredential, mode: 'trigger' });
+		expect(outputOf(overridden, 'Dedupe', 0)[0]).toMatchObject({ isDuplicate: false });
+		expect(await redis.exists(`${ns}:node:opportunity:opp_${(other.message as IDataObject).traceId}`)).toBe(1);
+		redis.disconnect();
+	});
+
+	test('version 1 workflows keep their own Store and Namespace parameters, whatever the credential says', async () => {
+		const redis = testRedis();
+		const lead = queued({ phone: '+919845000022' });
+		const run = await runWorkflow(dedupeWorkflow({ store: 'redis', namespace: `${ns}:v1` }), { input: [lead], credentials: { leadPipelineRedis: { ...redisCredential(), namespace: `${ns}:cred` } }, mode: 'trigger' });
+		expect(outputOf(run, 'Dedupe', 0)).toHaveLength(1);
+		expect(await redis.exists(`${ns}:v1:opportunity:opp_${(lead.message as IDataObject).traceId}`)).toBe(1);
+		expect(await redis.exists(`${ns}:cred:opportunity:opp_${(lead.message as IDataObject).traceId}`)).toBe(0);
+		redis.disconnect();
+	});
+
+	test('version 2 with MongoDB chosen but no connection string: an error naming the credential field, no secret in it', async () => {
+		const run = await runWorkflow(dedupeWorkflow({}, undefined, 2), {
+			input: [queued({ phone: '+919845000023' })],
+			credentials: { leadPipelineRedis: { ...redisCredential(), password: 'hunter2-secret', leadStore: 'mongodb', mongoConnectionString: '' } },
+		});
+		expect(run.data.resultData.error).toMatchObject({
+			message: expect.stringMatching(/^Pipeline Settings: MongoDB Connection String must start with mongodb:\/\//),
+			description: expect.stringMatching(/Lead Pipeline Redis credential/),
+		});
+		expect(JSON.stringify(run.data.resultData.error)).not.toContain('hunter2-secret');
+	});
+
+	test('an editor test run (manual mode) checks only: verdicts as usual, marked, and the store is left unchanged', async () => {
+		const recorded = queued({ phone: '+919845000031' });
+		await dedupe([recorded]);
+		const before = await keysUnder(ns);
+		const a = queued({ phone: '+919845000032' });
+		const b = queued({ phone: '+919845000032' });
+		const c = queued({ phone: '+919845000031' });
+		for (const version of [1, 2]) {
+			const parameters = version === 1 ? { namespace: ns } : {};
+			const run = await runWorkflow(dedupeWorkflow(parameters, undefined, version), { input: [a, b, c], credentials: { leadPipelineRedis: { ...redisCredential(), namespace: ns } }, mode: 'manual' });
+			expect(outputOf(run, 'Dedupe', 0)).toEqual([expect.objectContaining({ isDuplicate: false, dedupeCheckOnly: true, opportunityId: `opp_${(a.message as IDataObject).traceId}` })]);
+			expect(outputOf(run, 'Dedupe', 1).map((o) => [o.matchedOn, o.dedupeCheckOnly])).toEqual([['phone', true], ['phone', true]]);
+			expect(await keysUnder(ns)).toEqual(before);
+		}
+		// The same leads in production are recorded.
+		await dedupe([a]);
+		expect((await keysUnder(ns)).length).toBeGreaterThan(before.length);
+	});
+
+	test("Check Only, Don't Record: Always keeps production runs from recording; Never records a manual run", async () => {
+		const a = queued({ email: 'always@example.com' });
+		const checked = outputs(await dedupe([a], { options: { checkOnly: 'always' } }));
+		expect(checked.fresh[0]).toMatchObject({ dedupeCheckOnly: true });
+		expect(await keysUnder(ns)).toEqual([]);
+		const run = await runWorkflow(dedupeWorkflow({ namespace: ns, options: { checkOnly: 'never' } }), { input: [a], credentials, mode: 'manual' });
+		expect(outputOf(run, 'Dedupe', 0)[0]).not.toHaveProperty('dedupeCheckOnly');
+		expect(await keysUnder(ns)).not.toEqual([]);
+	});
 
 	test('Redis unreachable: a clear connection error', async () => {
 		const run = await runWorkflow(dedupeWorkflow({ namespace: ns }), { input: [queued({ phone: '+919845000003' })], credentials: { leadPipelineRedis: { ...redisCredential(), port: 1 } } });

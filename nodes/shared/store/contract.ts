@@ -50,6 +50,12 @@ export interface LeadStore {
 	checkAndRecord(input: CheckInput): Promise<Verdict>;
 	/** checkAndRecord for a batch, in input order (Redis: one pipelined round trip). */
 	checkAndRecordMany(inputs: CheckInput[]): Promise<Verdict[]>;
+	/**
+	 * The verdicts checkAndRecordMany would give, recording nothing (editor test runs, "Check Only,
+	 * Don't Record"). Leads earlier in the batch count, as if they had been recorded; an original's
+	 * leadId is its existing profile's, or '' when it would get a new one.
+	 */
+	checkOnlyMany(inputs: CheckInput[]): Promise<Verdict[]>;
 	getOpportunity(namespace: string, opportunityId: string): Promise<StoredOpportunity | null>;
 	updateOpportunity(namespace: string, opportunityId: string, fields: Partial<StoredOpportunity>): Promise<void>;
 	/** Adds to the profile's active opportunities; UNKNOWN routing is not an active opportunity. */
@@ -93,4 +99,38 @@ export const MATCH_ORDER: MatchKind[] = ['phone', 'email', 'nameDestination'];
 export function duplicateReason(kind: MatchKind, traceId: string): string {
 	const what = { phone: 'the same phone', email: 'the same email', nameDestination: 'the same name and destination' }[kind];
 	return `${what} as lead ${traceId} within the dedupe window`;
+}
+
+/** What an adapter reads for one lead in a check-only pass. */
+export interface CheckOnlyLookup {
+	/** The verdict this traceId already got, if any. */
+	earlier?: Verdict;
+	/** Holder of each of the input's keys in MATCH_ORDER (only kinds present), null when free. */
+	holders: Array<{ traceId: string; opportunityId: string } | null>;
+	/** The existing profile of the lead's phone. */
+	profileId?: string;
+}
+
+/** Verdicts from what is stored plus the leads before each one in the batch (pure). */
+export function checkOnlyVerdicts(inputs: CheckInput[], lookups: CheckOnlyLookup[]): Verdict[] {
+	const seen = new Map<string, { traceId: string; opportunityId: string }>();
+	const seenProfiles = new Map<string, string>();
+	return inputs.map((input, i) => {
+		const { earlier, holders, profileId } = lookups[i];
+		if (earlier) return earlier;
+		const kinds = MATCH_ORDER.filter((kind) => input.keys[kind]);
+		const ids = kinds.map((kind) => `${input.namespace}\u0000${kind}\u0000${input.keys[kind]}`);
+		for (let k = 0; k < kinds.length; k++) {
+			const holder = holders[k] ?? seen.get(ids[k]);
+			if (holder && holder.traceId !== input.traceId) {
+				return { duplicate: true, traceId: input.traceId, duplicateOf: holder, matchedOn: kinds[k], reason: duplicateReason(kinds[k], holder.traceId) };
+			}
+		}
+		const ref = { traceId: input.traceId, opportunityId: `opp_${input.traceId}` };
+		ids.forEach((id) => seen.set(id, ref));
+		const phoneKey = input.lead.phone ? `${input.namespace}\u0000${input.lead.phone}` : '';
+		const leadId = profileId ?? (phoneKey ? seenProfiles.get(phoneKey) : undefined) ?? '';
+		if (phoneKey && !leadId) seenProfiles.set(phoneKey, '');
+		return { duplicate: false, traceId: input.traceId, opportunityId: ref.opportunityId, leadId, isNewProfile: !profileId };
+	});
 }

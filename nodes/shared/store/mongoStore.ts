@@ -3,9 +3,11 @@ import { MongoClient, MongoServerError, type Collection, type Db } from 'mongodb
 import type { FiltrationProcess } from '../lead';
 import { newTraceId } from '../trace';
 import {
+	checkOnlyVerdicts,
 	duplicateReason,
 	MATCH_ORDER,
 	type CheckInput,
+	type CheckOnlyLookup,
 	type LeadStore,
 	type StoredOpportunity,
 	type Verdict,
@@ -150,7 +152,9 @@ export class MongoLeadStore implements LeadStore {
 			}
 		}
 
-		const { leadId, isNewProfile } = await this.findOrCreateProfile(input, now);
+		// Redelivered after its verdict expired: the opportunity (stage, process, CRM state) stays as it is.
+		const existing = await this.opportunities.findOne({ _id: `${input.namespace}:${ref.opportunityId}` }, { projection: { leadId: 1 } });
+		const { leadId, isNewProfile } = existing ? { leadId: String(existing.leadId), isNewProfile: false } : await this.findOrCreateProfile(input, now);
 		await this.opportunities.updateOne(
 			{ _id: `${input.namespace}:${ref.opportunityId}` },
 			{
@@ -175,6 +179,22 @@ export class MongoLeadStore implements LeadStore {
 		const verdicts: Verdict[] = [];
 		for (const input of inputs) verdicts.push(await this.checkAndRecord(input));
 		return verdicts;
+	}
+
+	async checkOnlyMany(inputs: CheckInput[]): Promise<Verdict[]> {
+		await this.ready();
+		const now = new Date();
+		const lookups: CheckOnlyLookup[] = [];
+		for (const input of inputs) {
+			const earlier = (await this.verdicts.findOne({ _id: `${input.namespace}:${input.traceId}` }))?.verdict;
+			const holders = [];
+			for (const kind of MATCH_ORDER.filter((k) => input.keys[k])) {
+				holders.push((await this.liveIdentity(`${input.namespace}:${kind}:${input.keys[kind]}`, now))?.ref ?? null);
+			}
+			const profile = input.lead.phone ? await this.profiles.findOne({ namespace: input.namespace, phone: input.lead.phone }, { projection: { _id: 1 } }) : null;
+			lookups.push({ earlier, holders, profileId: profile ? String(profile._id) : undefined });
+		}
+		return checkOnlyVerdicts(inputs, lookups);
 	}
 
 	private async findOrCreateProfile(input: CheckInput, now: Date): Promise<{ leadId: string; isNewProfile: boolean }> {

@@ -5,9 +5,11 @@ import type Redis from 'ioredis';
 import type { FiltrationProcess } from '../lead';
 import { newTraceId } from '../trace';
 import {
+	checkOnlyVerdicts,
 	duplicateReason,
 	MATCH_ORDER,
 	type CheckInput,
+	type CheckOnlyLookup,
 	type LeadStore,
 	type MatchKind,
 	type StoredOpportunity,
@@ -29,8 +31,9 @@ local earlier = redis.call('GET', verdictKey)
 if earlier then return earlier end
 for i, kind in ipairs(kinds) do
   local hit = redis.call('GET', ns .. ':key:' .. kind .. ':' .. values[i])
-  if hit then
-    local of = cjson.decode(hit)
+  local of = hit and cjson.decode(hit)
+  -- A key held by this very lead (verdict expired before its keys) is not a duplicate of itself.
+  if of and of.traceId ~= traceId then
     local verdict = cjson.encode({ duplicate = true, traceId = traceId, duplicateOf = of, matchedOn = kind })
     redis.call('SET', verdictKey, verdict, 'EX', verdictTtl)
     redis.call('XADD', ns .. ':duplicates', 'MAXLEN', '~', 100000, '*', 'traceId', traceId, 'duplicateOfTraceId', of.traceId,
@@ -38,19 +41,24 @@ for i, kind in ipairs(kinds) do
     return verdict
   end
 end
+local oppKey = ns .. ':opportunity:' .. oppId
+local existingOpp = redis.call('GET', oppKey)
 local leadId, isNew = newLeadId, true
-if lead.phone then
+if existingOpp then
+  -- Redelivered after its verdict expired: the opportunity (stage, process, CRM state) stays as it is.
+  leadId, isNew = cjson.decode(existingOpp).leadId, false
+elseif lead.phone then
   local byPhone = ns .. ':profile:phone:' .. lead.phone
   local existing = redis.call('GET', byPhone)
   if existing then leadId, isNew = existing, false else redis.call('SET', byPhone, leadId) end
 end
 local profileKey = ns .. ':profile:' .. leadId
-if isNew then
+if isNew and not existingOpp then
   redis.call('SET', profileKey, cjson.encode({ leadId = leadId, phone = lead.phone, waId = lead.waId, email = lead.email,
     name = lead.name, createdAt = now, updatedAt = now }))
 end
-redis.call('SET', ns .. ':opportunity:' .. oppId, cjson.encode({ opportunityId = oppId, traceId = traceId, leadId = leadId,
-  channel = lead.channel, destination = lead.destination, stage = 'NEW', createdAt = now, updatedAt = now }))
+redis.call('SET', oppKey, cjson.encode({ opportunityId = oppId, traceId = traceId, leadId = leadId,
+  channel = lead.channel, destination = lead.destination, stage = 'NEW', createdAt = now, updatedAt = now }), 'NX')
 local ref = cjson.encode({ traceId = traceId, opportunityId = oppId })
 for i, kind in ipairs(kinds) do redis.call('SET', ns .. ':key:' .. kind .. ':' .. values[i], ref, 'EX', window) end
 local verdict = cjson.encode({ duplicate = false, traceId = traceId, opportunityId = oppId, leadId = leadId, isNewProfile = isNew })
@@ -100,9 +108,40 @@ export class RedisLeadStore implements LeadStore {
 		const replies = (await pipeline.exec()) ?? [];
 		return replies.map(([error, reply]) => {
 			if (error) throw error;
-			const verdict = JSON.parse(reply as string) as Verdict & { matchedOn?: MatchKind };
-			return verdict.duplicate ? { ...verdict, reason: duplicateReason(verdict.matchedOn, verdict.duplicateOf.traceId) } : verdict;
+			return this.verdictOf(reply as string);
 		});
+	}
+
+	async checkOnlyMany(inputs: CheckInput[]): Promise<Verdict[]> {
+		if (inputs.length === 0) return [];
+		// Reads only (one pipelined round trip): verdict, key holders, profile by phone per lead.
+		const pipeline = this.redis.pipeline();
+		const kindsOf = inputs.map((input) => MATCH_ORDER.filter((kind) => input.keys[kind]));
+		inputs.forEach((input, i) => {
+			pipeline.get(`${input.namespace}:verdict:${input.traceId}`);
+			for (const kind of kindsOf[i]) pipeline.get(`${input.namespace}:key:${kind}:${input.keys[kind]}`);
+			pipeline.get(input.lead.phone ? `${input.namespace}:profile:phone:${input.lead.phone}` : `${input.namespace}:profile:phone:`);
+		});
+		const replies = ((await pipeline.exec()) ?? []).map(([error, reply]) => {
+			if (error) throw error;
+			return reply as string | null;
+		});
+		let at = 0;
+		const lookups: CheckOnlyLookup[] = inputs.map((input, i) => {
+			const earlier = replies[at++];
+			const holders = kindsOf[i].map(() => {
+				const hit = replies[at++];
+				return hit ? (JSON.parse(hit) as { traceId: string; opportunityId: string }) : null;
+			});
+			const profile = replies[at++];
+			return { earlier: earlier ? this.verdictOf(earlier) : undefined, holders, profileId: input.lead.phone && profile ? profile : undefined };
+		});
+		return checkOnlyVerdicts(inputs, lookups);
+	}
+
+	private verdictOf(reply: string): Verdict {
+		const verdict = JSON.parse(reply) as Verdict & { matchedOn?: MatchKind };
+		return verdict.duplicate ? { ...verdict, reason: duplicateReason(verdict.matchedOn, verdict.duplicateOf.traceId) } : verdict;
 	}
 
 	async getOpportunity(namespace: string, opportunityId: string): Promise<StoredOpportunity | null> {

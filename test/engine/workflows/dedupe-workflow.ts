@@ -1,7 +1,7 @@
 import type { WorkflowJson } from '../harness/run-workflow';
 
 /** Manual Trigger → Dedupe Leads → No-Ops named New and Duplicate. */
-export function dedupeWorkflow(parameters: Record<string, unknown>, onError?: string): WorkflowJson {
+export function dedupeWorkflow(parameters: Record<string, unknown>, onError?: string, typeVersion = 1): WorkflowJson {
 	return {
 		nodes: [
 			{ id: 'd0000000-0000-4000-8000-000000000001', name: 'Start', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0], parameters: {} },
@@ -9,7 +9,7 @@ export function dedupeWorkflow(parameters: Record<string, unknown>, onError?: st
 				id: 'd0000000-0000-4000-8000-000000000002',
 				name: 'Dedupe',
 				type: 'n8n-nodes-lead-pipeline.dedupe',
-				typeVersion: 1,
+				typeVersion,
 				position: [200, 0],
 				parameters: parameters as WorkflowJson['nodes'][number]['parameters'],
 				credentials: { leadPipelineRedis: { id: 'lp-redis', name: 'Lead Pipeline Redis' } },

@@ -1,0 +1,119 @@
+import type Redis from 'ioredis';
+import type {
+	ICredentialDataDecryptedObject,
+	ICredentialsDecrypted,
+	ICredentialTestFunctions,
+	IExecuteFunctions,
+	INodeCredentialTestResult,
+} from 'n8n-workflow';
+import { NodeOperationError } from 'n8n-workflow';
+import { MongoClient } from 'mongodb';
+
+import { closeRedis, connectRedis } from '../shared/redis';
+import { effectiveTimeZone, pipelineSettingsFrom, SettingsError, withOverrides, type PipelineSettings, type SettingsOverrides } from '../shared/settings';
+import type { LeadStore } from '../shared/store/contract';
+import { MongoLeadStore } from '../shared/store/mongoStore';
+import { RedisLeadStore } from '../shared/store/redisStore';
+import { safeMongoMessage } from './mongoCredential';
+import { REDIS_CREDENTIAL, REDIS_CREDENTIAL_TEST, testRedisCredential, toRedisCredentialData } from './redisCredential';
+
+/**
+ * The n8n face of nodes/shared/settings.ts: reads the Pipeline Settings from the Lead Pipeline
+ * Redis credential (the one place a user sets them) and opens the lead store they name.
+ */
+
+function settingsError(ctx: IExecuteFunctions, error: unknown): never {
+	if (error instanceof SettingsError) {
+		throw new NodeOperationError(ctx.getNode(), `Pipeline Settings: ${error.message}`, {
+			description: `Fix "${error.field}" under Pipeline Settings in the Lead Pipeline Redis credential (or the node's override).`,
+		});
+	}
+	throw error;
+}
+
+/** Settings from the credential, a node's overrides applied, the time zone resolved. */
+export async function readPipelineSettings(ctx: IExecuteFunctions, overrides: SettingsOverrides = {}): Promise<{ settings: PipelineSettings; credential: ICredentialDataDecryptedObject }> {
+	const credential = await ctx.getCredentials(REDIS_CREDENTIAL);
+	try {
+		const settings = withOverrides(pipelineSettingsFrom(credential), overrides, credential);
+		return { settings: { ...settings, timeZone: effectiveTimeZone(settings, ctx.getTimezone()) }, credential };
+	} catch (error) {
+		return settingsError(ctx, error);
+	}
+}
+
+export interface OpenPipeline {
+	settings: PipelineSettings;
+	/** Always open: queues (XADD), round-robin counters and ex-client sets live in Redis. */
+	redis: Redis;
+	store: LeadStore;
+	close(): Promise<void>;
+}
+
+async function openMongo(ctx: IExecuteFunctions, settings: PipelineSettings): Promise<LeadStore> {
+	const mongo = settings.mongo!;
+	try {
+		return await MongoLeadStore.connect(mongo.connectionString, mongo.database);
+	} catch (error) {
+		throw new NodeOperationError(ctx.getNode(), 'Could not connect to MongoDB', {
+			description: `${safeMongoMessage(error, mongo)}. Check the MongoDB connection string under Pipeline Settings in the Lead Pipeline Redis credential.`,
+		});
+	}
+}
+
+/** Opens Redis and the lead store the settings name; close() releases both. */
+export async function openPipeline(ctx: IExecuteFunctions, purpose: string, overrides: SettingsOverrides = {}): Promise<OpenPipeline> {
+	const { settings, credential } = await readPipelineSettings(ctx, overrides);
+	let redis: Redis;
+	try {
+		redis = await connectRedis(toRedisCredentialData(credential), 'command', `n8n-lead-pipeline:${purpose}`);
+	} catch (error) {
+		throw new NodeOperationError(ctx.getNode(), error as Error);
+	}
+	let store: LeadStore;
+	try {
+		store = settings.leadStore === 'mongodb' ? await openMongo(ctx, settings) : new RedisLeadStore(redis);
+	} catch (error) {
+		await closeRedis(redis);
+		throw error instanceof NodeOperationError ? error : new NodeOperationError(ctx.getNode(), error as Error);
+	}
+	return {
+		settings,
+		redis,
+		store,
+		async close() {
+			await store.close();
+			await closeRedis(redis);
+		},
+	};
+}
+
+/** The credential's Test: Redis PING, plus a MongoDB ping when the lead store is MongoDB. */
+export async function testPipelineCredential(credential: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {
+	const redis = await testRedisCredential(credential);
+	if (redis.status !== 'OK') return redis;
+	let settings: PipelineSettings;
+	try {
+		settings = pipelineSettingsFrom(credential.data);
+	} catch (error) {
+		return { status: 'Error', message: `Pipeline Settings: ${(error as Error).message}` };
+	}
+	if (settings.leadStore !== 'mongodb') return redis;
+	const client = new MongoClient(settings.mongo!.connectionString, { serverSelectionTimeoutMS: 5_000 });
+	try {
+		await client.connect();
+		await client.db(settings.mongo!.database).command({ ping: 1 });
+		return { status: 'OK', message: `${redis.message}; MongoDB ping answered` };
+	} catch (error) {
+		return { status: 'Error', message: `Redis is fine, MongoDB is not: ${safeMongoMessage(error, settings.mongo!)}` };
+	} finally {
+		await client.close().catch(() => undefined);
+	}
+}
+
+/** `methods.credentialTest` for nodes that read the Pipeline Settings. */
+export const pipelineCredentialTestMethods = {
+	async [REDIS_CREDENTIAL_TEST](this: ICredentialTestFunctions, credential: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {
+		return await testPipelineCredential(credential);
+	},
+};
