@@ -158,6 +158,13 @@ function contractSuite(adapter: Adapter): void {
 		expect(await store.activeOpportunities(ns, verdict.leadId)).toEqual([verdict.opportunityId]);
 	});
 
+	test('getProfile: the person behind an original (phone, email, name), null for an unknown lead id', async () => {
+		const verdict = await check({ channel: 'WEBSITE', phone: '+919845098454', email: 'asha@example.com', name: 'Asha' });
+		if (verdict.duplicate) throw new Error('expected an original');
+		expect(await store.getProfile(ns, verdict.leadId)).toMatchObject({ leadId: verdict.leadId, phone: '+919845098454', email: 'asha@example.com', name: 'Asha' });
+		expect(await store.getProfile(ns, 'lead_nobody')).toBeNull();
+	});
+
 	test('race: 1,000 leads sharing 100 phones from two connections at once give exactly 100 originals', async () => {
 		const second = await adapter.open();
 		const leads = Array.from({ length: 1000 }, (_, i) => ({ channel: 'WEBSITE' as const, phone: `+9198450${String(10000 + (i % 100)).slice(1)}0` }));

@@ -10,6 +10,7 @@ import {
 	type CheckOnlyLookup,
 	type LeadStore,
 	type StoredOpportunity,
+	type StoredProfile,
 	type Verdict,
 } from './contract';
 
@@ -241,6 +242,13 @@ export class MongoLeadStore implements LeadStore {
 	async activeOpportunities(namespace: string, leadId: string): Promise<string[]> {
 		const doc = await this.profiles.findOne({ _id: leadId, namespace });
 		return (doc?.activeOpportunityIds ?? []).slice().sort();
+	}
+
+	async getProfile(namespace: string, leadId: string): Promise<StoredProfile | null> {
+		const doc = await this.profiles.findOne({ _id: leadId, namespace });
+		if (!doc) return null;
+		const { _id, namespace: _ns, activeOpportunityIds: _active, ...rest } = doc;
+		return { ...rest, leadId: _id };
 	}
 
 	async close(): Promise<void> {
