@@ -165,6 +165,95 @@ function contractSuite(adapter: Adapter): void {
 		expect(await store.getProfile(ns, 'lead_nobody')).toBeNull();
 	});
 
+	const original = async () => {
+		const verdict = await check({ channel: 'WEBSITE', phone: `+9198450${String(Math.floor(Math.random() * 1e5)).padStart(5, '0')}` });
+		if (verdict.duplicate) throw new Error('expected an original');
+		return verdict.opportunityId;
+	};
+	const actor = { by: 'Filter Router', traceId: 'trace-1' };
+
+	test('setFiltration: process + initial stage with an audit entry; the first routing wins', async () => {
+		const id = await original();
+		const first = await store.setFiltration(ns, id, { ...actor, process: 'PSV', stage: 'FRESH_LEAD' });
+		expect(first).toMatchObject({ changed: true, opportunity: { filtrationProcess: 'PSV', stage: 'FRESH_LEAD' } });
+		const again = await store.setFiltration(ns, id, { ...actor, process: 'WEST', stage: 'FRESH_LEAD' });
+		expect(again).toMatchObject({ changed: false, opportunity: { filtrationProcess: 'PSV' } });
+		expect(await store.auditTrail(ns, id)).toEqual([
+			{ at: expect.any(String), by: 'Filter Router', traceId: 'trace-1', action: 'setFiltration', from: { stage: 'NEW' }, to: { filtrationProcess: 'PSV', stage: 'FRESH_LEAD' } },
+		]);
+		await expect(store.setFiltration(ns, 'opp_missing', { ...actor, process: 'PSV', stage: 'FRESH_LEAD' })).rejects.toThrow(/No opportunity opp_missing/);
+	});
+
+	test('transitionStage: compare-and-set on from, idempotent on a repeat, audited, refused on a pushed opportunity', async () => {
+		const id = await original();
+		await store.setFiltration(ns, id, { ...actor, process: 'PSV', stage: 'FRESH_LEAD' });
+		const by = { by: 'agent:priya', traceId: 'trace-2' };
+		expect(await store.transitionStage(ns, id, { ...by, from: 'IN_PROGRESS', to: 'QUALIFIED' })).toMatchObject({ ok: false, reason: 'conflict', opportunity: { stage: 'FRESH_LEAD' } });
+		expect(await store.transitionStage(ns, id, { ...by, from: 'FRESH_LEAD', to: 'IN_PROGRESS' })).toMatchObject({ ok: true, changed: true, opportunity: { stage: 'IN_PROGRESS' } });
+		expect(await store.transitionStage(ns, id, { ...by, from: 'FRESH_LEAD', to: 'IN_PROGRESS' })).toMatchObject({ ok: true, changed: false });
+		expect((await store.auditTrail(ns, id)).map((e) => [e.action, e.from, e.to, e.by, e.traceId])).toEqual([
+			['setFiltration', { stage: 'NEW' }, { filtrationProcess: 'PSV', stage: 'FRESH_LEAD' }, 'Filter Router', 'trace-1'],
+			['transitionStage', 'FRESH_LEAD', 'IN_PROGRESS', 'agent:priya', 'trace-2'],
+		]);
+		expect(await store.transitionStage(ns, 'opp_missing', { ...by, to: 'X' })).toEqual({ ok: false, reason: 'missing', opportunity: null });
+		await store.completePush(ns, id, { system: 'leadsquared', leadId: 'P-1', opportunityId: 'O-1' }, by);
+		expect(await store.transitionStage(ns, id, { ...by, to: 'QUALIFIED' })).toMatchObject({ ok: false, reason: 'pushed' });
+		expect(await store.transitionStage(ns, id, { ...by, to: 'WON', allowPushed: true })).toMatchObject({ ok: true, changed: true });
+	});
+
+	test('assignSalesPerson: recorded with an audit entry, idempotent', async () => {
+		const id = await original();
+		expect(await store.assignSalesPerson(ns, id, { ...actor, salesPerson: 'ravi@example.com' })).toMatchObject({ ok: true, changed: true, opportunity: { salesPerson: 'ravi@example.com' } });
+		expect(await store.assignSalesPerson(ns, id, { ...actor, salesPerson: 'ravi@example.com' })).toMatchObject({ ok: true, changed: false });
+		expect((await store.auditTrail(ns, id)).map((e) => [e.action, e.from, e.to])).toEqual([['assignSalesPerson', undefined, 'ravi@example.com']]);
+	});
+
+	test('promoteOnce: the first call promotes (stage, promotedAt); while it sends others wait; once sent, never again; a lapsed send is redone', async () => {
+		const id = await original();
+		const promote = (owner: string, leaseMs = 60_000) => store.promoteOnce(ns, id, { ...actor, stage: 'QUALIFIED', owner, leaseMs });
+		const first = await promote('run-1');
+		expect(first).toMatchObject({ state: 'acquired', opportunity: { stage: 'QUALIFIED', promotedAt: expect.any(String) } });
+		expect((await promote('run-2')).state).toBe('leased');
+		await store.promotionSent(ns, id, { ...actor, entryId: '1-0' });
+		expect((await promote('run-3')).state).toBe('done');
+		expect((await store.auditTrail(ns, id)).map((e) => e.action)).toEqual(['promote', 'promotionSent']);
+
+		const other = await original();
+		expect((await store.promoteOnce(ns, other, { ...actor, stage: 'QUALIFIED', owner: 'crashed', leaseMs: 1 })).state).toBe('acquired');
+		await new Promise((r) => setTimeout(r, 10));
+		const redo = await store.promoteOnce(ns, other, { ...actor, stage: 'QUALIFIED', owner: 'retry', leaseMs: 60_000 });
+		expect(redo.state).toBe('expired');
+		expect(redo.opportunity.promotedAt).toBe((await store.getOpportunity(ns, other))!.promotedAt);
+	});
+
+	test('CRM push lease: acquired, leased to others, expired after its ttl, pushed once completed; release by its owner only', async () => {
+		const id = await original();
+		expect((await store.acquirePushLease(ns, id, 60_000, 'a')).state).toBe('acquired');
+		expect((await store.acquirePushLease(ns, id, 60_000, 'a')).state).toBe('acquired');
+		expect((await store.acquirePushLease(ns, id, 60_000, 'b')).state).toBe('leased');
+		expect(await store.releasePushLease(ns, id, 'b')).toBe(false);
+		expect(await store.releasePushLease(ns, id, 'a')).toBe(true);
+		expect((await store.acquirePushLease(ns, id, 1, 'b')).state).toBe('acquired');
+		await new Promise((r) => setTimeout(r, 10));
+		expect((await store.acquirePushLease(ns, id, 60_000, 'c')).state).toBe('expired');
+		const done = await store.completePush(ns, id, { system: 'leadsquared', leadId: 'P-7', opportunityId: 'O-7' }, { by: 'c', traceId: 't' });
+		expect(done).toMatchObject({ changed: true, opportunity: { isPushed: true, crm: { pushState: 'pushed', system: 'leadsquared', leadId: 'P-7', opportunityId: 'O-7', pushedAt: expect.any(String) } } });
+		expect((await store.completePush(ns, id, { system: 'leadsquared', leadId: 'P-8' }, { by: 'b', traceId: 't' })).changed).toBe(false);
+		expect((await store.acquirePushLease(ns, id, 60_000, 'd')).state).toBe('pushed');
+		expect((await store.getOpportunity(ns, id))!.crm).toMatchObject({ leadId: 'P-7' });
+	});
+
+	test('race: concurrent acquirePushLease from two connections — exactly one acquires', async () => {
+		const second = await adapter.open();
+		for (let round = 0; round < 20; round++) {
+			const id = await original();
+			const states = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? second : store).acquirePushLease(ns, id, 60_000, `owner-${i}`)));
+			expect(states.filter((s) => s.state === 'acquired')).toHaveLength(1);
+			expect(states.filter((s) => s.state === 'leased')).toHaveLength(9);
+		}
+		await second.close();
+	});
+
 	test('race: 1,000 leads sharing 100 phones from two connections at once give exactly 100 originals', async () => {
 		const second = await adapter.open();
 		const leads = Array.from({ length: 1000 }, (_, i) => ({ channel: 'WEBSITE' as const, phone: `+9198450${String(10000 + (i % 100)).slice(1)}0` }));

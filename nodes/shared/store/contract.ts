@@ -1,4 +1,6 @@
 import type { FiltrationProcess, LeadChannel } from '../lead';
+import type { CrmState } from './opportunityOps';
+import type { OpportunityStore } from './opportunityStore';
 
 export type MatchKind = 'phone' | 'email' | 'nameDestination';
 
@@ -32,7 +34,7 @@ export interface StoredOpportunity {
 	destination?: string;
 	stage: string;
 	filtrationProcess?: FiltrationProcess;
-	crm?: { system: string; id?: string; pushedAt?: string };
+	crm?: CrmState;
 	createdAt: string;
 	updatedAt: string;
 	[field: string]: unknown;
@@ -73,6 +75,16 @@ export interface LeadStore {
 	activeOpportunities(namespace: string, leadId: string): Promise<string[]>;
 	/** The person behind an opportunity (CRM Sync needs their phone, email and name). */
 	getProfile(namespace: string, leadId: string): Promise<StoredProfile | null>;
+	/** Routing, stage machine, sales person, promotion and CRM push lease: see opportunityStore.ts. */
+	setFiltration: OpportunityStore['setFiltration'];
+	transitionStage: OpportunityStore['transitionStage'];
+	assignSalesPerson: OpportunityStore['assignSalesPerson'];
+	promoteOnce: OpportunityStore['promoteOnce'];
+	promotionSent: OpportunityStore['promotionSent'];
+	acquirePushLease: OpportunityStore['acquirePushLease'];
+	completePush: OpportunityStore['completePush'];
+	releasePushLease: OpportunityStore['releasePushLease'];
+	auditTrail: OpportunityStore['auditTrail'];
 	close(): Promise<void>;
 }
 
@@ -86,7 +98,7 @@ export async function markPushed(
 	const current = await store.getOpportunity(namespace, opportunityId);
 	if (!current) throw new Error(`No opportunity ${opportunityId} in ${namespace}`);
 	if (current.crm?.pushedAt && current.crm.id === crm.id) return current;
-	await store.updateOpportunity(namespace, opportunityId, { crm: { ...crm, pushedAt: new Date().toISOString() } });
+	await store.updateOpportunity(namespace, opportunityId, { crm: { ...crm, pushState: 'pushed', pushedAt: new Date().toISOString() }, isPushed: true });
 	return (await store.getOpportunity(namespace, opportunityId))!;
 }
 

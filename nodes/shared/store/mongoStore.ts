@@ -13,6 +13,8 @@ import {
 	type StoredProfile,
 	type Verdict,
 } from './contract';
+import type { AuditEntry } from './opportunityOps';
+import { OpportunityStore } from './opportunityStore';
 
 interface IdentityDoc {
 	_id: string;
@@ -41,7 +43,13 @@ interface OpportunityDoc extends Omit<StoredOpportunity, 'opportunityId'> {
 	_id: string;
 	namespace: string;
 	opportunityId: string;
+	/** Revision for compare-and-set; absent on a fresh document (= 0). */
+	_rev?: number;
+	/** Audit entries, embedded so they are written atomically with the change. */
+	_audit?: AuditEntry[];
 }
+
+const INTERNAL = ['_id', 'namespace', '_rev', '_audit'];
 
 const DUPLICATE_KEY = 11000;
 const isDuplicateKey = (error: unknown) => error instanceof MongoServerError && error.code === DUPLICATE_KEY;
@@ -52,7 +60,7 @@ const isDuplicateKey = (error: unknown) => error instanceof MongoServerError && 
  * $setOnInsert so a redelivery changes nothing. TTL indexes expire dedupe keys; TTL deletion runs
  * about once a minute, so reads also check expiresAt.
  */
-export class MongoLeadStore implements LeadStore {
+export class MongoLeadStore extends OpportunityStore implements LeadStore {
 	private readonly identities: Collection<IdentityDoc>;
 
 	private readonly verdicts: Collection<VerdictDoc>;
@@ -69,6 +77,7 @@ export class MongoLeadStore implements LeadStore {
 		private readonly client: MongoClient,
 		db: Db,
 	) {
+		super();
 		this.identities = db.collection('dedupeKeys');
 		this.verdicts = db.collection('dedupeVerdicts');
 		this.profiles = db.collection('leadProfiles');
@@ -221,15 +230,44 @@ export class MongoLeadStore implements LeadStore {
 	}
 
 	async getOpportunity(namespace: string, opportunityId: string): Promise<StoredOpportunity | null> {
-		const doc = await this.opportunities.findOne({ _id: `${namespace}:${opportunityId}` }, { projection: { _id: 0, namespace: 0 } });
-		return (doc as StoredOpportunity | null) ?? null;
+		return (await this.readVersioned(namespace, opportunityId))?.doc ?? null;
+	}
+
+	protected async readVersioned(namespace: string, opportunityId: string): Promise<{ doc: StoredOpportunity; version: unknown } | null> {
+		const raw = await this.opportunities.findOne({ _id: `${namespace}:${opportunityId}` });
+		if (!raw) return null;
+		const doc: Record<string, unknown> = { ...raw };
+		for (const field of INTERNAL) delete doc[field];
+		return { doc: doc as StoredOpportunity, version: raw._rev ?? 0 };
+	}
+
+	protected async writeIfUnchanged(namespace: string, opportunityId: string, version: unknown, next: StoredOpportunity, audit?: AuditEntry): Promise<boolean> {
+		const rev = version as number;
+		const set: Record<string, unknown> = { ...next };
+		for (const field of INTERNAL) delete set[field];
+		const current = await this.getOpportunity(namespace, opportunityId);
+		const unset = Object.fromEntries(Object.keys(current ?? {}).filter((k) => !(k in set)).map((k) => [k, '']));
+		const update: Record<string, unknown> = { $set: { ...set, _rev: rev + 1 } };
+		if (Object.keys(unset).length) update.$unset = unset;
+		if (audit) update.$push = { _audit: audit };
+		const before = await this.opportunities.findOneAndUpdate(
+			{ _id: `${namespace}:${opportunityId}`, ...(rev === 0 ? { _rev: { $exists: false } } : { _rev: rev }) } as never,
+			update as never,
+		);
+		return before !== null;
+	}
+
+	async auditTrail(namespace: string, opportunityId: string): Promise<AuditEntry[]> {
+		const doc = await this.opportunities.findOne({ _id: `${namespace}:${opportunityId}` }, { projection: { _audit: 1 } });
+		return doc?._audit ?? [];
 	}
 
 	async updateOpportunity(namespace: string, opportunityId: string, fields: Partial<StoredOpportunity>): Promise<void> {
 		const changed: Record<string, unknown> = { ...fields, updatedAt: new Date().toISOString() };
 		delete changed.opportunityId;
 		delete changed.traceId;
-		const result = await this.opportunities.updateOne({ _id: `${namespace}:${opportunityId}` }, { $set: changed });
+		// Bumps the revision so a compare-and-set racing with this update notices it.
+		const result = await this.opportunities.updateOne({ _id: `${namespace}:${opportunityId}` }, { $set: changed, $inc: { _rev: 1 } } as never);
 		if (result.matchedCount !== 1) throw new Error(`No opportunity ${opportunityId} in ${namespace}`);
 	}
 

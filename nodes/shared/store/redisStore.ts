@@ -16,6 +16,8 @@ import {
 	type StoredProfile,
 	type Verdict,
 } from './contract';
+import type { AuditEntry } from './opportunityOps';
+import { OpportunityStore } from './opportunityStore';
 
 // One atomic step per lead: replay of an earlier verdict, else the first identity key already
 // taken (a duplicate, logged for audit), else profile find-or-create by phone, the opportunity and
@@ -78,13 +80,40 @@ redis.call('SET', KEYS[1], cjson.encode(doc))
 return 1
 `;
 
-export class RedisLeadStore implements LeadStore {
+// Compare-and-set on the exact stored JSON, with the audit entry in the same step.
+const WRITE_IF_UNCHANGED = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
+if ARGV[3] ~= '' then redis.call('RPUSH', KEYS[2], ARGV[3]) end
+return 1
+`;
+
+export class RedisLeadStore extends OpportunityStore implements LeadStore {
 	private scriptLoaded: Promise<unknown> | undefined;
 
 	constructor(
 		private readonly redis: Redis,
 		private readonly ownsConnection = false,
-	) {}
+	) {
+		super();
+	}
+
+	protected async readVersioned(namespace: string, opportunityId: string): Promise<{ doc: StoredOpportunity; version: unknown } | null> {
+		const raw = await this.redis.get(`${namespace}:opportunity:${opportunityId}`);
+		return raw ? { doc: JSON.parse(raw) as StoredOpportunity, version: raw } : null;
+	}
+
+	protected async writeIfUnchanged(namespace: string, opportunityId: string, version: unknown, next: StoredOpportunity, audit?: AuditEntry): Promise<boolean> {
+		const written = await this.redis.eval(
+			WRITE_IF_UNCHANGED, 2, `${namespace}:opportunity:${opportunityId}`, `${namespace}:audit:${opportunityId}`,
+			version as string, JSON.stringify(next), audit ? JSON.stringify(audit) : '',
+		);
+		return Number(written) === 1;
+	}
+
+	async auditTrail(namespace: string, opportunityId: string): Promise<AuditEntry[]> {
+		return (await this.redis.lrange(`${namespace}:audit:${opportunityId}`, 0, -1)).map((raw) => JSON.parse(raw) as AuditEntry);
+	}
 
 	async checkAndRecord(input: CheckInput): Promise<Verdict> {
 		return (await this.checkAndRecordMany([input]))[0];
