@@ -15,7 +15,8 @@ export interface SyncOpportunity {
 	stage?: string;
 	filtrationProcess?: string;
 	isPushed?: boolean;
-	crm?: { pushedAt?: string; id?: string; system?: string };
+	/** The store's CRM state: pushState, lease, and after a push the record CRM Sync wrote. */
+	crm?: { pushState?: string; pushedAt?: string; id?: string; system?: string; leadId?: string; opportunityId?: string; firstFollowUp?: unknown };
 	crmLeadId?: string;
 	crmOpportunityId?: string;
 	salesPersonToBeAssigned?: unknown;
@@ -106,7 +107,7 @@ export function salesPersonOf(value: unknown): { crmUserId: string; name?: strin
 }
 
 function alreadyPushed(o: SyncOpportunity): boolean {
-	return o.isPushed === true || Boolean(o.crm?.pushedAt);
+	return o.isPushed === true || o.crm?.pushState === 'pushed' || Boolean(o.crm?.pushedAt);
 }
 
 /** The stage the opportunity enters the CRM with: what the pipeline gave it, FRESH_LEAD by default. */
@@ -129,7 +130,7 @@ export async function syncOpportunity(
 	const traceId = opportunity.traceId ?? target.traceId;
 	const base = { opportunityId: opportunity.opportunityId, traceId };
 	if (alreadyPushed(opportunity)) {
-		return { kind: 'skipped', ...base, reason: 'already pushed to the CRM', crmLeadId: opportunity.crmLeadId ?? opportunity.crm?.id, crmOpportunityId: opportunity.crmOpportunityId };
+		return { kind: 'skipped', ...base, reason: 'already pushed to the CRM', crmLeadId: opportunity.crm?.leadId ?? opportunity.crmLeadId ?? opportunity.crm?.id, crmOpportunityId: opportunity.crm?.opportunityId ?? opportunity.crmOpportunityId };
 	}
 	if (opportunity.filtrationProcess === UPCOMING_PROCESS && !UPCOMING_PROMOTED.includes(String(opportunity.stage))) {
 		if (!options.dryRun && opportunity.stage !== UPCOMING_FRESH_LEAD) await store.markUpcoming(opportunity.opportunityId);
@@ -148,7 +149,7 @@ export async function syncOpportunity(
 		ownerId: owner?.crmUserId,
 		stage,
 	};
-	const wantsFollowUp = options.followUp.enabled && stage === FRESH_LEAD && !opportunity.firstFollowUp;
+	const wantsFollowUp = options.followUp.enabled && stage === FRESH_LEAD && !opportunity.firstFollowUp && !opportunity.crm?.firstFollowUp;
 
 	if (options.dryRun) {
 		const existing = await crm.findLead(lead);

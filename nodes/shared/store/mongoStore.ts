@@ -285,8 +285,7 @@ export class MongoLeadStore extends OpportunityStore implements LeadStore {
 	async getProfile(namespace: string, leadId: string): Promise<StoredProfile | null> {
 		const doc = await this.profiles.findOne({ _id: leadId, namespace });
 		if (!doc) return null;
-		const { _id, namespace: _ns, activeOpportunityIds: _active, ...rest } = doc;
-		return { ...rest, leadId: _id };
+		return { leadId: doc._id, phone: doc.phone, waId: doc.waId, email: doc.email, name: doc.name, createdAt: doc.createdAt, updatedAt: doc.updatedAt };
 	}
 
 	async close(): Promise<void> {
