@@ -86,12 +86,12 @@ export class InhouseCrmSandbox {
 		return this.server.requestsTo(path);
 	}
 
-	failNext(path: string, reply: Reply, times = 1): void {
-		this.server.failNext(path, reply, times);
+	failNext(path: string, reply: Reply, times = 1, method?: string): void {
+		this.server.failNext(path, reply, times, method);
 	}
 
-	delayNext(path: string, delayMs: number, times = 1): void {
-		this.server.delayNext(path, delayMs, times);
+	delayNext(path: string, delayMs: number, times = 1, method?: string): void {
+		this.server.delayNext(path, delayMs, times, method);
 	}
 
 	seedLead(fields: Omit<InhouseLead, 'id'>): InhouseLead {

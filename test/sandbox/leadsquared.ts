@@ -104,12 +104,12 @@ export class LeadSquaredSandbox {
 		return this.server.requestsTo(path);
 	}
 
-	failNext(path: string, reply: Reply, times = 1): void {
-		this.server.failNext(path, reply, times);
+	failNext(path: string, reply: Reply, times = 1, method?: string): void {
+		this.server.failNext(path, reply, times, method);
 	}
 
-	delayNext(path: string, delayMs: number, times = 1): void {
-		this.server.delayNext(path, delayMs, times);
+	delayNext(path: string, delayMs: number, times = 1, method?: string): void {
+		this.server.delayNext(path, delayMs, times, method);
 	}
 
 	/** A lead someone entered in LeadSquared by hand (phone kept exactly as typed). */

@@ -22,6 +22,8 @@ export interface Reply {
 
 interface Fault {
 	path: string;
+	/** Only requests with this method (default: any). */
+	method?: string;
 	remaining: number;
 	reply?: Reply;
 	/** Carry the request out, then wait this long before answering (a response lost to a timeout). */
@@ -52,13 +54,13 @@ export class SandboxServer {
 	}
 
 	/** The next `times` requests whose path ends with `path` get `reply` instead of being carried out. */
-	failNext(path: string, reply: Reply, times = 1): void {
-		this.faults.push({ path, remaining: times, reply });
+	failNext(path: string, reply: Reply, times = 1, method?: string): void {
+		this.faults.push({ path, remaining: times, reply, method });
 	}
 
 	/** The next `times` requests to `path` are carried out, but answered only after `delayMs`. */
-	delayNext(path: string, delayMs: number, times = 1): void {
-		this.faults.push({ path, remaining: times, delayMs });
+	delayNext(path: string, delayMs: number, times = 1, method?: string): void {
+		this.faults.push({ path, remaining: times, delayMs, method });
 	}
 
 	requestsTo(path: string): RecordedRequest[] {
@@ -83,7 +85,7 @@ export class SandboxServer {
 		}
 		const request: RecordedRequest = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: req.headers, body, rawBody };
 		this.requests.push(request);
-		const fault = this.faults.find((f) => f.remaining > 0 && request.path.endsWith(f.path));
+		const fault = this.faults.find((f) => f.remaining > 0 && request.path.endsWith(f.path) && (!f.method || f.method === request.method));
 		if (fault) fault.remaining--;
 		let reply: Reply;
 		if (fault?.reply) {
@@ -102,6 +104,9 @@ export class SandboxServer {
 export class SlidingWindow {
 	private readonly seen = new Map<string, number[]>();
 
+	/** Calls refused with 429 so far. */
+	rejected = 0;
+
 	constructor(
 		public limit: number,
 		public windowMs: number,
@@ -112,6 +117,7 @@ export class SlidingWindow {
 		const recent = (this.seen.get(key) ?? []).filter((t) => t > now - this.windowMs);
 		const ok = recent.length < this.limit;
 		if (ok) recent.push(now);
+		else this.rejected++;
 		this.seen.set(key, recent);
 		return ok;
 	}

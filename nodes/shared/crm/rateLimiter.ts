@@ -18,6 +18,17 @@ export interface RateLimit {
 
 export const DEFAULT_RATE_LIMIT: RateLimit = { limit: 5, windowMs: 5_000 };
 
+/**
+ * Added to every window: the CRM counts arrivals, we count departures, and network jitter can
+ * bring two calls a window apart at our end closer together at theirs.
+ */
+export const WINDOW_MARGIN_MS = 100;
+
+/** The window the limiter enforces for a plan window. */
+export function guardedWindow(windowMs: number): number {
+	return windowMs + Math.max(WINDOW_MARGIN_MS, Math.round(windowMs * 0.02));
+}
+
 /** Waits longer than this are not queued: the call fails as transient and is redelivered later. */
 export const DEFAULT_MAX_RATE_WAIT_MS = 60_000;
 
@@ -36,7 +47,7 @@ export interface RateLimiter {
 /** The next start slot given the last `limit` reserved slots, newest first. */
 export function nextSlot(recentNewestFirst: number[], now: number, rate: RateLimit): number {
 	if (recentNewestFirst.length < rate.limit) return now;
-	return Math.max(now, recentNewestFirst[rate.limit - 1] + rate.windowMs);
+	return Math.max(now, recentNewestFirst[rate.limit - 1] + guardedWindow(rate.windowMs));
 }
 
 /** Identifies a credential without carrying its secret: a hash of the identity parts. */
@@ -99,7 +110,7 @@ export class RedisRateLimiter implements RateLimiter {
 	) {}
 
 	async acquire(): Promise<void> {
-		const [ok, waitMs] = (await this.redis.eval(RESERVE, 1, this.key, this.rate.limit, this.rate.windowMs, this.maxWaitMs)) as [number, number];
+		const [ok, waitMs] = (await this.redis.eval(RESERVE, 1, this.key, this.rate.limit, guardedWindow(this.rate.windowMs), this.maxWaitMs)) as [number, number];
 		if (ok !== 1) throw new RateLimitQueueFullError(waitMs);
 		if (waitMs > 0) await this.clock.sleep(waitMs);
 	}
