@@ -299,6 +299,16 @@ describe('CRM Sync to the in-house CRM, through the n8n engine and the in-house 
 		expect(synced[0]).toMatchObject({ crmPlatform: 'INHOUSE', crmLeadId: crm.leads[0].id, crmOpportunityId: crm.opportunities[0].id, followUp: { crmId: crm.followUps[0].id } });
 	});
 
+	test('the sales person assigned in the lead store owns the CRM lead and opportunity (over the default)', async () => {
+		const s = await seed({ phone: '+919845000115' });
+		await store.assignSalesPerson(ns, s.opportunityId, { by: 'test', traceId: s.traceId, salesPerson: 'crm-user-7' });
+		const { synced } = outputs(await sync([s.item], { ...inhouseParams(), defaultOwner: 'crm-user-default' }));
+		expect(crm.leads[0]).toMatchObject({ ownerId: 'crm-user-7' });
+		expect(crm.opportunities[0]).toMatchObject({ ownerId: 'crm-user-7' });
+		expect(synced[0]).toMatchObject({ owner: { crmUserId: 'crm-user-7' } });
+		expect((await store.getOpportunity(ns, s.opportunityId))!.crm).toMatchObject({ owner: { crmUserId: 'crm-user-7' } });
+	});
+
 	test('existing lead by phone in another format: only the opportunity', async () => {
 		const existing = crm.seedLead({ name: 'Asha', phone: '+91-98450 98450' });
 		const s = await seed({ phone: '+919845098450' });

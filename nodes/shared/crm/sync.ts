@@ -139,7 +139,8 @@ export async function syncOpportunity(
 	if (!lead.phone && !lead.email) {
 		return { kind: 'failed', ...base, error: 'The lead has no phone and no email: the CRM lead can be neither found nor created' };
 	}
-	const owner = salesPersonOf(opportunity.salesPersonToBeAssigned) ?? options.defaultOwner;
+	// salesPersonToBeAssigned (the existing backend's field) wins over Qualify's assignSalesPerson.
+	const owner = salesPersonOf(opportunity.salesPersonToBeAssigned) ?? salesPersonOf(opportunity.salesPerson) ?? options.defaultOwner;
 	const stage = crmStageOf(opportunity);
 	const input: PushInput = {
 		traceId,
