@@ -1,34 +1,17 @@
 import type Redis from 'ioredis';
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
+import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
-import type { LeadChannel } from '../shared/lead';
 import { mongoCredentialTestMethods, safeMongoMessage, toMongoCredentialData } from '../common/mongoCredential';
 import { openPipeline, pipelineCredentialTestMethods } from '../common/pipelineSettings';
 import { REDIS_CREDENTIAL, toRedisCredentialData } from '../common/redisCredential';
+import { leadOfItem, type LeadFields } from '../shared/leadItem';
 import { connectRedis, closeRedis } from '../shared/redis';
 import type { SettingsOverrides } from '../shared/settings';
 import { dedupeKeysOf, type CheckInput, type LeadStore, type MatchKind } from '../shared/store/contract';
 import { MongoLeadStore } from '../shared/store/mongoStore';
 import { RedisLeadStore } from '../shared/store/redisStore';
 import { dedupeProperties } from './description';
-
-interface LeadFields {
-	traceId?: string;
-	source?: { channel?: LeadChannel };
-	name?: string;
-	phone?: string;
-	waId?: string;
-	email?: string;
-	destination?: string;
-}
-
-/** The lead in an item: a canonical Lead, or a consumed queue message { message: { leadData } }. */
-function leadOf(json: IDataObject): LeadFields {
-	const message = json.message as IDataObject | undefined;
-	const lead = (message?.leadData ?? json.leadData ?? json) as LeadFields;
-	return { ...lead, traceId: lead.traceId ?? (message?.traceId as string | undefined) ?? (json.traceId as string | undefined) };
-}
 
 interface OpenStore {
 	store: LeadStore;
@@ -137,7 +120,7 @@ export class Dedupe implements INodeType {
 			const checks: Array<{ itemIndex: number; lead: LeadFields; input: CheckInput }> = [];
 			for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
 				const json = items[itemIndex].json;
-				const lead = leadOf(json);
+				const lead = leadOfItem(json);
 				const keys = dedupeKeysOf(lead, enabled);
 				const problem = !lead.traceId ? 'the item has no traceId' : Object.keys(keys).length === 0 ? 'the lead has no phone, no email and no name + destination to match on' : undefined;
 				if (!problem) {

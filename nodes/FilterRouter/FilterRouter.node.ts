@@ -1,0 +1,148 @@
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeParameters, INodeType, INodeTypeDescription } from 'n8n-workflow';
+import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
+
+import { openPipeline, pipelineCredentialTestMethods, type OpenPipeline } from '../common/pipelineSettings';
+import type { FiltrationProcess } from '../shared/lead';
+import { channelOfItem, leadOfItem } from '../shared/leadItem';
+import { compileRoutingTable, route, RoutingRuleError, type RoutingRuleInput, type RoutingTable } from '../shared/rules';
+import { initialStage } from '../shared/stages';
+import { addEntries } from '../shared/streams';
+import { handOffOnce, type HandoffRequest } from '../shared/syncHandoff';
+import { filterRouterProperties, routerOutputs } from './description';
+
+interface RuleParameter {
+	process: string;
+	combine?: 'all' | 'any';
+	conditions?: { condition?: Array<{ field: 'channel' | 'destination' | 'value'; value?: unknown; operator: 'equals' | 'inList' | 'regex' | 'exists'; expected?: string }> };
+}
+
+const BY = 'Filter Router';
+
+function ruleInputs(rules: RuleParameter[]): RoutingRuleInput[] {
+	return rules.map((r) => ({ process: r.process, combine: r.combine, conditions: (r.conditions?.condition ?? []).map((c) => ({ field: c.field, operation: c.operator, expected: c.expected })) }));
+}
+
+type Routed = { itemIndex: number; json: IDataObject; process: FiltrationProcess; stage: string };
+
+/** NO_FILTER opportunities to the sync queue: once each when saved in the store. */
+async function handOffNoFilter(ctx: IExecuteFunctions, pipeline: OpenPipeline, routed: Routed[], persisted: boolean): Promise<void> {
+	const { settings, store, redis } = pipeline;
+	const messages = routed.map((r) => ({
+		_id: String(r.json.opportunityId ?? r.json.traceId ?? ''),
+		traceID: String(leadOfItem(r.json).traceId ?? ''),
+		action: 'CREATE' as const,
+		source: channelOfItem(r.json) ?? 'UNKNOWN',
+	}));
+	if (!persisted) {
+		// Without the store there is no record of an earlier send: every run adds the message.
+		const written = await addEntries(redis, messages.map((message) => ({ stream: settings.syncQueue, message })));
+		written.forEach((w, k) => (w.ok ? (routed[k].json.syncEntryId = w.id) : failHandoff(ctx, routed[k], w.error.message)));
+		return;
+	}
+	const requests: HandoffRequest[] = routed.map((r, k) => ({ namespace: settings.namespace, opportunityId: messages[k]._id, traceId: messages[k].traceID, stage: r.stage, by: BY, message: messages[k] }));
+	const outcomes = await handOffOnce(store, redis, settings.syncQueue, requests);
+	outcomes.forEach((o, k) => {
+		if (o.status === 'sent') routed[k].json.syncEntryId = o.entryId;
+		else if (o.status === 'alreadySent') routed[k].json.syncQueued = 'already';
+		else if (o.status === 'busy') failHandoff(ctx, routed[k], 'another execution is adding this opportunity to the sync queue right now; retry later');
+		else failHandoff(ctx, routed[k], o.error.message);
+	});
+}
+
+function failHandoff(ctx: IExecuteFunctions, r: Routed, message: string): void {
+	const text = `Could not add opportunity ${String(r.json.opportunityId)} to the sync queue: ${message}`;
+	if (!ctx.continueOnFail()) throw new NodeOperationError(ctx.getNode(), text, { itemIndex: r.itemIndex, description: 'The stream consumer retries the batch; the opportunity is sent once.' });
+	r.json.error = text;
+}
+
+export class FilterRouter implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'Filter Router',
+		name: 'filterRouter',
+		icon: { light: 'file:filterRouter.svg', dark: 'file:filterRouter.dark.svg' },
+		group: ['transform'],
+		version: 1,
+		subtitle: '={{ ($parameter["rules"].rule || []).length + " rules" }}',
+		description: 'Give each new opportunity its filtration process (NO_FILTER, PSV, WEST, UNKNOWN, UPCOMING) from a routing table, with one output per process',
+		defaults: { name: 'Filter Router' },
+		usableAsTool: true,
+		inputs: [NodeConnectionTypes.Main],
+		outputs: `={{(${routerOutputs})($parameter)}}`,
+		credentials: [
+			// A database credential, named as the project names it (the rule only knows n8n's own Redis).
+			// eslint-disable-next-line n8n-nodes-base/node-class-description-credentials-name-unsuffixed
+			{ name: 'leadPipelineRedis', required: true, testedBy: 'leadPipelineRedisConnectionTest' },
+		],
+		properties: filterRouterProperties,
+	};
+
+	methods = { credentialTest: pipelineCredentialTestMethods };
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		const items = this.getInputData();
+		const outputs = routerOutputs(this.getNode().parameters as INodeParameters).map((o) => o.displayName);
+		const result: INodeExecutionData[][] = outputs.map(() => []);
+		const rules = this.getNodeParameter('rules.rule', 0, []) as RuleParameter[];
+		let table: RoutingTable;
+		try {
+			table = compileRoutingTable(ruleInputs(rules), this.getNodeParameter('destinationMap', 0, '') as string, this.getNodeParameter('defaultProcess', 0, 'UNKNOWN') as string);
+		} catch (error) {
+			throw new NodeOperationError(this.getNode(), (error as Error).message, { description: error instanceof RoutingRuleError ? 'Fix the routing table in the node parameters.' : undefined });
+		}
+		const hasValueConditions = rules.some((r) => (r.conditions?.condition ?? []).some((c) => c.field === 'value'));
+		// Editor test runs route and show the result, but never change the store or the sync queue.
+		const testRun = this.getMode() === 'manual';
+		const persist = !testRun && (this.getNodeParameter('persist', 0, true) as boolean);
+		const sendNoFilter = !testRun && (this.getNodeParameter('sendNoFilter', 0, false) as boolean);
+		const pipeline: OpenPipeline | undefined = persist || sendNoFilter ? await openPipeline(this, 'filter-router') : undefined;
+
+		const routed: Routed[] = [];
+		const fail = (itemIndex: number, message: string, description?: string) => {
+			const error = new NodeOperationError(this.getNode(), message, { itemIndex, description });
+			if (!this.continueOnFail()) throw error;
+			result[0].push({ json: { ...items[itemIndex].json, error: message }, error, pairedItem: { item: itemIndex } });
+		};
+		try {
+			for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
+				const json = items[itemIndex].json;
+				const lead = leadOfItem(json);
+				const values = hasValueConditions
+					? (this.getNodeParameter('rules.rule', itemIndex, []) as RuleParameter[]).map((r) => (r.conditions?.condition ?? []).map((c) => c.value))
+					: undefined;
+				const match = route(table, { channel: channelOfItem(json), destination: lead.destination, values });
+				let process = match.process;
+				let stage = initialStage(process);
+				const out: IDataObject = { ...json, filtrationProcess: process, stage, routedBy: match.routedBy };
+				if (testRun) out.testRun = true;
+				if (pipeline && persist) {
+					const opportunityId = json.opportunityId as string | undefined;
+					if (!opportunityId || !lead.traceId) {
+						fail(itemIndex, `Item ${itemIndex} has no ${opportunityId ? 'traceId' : 'opportunityId'} to save the route to`, 'Put Dedupe Leads before Filter Router (it creates the opportunity), or turn off Save to Lead Store.');
+						continue;
+					}
+					const saved = await pipeline.store.setFiltration(pipeline.settings.namespace, opportunityId, { by: BY, traceId: lead.traceId, process, stage }).catch((error: Error) => error);
+					if (saved instanceof Error) {
+						fail(itemIndex, saved.message, 'The opportunity is not in the lead store of the Pipeline Settings namespace: check the namespace, or that Dedupe Leads ran first.');
+						continue;
+					}
+					// The first routing wins: a redelivered lead keeps the route it got.
+					process = saved.opportunity.filtrationProcess ?? process;
+					stage = saved.opportunity.stage;
+					Object.assign(out, { filtrationProcess: process, stage });
+					if (json.leadId) await pipeline.store.addActiveOpportunity(pipeline.settings.namespace, String(json.leadId), opportunityId, process);
+				}
+				routed.push({ itemIndex, json: out, process, stage });
+			}
+
+			if (pipeline && sendNoFilter) await handOffNoFilter(this, pipeline, routed.filter((r) => r.process === 'NO_FILTER'), persist);
+		} finally {
+			await pipeline?.close();
+		}
+		for (const r of routed) {
+			const index = outputs.indexOf(r.process);
+			if (index < 0) throw new NodeOperationError(this.getNode(), `Output ${r.process} is hidden but a lead was routed to it`, { description: 'Turn off Hide Unused Outputs.' });
+			result[index].push({ json: r.json, pairedItem: { item: r.itemIndex } });
+		}
+		return result;
+	}
+}

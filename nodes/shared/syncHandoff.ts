@@ -1,0 +1,71 @@
+import { randomUUID } from 'node:crypto';
+
+import type Redis from 'ioredis';
+
+import type { LeadStore } from './store/contract';
+import { addEntries } from './streams';
+
+/** A message on the sync queue, in the shape the existing sync consumer reads. */
+export interface SyncMessage {
+	_id: string;
+	traceID: string;
+	action: 'CREATE' | 'PROMOTE_FROM_FILTER';
+	source: string;
+}
+
+export interface HandoffRequest {
+	namespace: string;
+	opportunityId: string;
+	traceId: string;
+	/** Stage the opportunity takes when it is handed over (unchanged on a redelivery). */
+	stage: string;
+	by: string;
+	message: SyncMessage;
+}
+
+export type HandoffOutcome =
+	| { status: 'sent'; entryId: string; promotedAt?: string }
+	| { status: 'alreadySent'; promotedAt?: string }
+	| { status: 'busy' }
+	| { status: 'failed'; error: Error };
+
+/** How long one attempt may take between taking the promotion and confirming the XADD. */
+export const HANDOFF_LEASE_MS = 60_000;
+
+/**
+ * Hands opportunities to the sync queue once each: promoteOnce in the store, the XADDs in one
+ * pipelined round trip, then promotionSent. A redelivery after the send gets 'alreadySent'; an
+ * attempt that died between promote and send is redone once its lease lapses (never lost, rarely
+ * doubled — CRM Sync is idempotent); 'busy' = another attempt is sending right now (retry later).
+ */
+export async function handOffOnce(store: LeadStore, redis: Redis, syncQueue: string, requests: HandoffRequest[], leaseMs = HANDOFF_LEASE_MS): Promise<HandoffOutcome[]> {
+	const outcomes: HandoffOutcome[] = [];
+	const toSend: number[] = [];
+	const attempt = randomUUID();
+	for (const [i, r] of requests.entries()) {
+		try {
+			const { state, opportunity } = await store.promoteOnce(r.namespace, r.opportunityId, { by: r.by, traceId: r.traceId, stage: r.stage, owner: `${r.traceId}:${attempt}`, leaseMs });
+			if (state === 'done') outcomes[i] = { status: 'alreadySent', promotedAt: opportunity.promotedAt as string | undefined };
+			else if (state === 'leased') outcomes[i] = { status: 'busy' };
+			else {
+				toSend.push(i);
+				outcomes[i] = { status: 'sent', entryId: '', promotedAt: opportunity.promotedAt as string | undefined };
+			}
+		} catch (error) {
+			outcomes[i] = { status: 'failed', error: error as Error };
+		}
+	}
+	const written = await addEntries(redis, toSend.map((i) => ({ stream: syncQueue, message: requests[i].message })));
+	for (const [k, i] of toSend.entries()) {
+		const result = written[k];
+		if (!result.ok) {
+			// Not confirmed: the lease lapses and a retry sends it.
+			outcomes[i] = { status: 'failed', error: result.error };
+			continue;
+		}
+		const r = requests[i];
+		await store.promotionSent(r.namespace, r.opportunityId, { by: r.by, traceId: r.traceId, entryId: result.id });
+		outcomes[i] = { ...(outcomes[i] as { promotedAt?: string }), status: 'sent', entryId: result.id };
+	}
+	return outcomes;
+}
