@@ -267,7 +267,7 @@ describe('CRM Sync behind the Redis Stream Consumer Trigger', () => {
 			const trigger = await activateTrigger(crmSyncConsumerWorkflow({ stream, group: 'syncQueueProcessor', consumer }, lsqParams()), { credentials: credentials() });
 			active.push(trigger);
 		}
-		await eventually(async () => (await store.getOpportunity(ns, s.opportunityId))?.isPushed === true && (await pendingCount(redis, stream, 'syncQueueProcessor')) === 0, 20_000, 'push and acks');
+		await eventually(async () => (await store.getOpportunity(ns, s.opportunityId))?.isPushed === true && (await pendingCount(redis, stream, 'syncQueueProcessor')) === 0, 30_000, 'push and acks');
 		expect(lsq.leads).toHaveLength(1);
 		expect(lsq.opportunities).toHaveLength(1);
 	});
@@ -279,7 +279,7 @@ describe('CRM Sync behind the Redis Stream Consumer Trigger', () => {
 		const dlq = `${ns}:DLQsync`;
 		await addJson(redis, stream, [s.message]);
 		active.push(await activateTrigger(crmSyncConsumerWorkflow({ stream, group: 'syncQueueProcessor', consumer: 'a', maxRetries: 2, dlqStream: dlq }, lsqParams()), { credentials: credentials() }));
-		await eventually(async () => (await redis.xlen(dlq)) === 1, 20_000, 'dead letter');
+		await eventually(async () => (await redis.xlen(dlq)) === 1, 30_000, 'dead letter');
 		const [[, fields]] = (await redis.xrange(dlq, '-', '+')) as Array<[string, string[]]>;
 		expect(fields.join(' ')).toMatch(/HTTP 500 Internal server error/);
 		expect(lsq.leads).toEqual([]);

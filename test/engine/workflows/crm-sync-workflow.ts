@@ -48,7 +48,7 @@ export function crmSyncConsumerWorkflow(o: { stream: string; group: string; cons
 					batchSize: 10,
 					concurrency: 1,
 					ackMode: 'executionSucceeds',
-					options: { blockMs: 100, claimTimeoutMs: 300, startId: '0', stopTimeoutMs: 10_000, consumer: o.consumer, maxRetries: o.maxRetries ?? 5, ...(o.dlqStream ? { dlqStream: o.dlqStream } : {}) },
+					options: { blockMs: 100, claimTimeoutMs: 3_000, startId: '0', stopTimeoutMs: 10_000, consumer: o.consumer, maxRetries: o.maxRetries ?? 5, ...(o.dlqStream ? { dlqStream: o.dlqStream } : {}) },
 				},
 				credentials: { leadPipelineRedis: credentials.leadPipelineRedis },
 			},
