@@ -263,13 +263,20 @@ describe('CRM Sync behind the Redis Stream Consumer Trigger', () => {
 		const s = await seed({ phone: '+919845000110' });
 		const stream = `${ns}:syncQueue`;
 		await addJson(redis, stream, [s.message, s.message]);
+		// One entry per execution, so each consumer takes one copy and the two push at the same time.
+		const triggers: ActiveTrigger[] = [];
 		for (const consumer of ['a', 'b']) {
-			const trigger = await activateTrigger(crmSyncConsumerWorkflow({ stream, group: 'syncQueueProcessor', consumer }, lsqParams()), { credentials: credentials() });
+			const trigger = await activateTrigger(crmSyncConsumerWorkflow({ stream, group: 'syncQueueProcessor', consumer, batchSize: 1 }, lsqParams()), { credentials: credentials() });
+			triggers.push(trigger);
 			active.push(trigger);
 		}
 		await eventually(async () => (await store.getOpportunity(ns, s.opportunityId))?.isPushed === true && (await pendingCount(redis, stream, 'syncQueueProcessor')) === 0, 30_000, 'push and acks');
 		expect(lsq.leads).toHaveLength(1);
 		expect(lsq.opportunities).toHaveLength(1);
+		const runs = triggers.flatMap((t) => t.runs);
+		// The race happened: one delivery met the other's live lease and was redelivered later, then skipped.
+		expect(runs.map(errorOf)).toContainEqual(expect.stringMatching(/being pushed to the CRM by another execution/));
+		expect(runs.filter((r) => !errorOf(r)).flatMap((r) => outputOf(r, 'CRM Sync', 1))).toEqual([expect.objectContaining({ reason: expect.stringMatching(/already pushed/) })]);
 	});
 
 	test('500 on every attempt: the consumer dead-letters the sync message after Max Retries, nothing created', async () => {

@@ -32,7 +32,7 @@ export function crmSyncWorkflow(parameters: Record<string, unknown>): WorkflowJs
 }
 
 /** Redis Stream Consumer Trigger on the sync queue → CRM Sync → Synced / Skipped / Failed. */
-export function crmSyncConsumerWorkflow(o: { stream: string; group: string; consumer: string; maxRetries?: number; dlqStream?: string }, parameters: Record<string, unknown>): WorkflowJson {
+export function crmSyncConsumerWorkflow(o: { stream: string; group: string; consumer: string; maxRetries?: number; dlqStream?: string; batchSize?: number }, parameters: Record<string, unknown>): WorkflowJson {
 	return {
 		name: `crm sync ${o.consumer}`,
 		nodes: [
@@ -45,7 +45,7 @@ export function crmSyncConsumerWorkflow(o: { stream: string; group: string; cons
 				parameters: {
 					stream: o.stream,
 					group: o.group,
-					batchSize: 10,
+					batchSize: o.batchSize ?? 10,
 					concurrency: 1,
 					ackMode: 'executionSucceeds',
 					options: { blockMs: 100, claimTimeoutMs: 3_000, startId: '0', stopTimeoutMs: 10_000, consumer: o.consumer, maxRetries: o.maxRetries ?? 5, ...(o.dlqStream ? { dlqStream: o.dlqStream } : {}) },
