@@ -158,6 +158,13 @@ function contractSuite(adapter: Adapter): void {
 		expect(await store.activeOpportunities(ns, verdict.leadId)).toEqual([verdict.opportunityId]);
 	});
 
+	test('getProfile: the person behind an original (phone, email, name), null for an unknown lead id', async () => {
+		const verdict = await check({ channel: 'WEBSITE', phone: '+919845098454', email: 'asha@example.com', name: 'Asha' });
+		if (verdict.duplicate) throw new Error('expected an original');
+		expect(await store.getProfile(ns, verdict.leadId)).toMatchObject({ leadId: verdict.leadId, phone: '+919845098454', email: 'asha@example.com', name: 'Asha' });
+		expect(await store.getProfile(ns, 'lead_nobody')).toBeNull();
+	});
+
 	const original = async () => {
 		const verdict = await check({ channel: 'WEBSITE', phone: `+9198450${String(Math.floor(Math.random() * 1e5)).padStart(5, '0')}` });
 		if (verdict.duplicate) throw new Error('expected an original');

@@ -40,6 +40,16 @@ export interface StoredOpportunity {
 	[field: string]: unknown;
 }
 
+export interface StoredProfile {
+	leadId: string;
+	phone?: string;
+	waId?: string;
+	email?: string;
+	name?: string;
+	createdAt?: string;
+	updatedAt?: string;
+}
+
 /**
  * The lead store every node shares (Redis by default, MongoDB as the alternative). Every write is
  * idempotent on the lead's traceId: a redelivered lead gets the verdict it got the first time.
@@ -63,6 +73,8 @@ export interface LeadStore {
 	/** Adds to the profile's active opportunities; UNKNOWN routing is not an active opportunity. */
 	addActiveOpportunity(namespace: string, leadId: string, opportunityId: string, process: FiltrationProcess): Promise<boolean>;
 	activeOpportunities(namespace: string, leadId: string): Promise<string[]>;
+	/** The person behind an opportunity (CRM Sync needs their phone, email and name). */
+	getProfile(namespace: string, leadId: string): Promise<StoredProfile | null>;
 	/** Routing, stage machine, sales person, promotion and CRM push lease: see opportunityStore.ts. */
 	setFiltration: OpportunityStore['setFiltration'];
 	transitionStage: OpportunityStore['transitionStage'];

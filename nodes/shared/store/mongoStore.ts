@@ -10,6 +10,7 @@ import {
 	type CheckOnlyLookup,
 	type LeadStore,
 	type StoredOpportunity,
+	type StoredProfile,
 	type Verdict,
 } from './contract';
 import type { AuditEntry } from './opportunityOps';
@@ -279,6 +280,12 @@ export class MongoLeadStore extends OpportunityStore implements LeadStore {
 	async activeOpportunities(namespace: string, leadId: string): Promise<string[]> {
 		const doc = await this.profiles.findOne({ _id: leadId, namespace });
 		return (doc?.activeOpportunityIds ?? []).slice().sort();
+	}
+
+	async getProfile(namespace: string, leadId: string): Promise<StoredProfile | null> {
+		const doc = await this.profiles.findOne({ _id: leadId, namespace });
+		if (!doc) return null;
+		return { leadId: doc._id, phone: doc.phone, waId: doc.waId, email: doc.email, name: doc.name, createdAt: doc.createdAt, updatedAt: doc.updatedAt };
 	}
 
 	async close(): Promise<void> {

@@ -13,6 +13,7 @@ import {
 	type LeadStore,
 	type MatchKind,
 	type StoredOpportunity,
+	type StoredProfile,
 	type Verdict,
 } from './contract';
 import type { AuditEntry } from './opportunityOps';
@@ -194,6 +195,11 @@ export class RedisLeadStore extends OpportunityStore implements LeadStore {
 
 	async activeOpportunities(namespace: string, leadId: string): Promise<string[]> {
 		return (await this.redis.smembers(`${namespace}:profile:${leadId}:active`)).sort();
+	}
+
+	async getProfile(namespace: string, leadId: string): Promise<StoredProfile | null> {
+		const raw = await this.redis.get(`${namespace}:profile:${leadId}`);
+		return raw ? (JSON.parse(raw) as StoredProfile) : null;
 	}
 
 	async close(): Promise<void> {

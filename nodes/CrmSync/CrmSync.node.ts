@@ -1,0 +1,114 @@
+import { randomUUID } from 'node:crypto';
+
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
+import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
+
+import { openPipeline, pipelineCredentialTestMethods } from '../common/pipelineSettings';
+import { CrmTransientError, PushInProgressError, redactSecrets } from '../shared/crm/errors';
+import { leadStorePort } from '../shared/crm/leadStorePort';
+import { CrmConfigurationError } from '../shared/crm/transport';
+import { syncOpportunity, type SyncOutcome } from '../shared/crm/sync';
+import { buildProvider, syncTargetOf } from './provider';
+import { crmSyncProperties } from './description';
+
+export class CrmSync implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'CRM Sync',
+		name: 'crmSync',
+		icon: { light: 'file:crmSync.svg', dark: 'file:crmSync.dark.svg' },
+		group: ['output'],
+		version: 1,
+		subtitle: '={{ $parameter["provider"] === "inhouse" ? "In-house CRM" : "LeadSquared" }}',
+		description: 'Push opportunities from the sync queue to LeadSquared or an in-house CRM, once each, with the first follow-up',
+		defaults: { name: 'CRM Sync' },
+		usableAsTool: true,
+		inputs: [NodeConnectionTypes.Main],
+		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main, NodeConnectionTypes.Main],
+		outputNames: ['Synced', 'Skipped', 'Failed'],
+		credentials: [
+			// A database credential, named as the project names it (the rule only knows n8n's own Redis).
+			// eslint-disable-next-line n8n-nodes-base/node-class-description-credentials-name-unsuffixed
+			{ name: 'leadPipelineRedis', required: true, testedBy: 'leadPipelineRedisConnectionTest' },
+			{ name: 'leadPipelineLeadSquaredApi', required: true, displayOptions: { show: { provider: ['leadsquared'] } } },
+			{ name: 'leadPipelineCrmApi', required: true, displayOptions: { show: { provider: ['inhouse'] } } },
+		],
+		properties: crmSyncProperties,
+	};
+
+	methods = { credentialTest: { ...pipelineCredentialTestMethods } };
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		const items = this.getInputData();
+		const options = this.getNodeParameter('options', 0, {}) as IDataObject;
+		const dryRun = this.getMode() === 'manual' && options.writeInTestRuns !== true;
+		const pipeline = await openPipeline(this, 'crm-sync', { namespace: options.namespace as string | undefined });
+		const synced: INodeExecutionData[] = [];
+		const skipped: INodeExecutionData[] = [];
+		const failed: INodeExecutionData[] = [];
+		let secrets: string[] = [];
+		try {
+			const built = await buildProvider(this, pipeline.redis, options);
+			secrets = built.secrets;
+			const store = leadStorePort(pipeline.store, pipeline.settings.namespace, `n8n:crmSync:${this.getWorkflow().id ?? 'workflow'}`);
+			for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
+				const json = items[itemIndex].json;
+				const pairedItem = { item: itemIndex };
+				const target = syncTargetOf(json);
+				if (!target.opportunityId) {
+					failed.push({ json: { error: 'The item has no opportunity id: expected a sync message { _id, traceID } (as the consumer trigger delivers it, under message) or { opportunityId }', field: '_id', input: json }, pairedItem });
+					continue;
+				}
+				let outcome: SyncOutcome;
+				try {
+					outcome = await syncOpportunity(store, built.provider, { ...target, opportunityId: target.opportunityId }, {
+						dryRun,
+						holder: `${this.getExecutionId() ?? 'run'}:${itemIndex}:${randomUUID()}`,
+						leaseTtlMs: Math.round(Number(options.leaseSeconds ?? 120) * 1000),
+						defaultOwner: built.defaultOwner,
+						followUp: { enabled: options.followUp !== false, afterHours: Number(options.followUpAfterHours ?? 24) },
+					});
+				} catch (error) {
+					throw crmError(this, error, itemIndex, secrets);
+				}
+				const out = { json: { ...(outcome as unknown as IDataObject), ...(json.id ? { streamEntryId: json.id } : {}) }, pairedItem };
+				if (outcome.kind === 'synced') synced.push(out);
+				else if (outcome.kind === 'testRun') synced.push({ ...out, json: { ...out.json, testRun: true } });
+				else if (outcome.kind === 'skipped') skipped.push(out);
+				else failed.push(out);
+			}
+		} finally {
+			await pipeline.close();
+		}
+		return [synced, skipped, failed];
+	}
+}
+
+/**
+ * Transient failures and a push in progress elsewhere fail the execution (continueOnFail or not):
+ * the stream consumer then leaves the message pending, redelivers it and finally dead-letters it.
+ * Acknowledging it through an error output would lose the opportunity.
+ */
+function crmError(ctx: IExecuteFunctions, error: unknown, itemIndex: number, secrets: string[]): NodeOperationError {
+	const node = ctx.getNode();
+	const clean = (text: string) => redactSecrets(text, secrets);
+	if (error instanceof PushInProgressError) {
+		return new NodeOperationError(node, error.message, {
+			itemIndex,
+			description: `Another delivery of this sync message holds the push lease${error.leaseExpiresAt ? ` until ${error.leaseExpiresAt}` : ''}. The stream consumer retries it later; nothing to do unless this repeats.`,
+		});
+	}
+	if (error instanceof CrmTransientError) {
+		return new NodeOperationError(node, clean(error.message), {
+			itemIndex,
+			description: 'A temporary CRM failure (network, timeout, 5xx or rate limit). The execution fails so the stream consumer redelivers the message; after Max Retries it goes to the dead-letter stream.',
+		});
+	}
+	if (error instanceof CrmConfigurationError) {
+		return new NodeOperationError(node, clean(error.message), {
+			itemIndex,
+			description: "Check the CRM credential's host / Base URL (a private-network address needs \"Allow Private Network Host\").",
+		});
+	}
+	const message = clean(error instanceof Error ? error.message : String(error));
+	return new NodeOperationError(node, message, { itemIndex, description: 'CRM Sync could not finish this item; the stream consumer will retry it.' });
+}

@@ -1,0 +1,185 @@
+import type { INodeParameters, INodeProperties } from 'n8n-workflow';
+
+import {
+	DEFAULT_LEADSQUARED_LEAD_ATTRIBUTES,
+	DEFAULT_LEADSQUARED_OPPORTUNITY_FIELDS,
+} from '../shared/crm/mapping';
+import type { FieldMapping } from '../shared/crm/types';
+
+const VALUE_HELP =
+	'A path into the opportunity being pushed — lead.name, lead.phone, lead.email, opportunity.destination, opportunity.channel, opportunity.filtrationProcess, traceId, owner.crmUserId — or a fixed text';
+
+function mappingProperty(displayName: string, name: string, fieldLabel: string, defaults: FieldMapping[], show: Record<string, string[]>, description: string): INodeProperties {
+	return {
+		displayName,
+		name,
+		type: 'fixedCollection',
+		typeOptions: { multipleValues: true, sortable: true },
+		placeholder: 'Add Field',
+		default: { mappings: defaults.map(({ field, value }): INodeParameters => ({ field, value })) },
+		displayOptions: { show },
+		description,
+		options: [
+			{
+				name: 'mappings',
+				displayName: 'Field',
+				values: [
+					{ displayName: fieldLabel, name: 'field', type: 'string', default: '' },
+					{ displayName: 'Value', name: 'value', type: 'string', default: '', description: VALUE_HELP },
+				],
+			},
+		],
+	};
+}
+
+export const crmSyncProperties: INodeProperties[] = [
+	{
+		displayName: 'CRM',
+		name: 'provider',
+		type: 'options',
+		noDataExpression: true,
+		options: [
+			{ name: 'LeadSquared', value: 'leadsquared' },
+			{ name: 'In-House CRM', value: 'inhouse', description: 'Any CRM implementing the REST contract in the README' },
+		],
+		default: 'leadsquared',
+	},
+	{
+		displayName:
+			'Input: sync messages from the Redis Stream Consumer Trigger on the sync queue ({ _id, traceID, action, source }), or opportunities ({ opportunityId }). The opportunity and the person are read from the lead store named in the Pipeline Settings of the Redis credential.',
+		name: 'inputNotice',
+		type: 'notice',
+		default: '',
+	},
+	{
+		displayName: 'Opportunity Event Code',
+		name: 'opportunityEventCode',
+		type: 'number',
+		required: true,
+		default: 12000,
+		displayOptions: { show: { provider: ['leadsquared'] } },
+		description: 'The code of the opportunity type in LeadSquared (Settings → Opportunity Types)',
+	},
+	mappingProperty(
+		'Lead Attributes',
+		'leadAttributes',
+		'LeadSquared Attribute',
+		DEFAULT_LEADSQUARED_LEAD_ATTRIBUTES,
+		{ provider: ['leadsquared'] },
+		'Lead fields sent with Lead.Capture (SearchBy and OwnerId are added by the node)',
+	),
+	mappingProperty(
+		'Opportunity Fields',
+		'opportunityFields',
+		'Schema Name',
+		DEFAULT_LEADSQUARED_OPPORTUNITY_FIELDS,
+		{ provider: ['leadsquared'] },
+		'Opportunity Fields for OpportunityManagement.svc/Capture. Keep the trace ID in a field with duplicate detection on in LeadSquared (default mx_Custom_1): a retry then finds the opportunity instead of creating a second one.',
+	),
+	mappingProperty('Lead Fields', 'inhouseLeadFields', 'Field', [], { provider: ['inhouse'] }, 'Extra fields sent as `fields` with POST /leads'),
+	mappingProperty(
+		'Opportunity Fields',
+		'inhouseOpportunityFields',
+		'Field',
+		[{ field: 'destination', value: 'opportunity.destination' }],
+		{ provider: ['inhouse'] },
+		'Extra fields sent as `fields` with POST /opportunities',
+	),
+	{
+		displayName: 'Default Sales Person (CRM User ID)',
+		name: 'defaultOwner',
+		type: 'string',
+		default: '',
+		description: 'Owner when the opportunity has no salesPersonToBeAssigned; empty = the CRM decides',
+	},
+	{
+		displayName: 'Options',
+		name: 'options',
+		type: 'collection',
+		placeholder: 'Add Option',
+		default: {},
+		options: [
+			{
+				displayName: 'Attempts per Request',
+				name: 'attempts',
+				type: 'number',
+				typeOptions: { minValue: 1, maxValue: 10 },
+				default: 3,
+				description: 'Tries for a 429 or 5xx before the item fails as transient and the stream consumer redelivers it',
+			},
+			{
+				displayName: 'First Follow-Up',
+				name: 'followUp',
+				type: 'boolean',
+				default: true,
+				description: 'Whether to create a reminder for a FRESH_LEAD that has none',
+			},
+			{
+				displayName: 'Follow-Up After (Hours)',
+				name: 'followUpAfterHours',
+				type: 'number',
+				typeOptions: { minValue: 0 },
+				default: 24,
+			},
+			{
+				displayName: 'Namespace',
+				name: 'namespace',
+				type: 'string',
+				default: '',
+				description: "Override the Pipeline Settings' namespace for this node (empty = the credential's)",
+			},
+			{
+				displayName: 'Push Lease (Seconds)',
+				name: 'leaseSeconds',
+				type: 'number',
+				typeOptions: { minValue: 1 },
+				default: 120,
+				description: 'How long one execution owns an opportunity while pushing it; another delivery meanwhile fails to be retried later',
+			},
+			{
+				displayName: 'Rate Limit (Calls)',
+				name: 'rateLimit',
+				type: 'number',
+				typeOptions: { minValue: 1 },
+				default: 5,
+				description: 'Calls per window your CRM plan allows, per credential (LeadSquared per 5 s: Lite 2, Pro 5, Super 10, Standard 15, Enterprise 25)',
+			},
+			{
+				displayName: 'Rate Window (Seconds)',
+				name: 'rateWindowSeconds',
+				type: 'number',
+				typeOptions: { minValue: 0.1 },
+				default: 5,
+			},
+			{
+				displayName: 'Retry Delay (Ms)',
+				name: 'retryDelayMs',
+				type: 'number',
+				typeOptions: { minValue: 0 },
+				default: 1000,
+				description: 'First wait between attempts; doubles each time (a 429 waits at least the rate window)',
+			},
+			{
+				displayName: 'Share Rate Limit Via Redis',
+				name: 'sharedRateLimit',
+				type: 'boolean',
+				default: true,
+				description: 'Whether every n8n instance (main and workers) draws from one budget kept in Redis. Off: per n8n process.',
+			},
+			{
+				displayName: 'Timeout (Ms)',
+				name: 'timeoutMs',
+				type: 'number',
+				typeOptions: { minValue: 100 },
+				default: 10000,
+			},
+			{
+				displayName: 'Write to CRM in Test Runs',
+				name: 'writeInTestRuns',
+				type: 'boolean',
+				default: false,
+				description: 'Whether a manual run in the editor creates leads and opportunities. Off: it only looks the lead up and reports what would happen (testRun: true).',
+			},
+		],
+	},
+];

@@ -1,0 +1,81 @@
+import type Redis from 'ioredis';
+import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
+
+import { InhouseCrmProvider } from '../shared/crm/inhouse';
+import { LeadSquaredProvider, leadSquaredBaseUrl } from '../shared/crm/leadsquared';
+import { bucketKey, LocalRateLimiter, RedisRateLimiter, type RateLimit, type RateLimiter } from '../shared/crm/rateLimiter';
+import type { CrmTransport } from '../shared/crm/transport';
+import type { CrmProvider, FieldMapping } from '../shared/crm/types';
+
+/** The opportunity an item names: a consumed sync message, a bare sync message, or an opportunity. */
+export function syncTargetOf(json: IDataObject): { opportunityId?: string; traceId?: string; message?: unknown } {
+	const message = (json.message && typeof json.message === 'object' ? json.message : json) as IDataObject;
+	const id = message._id ?? message.opportunityId ?? json.opportunityId ?? json._id;
+	const traceId = message.traceID ?? message.traceId ?? json.traceId;
+	return {
+		opportunityId: typeof id === 'string' && id.trim() ? id.trim() : undefined,
+		traceId: typeof traceId === 'string' ? traceId : undefined,
+		message,
+	};
+}
+
+function mappings(ctx: IExecuteFunctions, name: string): FieldMapping[] {
+	const value = ctx.getNodeParameter(name, 0, {}) as { mappings?: FieldMapping[] };
+	return (value.mappings ?? []).map((m) => ({ field: String(m.field ?? ''), value: String(m.value ?? '') }));
+}
+
+function limiterFor(redis: Redis, shared: boolean, key: string, rate: RateLimit): RateLimiter {
+	return shared ? new RedisRateLimiter(redis, `lead-pipeline:crm-rate:${key}`, rate) : new LocalRateLimiter(key, rate);
+}
+
+export interface BuiltProvider {
+	provider: CrmProvider;
+	/** Credential values to strip from any message. */
+	secrets: string[];
+	defaultOwner?: { crmUserId: string };
+}
+
+/** The provider the node's parameters and credential name, with its rate limiter and retry policy. */
+export async function buildProvider(ctx: IExecuteFunctions, redis: Redis, options: IDataObject): Promise<BuiltProvider> {
+	const providerName = ctx.getNodeParameter('provider', 0) as string;
+	const rate: RateLimit = { limit: Math.max(1, Math.floor(Number(options.rateLimit ?? 5))), windowMs: Math.round(Number(options.rateWindowSeconds ?? 5) * 1000) };
+	const shared = options.sharedRateLimit !== false;
+	const transport = (key: string, allowInternal: boolean): Omit<CrmTransport, 'readError' | 'label' | 'secrets'> => ({
+		limiter: limiterFor(redis, shared, key, rate),
+		attempts: Math.max(1, Math.floor(Number(options.attempts ?? 3))),
+		schedule: { kind: 'exponential', baseMs: Number(options.retryDelayMs ?? 1000), factor: 2, jitter: 0.2 },
+		rateLimitWaitMs: rate.windowMs,
+		timeoutMs: Number(options.timeoutMs ?? 10_000),
+		allowInternal,
+		signal: ctx.getExecutionCancelSignal?.(),
+	});
+	const owner = String(ctx.getNodeParameter('defaultOwner', 0, '') ?? '').trim();
+	const defaultOwner = owner ? { crmUserId: owner } : undefined;
+	if (providerName === 'inhouse') {
+		const cred = await ctx.getCredentials('leadPipelineCrmApi');
+		const baseUrl = String(cred.baseUrl ?? '');
+		const apiKey = String(cred.apiKey ?? '');
+		const provider = new InhouseCrmProvider(
+			{ baseUrl, apiKey, leadFields: mappings(ctx, 'inhouseLeadFields'), opportunityFields: mappings(ctx, 'inhouseOpportunityFields') },
+			transport(bucketKey('inhouse', baseUrl, apiKey), cred.allowInternal === true),
+		);
+		return { provider, secrets: [apiKey], defaultOwner };
+	}
+	const cred = await ctx.getCredentials('leadPipelineLeadSquaredApi');
+	const host = String(cred.host ?? '');
+	const accessKey = String(cred.accessKey ?? '');
+	const secretKey = String(cred.secretKey ?? '');
+	const provider = new LeadSquaredProvider(
+		{
+			host,
+			accessKey,
+			secretKey,
+			opportunityEventCode: Number(ctx.getNodeParameter('opportunityEventCode', 0)),
+			leadAttributes: mappings(ctx, 'leadAttributes'),
+			opportunityFields: mappings(ctx, 'opportunityFields'),
+		},
+		// The plan limit is per account: key on the account's access key and host, never the secret.
+		transport(bucketKey('leadsquared', leadSquaredBaseUrl(host), accessKey), cred.allowInternal === true),
+	);
+	return { provider, secrets: [accessKey, secretKey], defaultOwner };
+}

@@ -1,0 +1,144 @@
+import {
+	httpRequest,
+	HttpRequestError,
+	retryAfterOf,
+	systemClock,
+	verdictOf,
+	withRetries,
+	type AttemptResult,
+	type BackoffSchedule,
+	type Clock,
+	type HttpResponse,
+} from '../http';
+import { CrmPermanentError, CrmTransientError, redactSecrets } from './errors';
+import { RateLimitQueueFullError, type RateLimiter } from './rateLimiter';
+
+/**
+ * Every CRM request goes through here: the credential's rate limiter before each attempt, the
+ * pack's HTTP client, inline retries for 429 / 5xx (and for timeouts only when the request is
+ * safe to repeat), and one error shape for the node. Nothing here knows a particular CRM: the
+ * provider passes how to read its error body.
+ */
+export interface CrmTransport {
+	/** "LeadSquared", "In-house CRM": names the system in error messages. */
+	label: string;
+	limiter: RateLimiter;
+	/** Attempts per request, the first included. */
+	attempts: number;
+	schedule: BackoffSchedule;
+	/** Wait after a 429 that carries no Retry-After (LeadSquared documents none): the plan window. */
+	rateLimitWaitMs: number;
+	timeoutMs: number;
+	/** The CRM lives on a private network (or a test stand-in on loopback). */
+	allowInternal: boolean;
+	/** Credential values that must never reach a message. */
+	secrets: string[];
+	/** The CRM's own error text and type from a non-2xx (or 2xx error) response. */
+	readError(response: HttpResponse): { message: string; type?: string } | undefined;
+	clock?: Clock;
+	signal?: AbortSignal;
+}
+
+export interface CrmRequest {
+	method: 'GET' | 'POST';
+	url: string;
+	headers: Record<string, string>;
+	json?: unknown;
+	/** Safe to send again after a timeout or dropped connection (lookups, idempotency-keyed posts). */
+	idempotent: boolean;
+	/** Short name of the operation for messages: "lead lookup by phone". */
+	what: string;
+}
+
+/** A request the CRM could not even be asked (bad URL, refused address): the user must fix settings. */
+export class CrmConfigurationError extends Error {
+	constructor(message: string) {
+		super(message);
+		this.name = 'CrmConfigurationError';
+	}
+}
+
+interface Attempt extends AttemptResult {
+	response?: HttpResponse;
+	error?: HttpRequestError;
+}
+
+function errorText(t: CrmTransport, response: HttpResponse): { message: string; type?: string } {
+	let read: { message: string; type?: string } | undefined;
+	try {
+		read = t.readError(response);
+	} catch {
+		read = undefined;
+	}
+	const message = read?.message ?? (response.text().slice(0, 500) || `HTTP ${response.status}`);
+	return { message: redactSecrets(message, t.secrets), type: read?.type };
+}
+
+/** Runs one CRM request to a parsed JSON body, or throws CrmPermanentError / CrmTransientError / CrmConfigurationError. */
+export async function crmRequest<T>(t: CrmTransport, request: CrmRequest): Promise<T> {
+	const clock = t.clock ?? systemClock;
+	const outcome = await withRetries<Attempt>(
+		async () => {
+			try {
+				await t.limiter.acquire();
+			} catch (error) {
+				if (error instanceof RateLimitQueueFullError) throw new CrmTransientError(`${t.label} ${request.what}: ${error.message}`);
+				throw error;
+			}
+			let response: HttpResponse;
+			try {
+				response = await httpRequest({
+					url: request.url,
+					method: request.method,
+					headers: request.headers,
+					json: request.json,
+					timeoutMs: t.timeoutMs,
+					allowInternal: t.allowInternal,
+					signal: t.signal,
+				});
+			} catch (error) {
+				if (!(error instanceof HttpRequestError)) throw error;
+				if (!error.retryable) {
+					if (error.code === 'ABORTED') throw new CrmTransientError(`${t.label} ${request.what}: ${error.message}`);
+					throw new CrmConfigurationError(redactSecrets(`${t.label} ${request.what}: ${error.message}`, t.secrets));
+				}
+				// A POST that timed out may have been carried out: sending it again could create a
+				// second record. Give up now; the redelivery looks the record up before creating.
+				if (!request.idempotent) {
+					throw new CrmTransientError(redactSecrets(`${t.label} ${request.what}: ${error.message} (the CRM may have received it; the retry looks it up first)`, t.secrets));
+				}
+				return { verdict: 'retryable', error };
+			}
+			const verdict = verdictOf(response);
+			const retryAfterMs = retryAfterOf(response, clock.now()) ?? (response.status === 429 ? t.rateLimitWaitMs : undefined);
+			return { verdict, response, retryAfterMs };
+		},
+		{ attempts: t.attempts, schedule: t.schedule, clock },
+	);
+	const last = outcome.attempts[outcome.attempts.length - 1];
+	if (outcome.status === 'success' && last.response) {
+		const response = last.response;
+		let body: unknown;
+		try {
+			body = response.body.length ? response.json() : {};
+		} catch {
+			throw new CrmTransientError(`${t.label} ${request.what}: the response was not JSON (HTTP ${response.status})`, response.status);
+		}
+		// LeadSquared can answer 200 with {Status: "Error"}: that is a refusal, not a success.
+		if (body && typeof body === 'object' && (body as { Status?: unknown }).Status === 'Error') {
+			const { message, type } = errorText(t, response);
+			throw new CrmPermanentError(`${t.label} refused the ${request.what}: ${message}`, response.status, message, type);
+		}
+		return body as T;
+	}
+	const tries = outcome.attempts.length;
+	if (last.error) {
+		throw new CrmTransientError(redactSecrets(`${t.label} ${request.what}: ${last.error.message} (${tries} attempt${tries > 1 ? 's' : ''})`, t.secrets));
+	}
+	const response = last.response!;
+	const { message, type } = errorText(t, response);
+	if (outcome.status === 'exhausted') {
+		throw new CrmTransientError(`${t.label} ${request.what}: HTTP ${response.status} ${message} (${tries} attempts)`, response.status, message);
+	}
+	throw new CrmPermanentError(`${t.label} refused the ${request.what} (HTTP ${response.status}): ${message}`, response.status, message, type);
+}
