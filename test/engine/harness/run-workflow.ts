@@ -22,6 +22,8 @@ import { TestCredentialsHelper } from './credentials-helper';
 import { PackNodeTypes } from './node-types';
 
 export interface WorkflowJson {
+	/** Fixed id, for tests of state kept per workflow across calls; otherwise a fresh one per run. */
+	id?: string;
 	name?: string;
 	nodes: INode[];
 	connections: IConnections;
@@ -80,7 +82,7 @@ export function additionalData(hooks: ExecutionLifecycleHooks | undefined, crede
 
 export function buildWorkflow(json: WorkflowJson): Workflow {
 	return new Workflow({
-		id: randomUUID(),
+		id: json.id ?? randomUUID(),
 		name: json.name ?? 'test',
 		nodes: structuredClone(json.nodes),
 		connections: json.connections,
