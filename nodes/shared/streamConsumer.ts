@@ -1,18 +1,7 @@
 import type Redis from 'ioredis';
 
-import {
-	acknowledge,
-	autoClaim,
-	deadLetter,
-	deliveryCounts,
-	ensureGroup,
-	isNoGroupError,
-	readGroup,
-	recordErrors,
-	touchPending,
-	type RawEntry,
-} from './streamGroup';
-import { MESSAGE_FIELD } from './streams';
+import { autoClaim, deliveryCounts, ensureGroup, isNoGroupError, readGroup, touchPending, type RawEntry } from './streamGroup';
+import { acknowledge, MESSAGE_FIELD, moveToDeadLetters, recordErrors } from './streams';
 
 export type AckMode = 'executionSucceeds' | 'executionFinishes' | 'immediately';
 
@@ -159,7 +148,7 @@ export class StreamConsumer {
 				if (ownPendingCursor !== undefined) {
 					batch = await readGroup(this.command, { ...this.ids(), count: o.batchSize, id: ownPendingCursor });
 					ownPendingCursor = batch.length ? batch[batch.length - 1].id : undefined;
-					batch = await this.withCounts(batch);
+					batch = await this.deadLetterExhausted(batch);
 				}
 				if (batch.length === 0 && Date.now() >= this.nextClaimAt) batch = await this.claimStale();
 				if (batch.length === 0) {
@@ -188,8 +177,11 @@ export class StreamConsumer {
 		return { stream, group, consumer };
 	}
 
-	/** Delivery counts for re-read or claimed entries; over-delivered ones go to the DLQ instead. */
-	private async withCounts(entries: RawEntry[]): Promise<Array<RawEntry & { deliveryCount: number }>> {
+	/**
+	 * Looks up delivery counts of re-read or claimed entries. Entries past Max Retries (or trimmed
+	 * away) move to the DLQ; only the rest are returned, with their counts.
+	 */
+	private async deadLetterExhausted(entries: RawEntry[]): Promise<Array<RawEntry & { deliveryCount: number }>> {
 		const o = this.options;
 		const fresh = entries.filter((e) => !this.inFlightIds.has(e.id));
 		const counts = await deliveryCounts(this.command, o.stream, o.group, fresh.map((e) => e.id));
@@ -209,7 +201,7 @@ export class StreamConsumer {
 			}
 		}
 		if (dead.length) {
-			await deadLetter(this.command, { ...o }, dead);
+			await moveToDeadLetters(this.command, o, dead);
 			this.stats.deadLettered += dead.length;
 			this.log.warn(`Moved ${dead.length} entr${dead.length === 1 ? 'y' : 'ies'} of ${o.stream} to ${o.dlqStream}`);
 		}
@@ -228,7 +220,7 @@ export class StreamConsumer {
 		this.claimCursor = claim.cursor;
 		if (claim.cursor === '0-0') this.nextClaimAt = Date.now() + Math.max(100, Math.floor(o.claimTimeoutMs / 2));
 		if (claim.deletedIds.length) {
-			await deadLetter(
+			await moveToDeadLetters(
 				this.command,
 				o,
 				claim.deletedIds.map((id) => ({
@@ -240,7 +232,7 @@ export class StreamConsumer {
 			);
 			this.stats.deadLettered += claim.deletedIds.length;
 		}
-		const entries = await this.withCounts(claim.entries);
+		const entries = await this.deadLetterExhausted(claim.entries);
 		this.stats.claimed += entries.length;
 		return entries;
 	}
@@ -311,7 +303,7 @@ export class StreamConsumer {
 			this.stats.acked += await acknowledge(this.command, o.stream, o.group, ids);
 		} catch (error) {
 			// The group may have been recreated meanwhile; the entries were redelivered or are gone.
-			this.log.warn(`XACK on ${o.stream} failed: ${(error as Error).message}`);
+			this.log.warn(`Acknowledging on ${o.stream} failed: ${(error as Error).message}`);
 		}
 	}
 

@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
 
-import { fieldsToObject, MESSAGE_FIELD } from './streams';
+import { fieldsToObject } from './streams';
 
 /** An entry as XREADGROUP / XAUTOCLAIM return it; fields are null when the entry was trimmed. */
 export interface RawEntry {
@@ -96,75 +96,4 @@ export async function touchPending(
 	ids: string[],
 ): Promise<void> {
 	if (ids.length) await redis.call('XCLAIM', o.stream, o.group, o.consumer, 0, ...ids, 'JUSTID');
-}
-
-/** Where a consumer keeps the last failure reason per pending id, so the DLQ entry can say why. */
-export function errorsKey(stream: string, group: string): string {
-	return `${stream}:${group}:lastError`;
-}
-
-const ERRORS_TTL_SECONDS = 7 * 24 * 3600;
-
-export async function recordErrors(
-	redis: Redis,
-	stream: string,
-	group: string,
-	errors: Array<{ id: string; error: string }>,
-): Promise<void> {
-	if (errors.length === 0) return;
-	const key = errorsKey(stream, group);
-	await redis
-		.multi()
-		.hset(key, ...errors.flatMap(({ id, error }) => [id, error.slice(0, 2000)]))
-		.expire(key, ERRORS_TTL_SECONDS)
-		.exec();
-}
-
-export async function acknowledge(redis: Redis, stream: string, group: string, ids: string[]): Promise<number> {
-	if (ids.length === 0) return 0;
-	const reply = await redis.multi().xack(stream, group, ...ids).hdel(errorsKey(stream, group), ...ids).exec();
-	const [error, acked] = reply?.[0] ?? [];
-	if (error) throw error;
-	return Number(acked);
-}
-
-export interface DeadLetter {
-	id: string;
-	/** The entry's `message` field as stored (null when the entry had been trimmed away). */
-	message: string | null;
-	retryCount: number;
-	/** Used when no failure was recorded for the id. */
-	fallbackError: string;
-}
-
-/**
- * Moves entries to the DLQ stream and acknowledges them in one MULTI, so an entry is either
- * pending in the queue or in the DLQ, never neither.
- */
-export async function deadLetter(
-	redis: Redis,
-	o: { stream: string; group: string; dlqStream: string },
-	letters: DeadLetter[],
-): Promise<void> {
-	if (letters.length === 0) return;
-	const ids = letters.map((l) => l.id);
-	const reasons = await redis.hmget(errorsKey(o.stream, o.group), ...ids);
-	const multi = redis.multi();
-	const failedAt = new Date().toISOString();
-	letters.forEach((letter, i) => {
-		multi.xadd(
-			o.dlqStream, '*',
-			MESSAGE_FIELD, letter.message ?? 'null',
-			'originalQueue', o.stream,
-			'originalId', letter.id,
-			'group', o.group,
-			'failedAt', failedAt,
-			'retryCount', String(letter.retryCount),
-			'lastError', reasons[i] ?? letter.fallbackError,
-		);
-	});
-	multi.xack(o.stream, o.group, ...ids).hdel(errorsKey(o.stream, o.group), ...ids);
-	const results = await multi.exec();
-	const failed = results?.find(([error]) => error);
-	if (failed) throw failed[0];
 }
