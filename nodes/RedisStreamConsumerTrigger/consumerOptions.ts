@@ -4,7 +4,7 @@ import type { INodeProperties, ITriggerFunctions } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
 import type { AckMode, ConsumerOptions } from '../shared/streamConsumer';
-import { dlqStreamName } from '../shared/streamGroup';
+import { dlqStreamName, MIN_CLAIM_TIMEOUT_MS } from '../shared/streamGroup';
 
 export const consumerProperties: INodeProperties[] = [
 	{
@@ -81,10 +81,10 @@ export const consumerProperties: INodeProperties[] = [
 				displayName: 'Claim Timeout (Ms)',
 				name: 'claimTimeoutMs',
 				type: 'number',
-				typeOptions: { minValue: 100 },
+				typeOptions: { minValue: 3000 },
 				default: 10000,
 				description:
-					'An entry pending this long without a heartbeat (its consumer died) is taken over by another consumer',
+					'An entry pending this long without a heartbeat (its consumer died) is taken over by another consumer. At least 3000: the running consumer renews its entries every third of this.',
 			},
 			{
 				displayName: 'Consumer Name',
@@ -166,6 +166,16 @@ function text(ctx: ITriggerFunctions, name: string, value: unknown): string {
 	return s;
 }
 
+function claimTimeout(ctx: ITriggerFunctions, value: unknown): number {
+	const n = Number(value);
+	if (Number.isInteger(n) && n < MIN_CLAIM_TIMEOUT_MS && n >= 0) {
+		throw new NodeOperationError(ctx.getNode(), `Claim Timeout (Ms) must be at least ${MIN_CLAIM_TIMEOUT_MS} (got ${n})`, {
+			description: `The running consumer renews its entries every third of the claim timeout; below ${MIN_CLAIM_TIMEOUT_MS} ms a slow but healthy batch loses its entries to another consumer and is processed twice. Set 3000 or more.`,
+		});
+	}
+	return wholeNumber(ctx, 'Claim Timeout (Ms)', n, MIN_CLAIM_TIMEOUT_MS, 86_400_000);
+}
+
 export function readConsumerOptions(ctx: ITriggerFunctions): ConsumerOptions & { stopTimeoutMs: number } {
 	const o = ctx.getNodeParameter('options', {}) as RawOptions;
 	const stream = text(ctx, 'Stream', ctx.getNodeParameter('stream'));
@@ -180,7 +190,7 @@ export function readConsumerOptions(ctx: ITriggerFunctions): ConsumerOptions & {
 		ackMode: ctx.getNodeParameter('ackMode', 'executionSucceeds') as AckMode,
 		blockMs: wholeNumber(ctx, 'Block (Ms)', o.blockMs ?? 2000, 1, 600_000),
 		maxRetries: wholeNumber(ctx, 'Max Retries', o.maxRetries ?? 5, 1, 1000),
-		claimTimeoutMs: wholeNumber(ctx, 'Claim Timeout (Ms)', o.claimTimeoutMs ?? 10_000, 100, 86_400_000),
+		claimTimeoutMs: claimTimeout(ctx, o.claimTimeoutMs ?? 10_000),
 		dlqStream: o.dlqStream?.trim() || dlqStreamName(stream, group),
 		parseJson: o.parseJson !== false,
 		stopTimeoutMs: wholeNumber(ctx, 'Stop Timeout (Ms)', o.stopTimeoutMs ?? 30_000, 0, 3_600_000),

@@ -1,6 +1,15 @@
 import type Redis from 'ioredis';
 
-import { autoClaim, deliveryCounts, ensureGroup, isNoGroupError, readGroup, touchPending, type RawEntry } from './streamGroup';
+import {
+	autoClaim,
+	deliveryCounts,
+	ensureGroup,
+	isNoGroupError,
+	readGroup,
+	renewOwned,
+	MIN_CLAIM_TIMEOUT_MS,
+	type RawEntry,
+} from './streamGroup';
 import { acknowledge, MESSAGE_FIELD, moveToDeadLetters, recordErrors } from './streams';
 
 export type AckMode = 'executionSucceeds' | 'executionFinishes' | 'immediately';
@@ -91,6 +100,9 @@ export class StreamConsumer {
 		private readonly handler: BatchHandler,
 		private readonly log: ConsumerLog = silent,
 	) {
+		if (!(options.claimTimeoutMs >= MIN_CLAIM_TIMEOUT_MS)) {
+			throw new RangeError(`Claim timeout must be at least ${MIN_CLAIM_TIMEOUT_MS} ms (got ${options.claimTimeoutMs})`);
+		}
 		let resolve!: () => void;
 		const promise = new Promise<void>((r) => (resolve = r));
 		this.firstBatch = { promise, resolve };
@@ -102,7 +114,8 @@ export class StreamConsumer {
 		await ensureGroup(this.command, o.stream, o.group, o.startId);
 		this.blockingClientId = Number(await this.blocking.client('ID'));
 		this.running = true;
-		const beat = Math.max(250, Math.floor(o.claimTimeoutMs / 3));
+		// Three renewals per claim timeout: one late or lost renewal still leaves the entries ours.
+		const beat = Math.floor(o.claimTimeoutMs / 3);
 		this.heartbeat = setInterval(() => void this.keepInFlightOurs(), beat);
 		this.loopDone = this.loop();
 	}
@@ -310,8 +323,16 @@ export class StreamConsumer {
 	private async keepInFlightOurs(): Promise<void> {
 		const ids = [...this.inFlightIds];
 		if (ids.length === 0) return;
-		await touchPending(this.command, this.ids(), ids).catch((error) =>
-			this.log.debug(`Could not refresh pending entries: ${(error as Error).message}`),
-		);
+		try {
+			const lost = await renewOwned(this.command, this.ids(), ids);
+			for (const id of lost) this.inFlightIds.delete(id);
+			if (lost.length) {
+				this.log.warn(
+					`${lost.length} in-flight entr${lost.length === 1 ? 'y' : 'ies'} of ${this.options.stream} are no longer ours (claimed by another consumer after a stall?): no longer renewed`,
+				);
+			}
+		} catch (error) {
+			this.log.debug(`Could not renew pending entries: ${(error as Error).message}`);
+		}
 	}
 }

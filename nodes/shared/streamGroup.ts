@@ -89,11 +89,36 @@ export async function deliveryCounts(
 	return counts;
 }
 
-/** Keeps entries ours without counting a delivery: resets their idle time so no claimer takes them. */
-export async function touchPending(
+// Renews only entries this consumer still owns: XCLAIM with min-idle 0 would otherwise take back an
+// entry another consumer legitimately claimed after we stalled, and both would process it. The
+// ownership check (XPENDING … consumer) and the renewal are one script, so no claim slips between.
+// JUSTID: the renewal does not count as a delivery.
+const RENEW_OWNED_SCRIPT = `
+local lost = {}
+for i = 3, #ARGV do
+  local row = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1, ARGV[2])
+  if #row > 0 then
+    redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'JUSTID')
+  else
+    table.insert(lost, ARGV[i])
+  end
+end
+return lost
+`;
+
+/**
+ * Resets the idle time of the given ids that are still pending for this consumer, so no claimer
+ * takes them while their batch runs. Returns the ids it no longer owns (claimed by another
+ * consumer, acknowledged, or gone with the group).
+ */
+export async function renewOwned(
 	redis: Redis,
 	o: { stream: string; group: string; consumer: string },
 	ids: string[],
-): Promise<void> {
-	if (ids.length) await redis.call('XCLAIM', o.stream, o.group, o.consumer, 0, ...ids, 'JUSTID');
+): Promise<string[]> {
+	if (ids.length === 0) return [];
+	return (await redis.eval(RENEW_OWNED_SCRIPT, 1, o.stream, o.group, o.consumer, ...ids)) as string[];
 }
+
+/** Below this a slow but healthy batch (GC pause, busy event loop) loses its entries to a claimer. */
+export const MIN_CLAIM_TIMEOUT_MS = 3_000;

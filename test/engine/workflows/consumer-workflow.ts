@@ -32,7 +32,7 @@ export function consumerWorkflow(o: ConsumerWorkflowOptions): WorkflowJson {
 				batchSize: o.batchSize ?? 10,
 				concurrency: o.concurrency ?? 1,
 				ackMode: o.ackMode ?? 'executionSucceeds',
-				options: { blockMs: 100, claimTimeoutMs: 300, startId: '0', stopTimeoutMs: 10_000, ...o.options },
+				options: { blockMs: 100, claimTimeoutMs: 3_000, startId: '0', stopTimeoutMs: 10_000, ...o.options },
 			},
 			credentials,
 		},
