@@ -8,6 +8,13 @@ import { dlqStreamName, MIN_CLAIM_TIMEOUT_MS } from '../shared/streamGroup';
 
 export const consumerProperties: INodeProperties[] = [
 	{
+		displayName:
+			'Test runs ("Listen" / "Execute step") only peek: they show the next entries the group has not received yet, marked testRun, and never read as a consumer, acknowledge, claim or dead-letter anything. Activate the workflow to consume.',
+		name: 'testRunNotice',
+		type: 'notice',
+		default: '',
+	},
+	{
 		displayName: 'Stream',
 		name: 'stream',
 		type: 'string',
@@ -103,6 +110,37 @@ export const consumerProperties: INodeProperties[] = [
 				description: 'Where entries go after Max Retries deliveries; empty = DLQ + stream + group',
 			},
 			{
+				displayName: 'Executions That Wait',
+				name: 'waitingMode',
+				type: 'options',
+				options: [
+					{
+						name: 'Acknowledge When They Start Waiting',
+						value: 'acknowledge',
+						description:
+							'n8n saves a waiting execution in its database and finishes it there: the entries are handed over. A failure after the Wait node does not retry them.',
+					},
+					{
+						name: 'Leave Pending',
+						value: 'leavePending',
+						description:
+							'Leave the entries pending: they are delivered again after the Claim Timeout and dead-lettered after Max Retries. Only for workflows safe to run again.',
+					},
+				],
+				default: 'acknowledge',
+				description:
+					'What to do with a batch whose execution pauses at a Wait node (the trigger is never told how a waiting execution ends)',
+			},
+			{
+				displayName: 'Max Execution Time (Ms)',
+				name: 'maxExecutionMs',
+				type: 'number',
+				typeOptions: { minValue: 0 },
+				default: 3600000,
+				description:
+					'How long to wait for an execution to report back (0 = no limit). After it the outcome counts as unknown: the entries stay pending, are retried after the Claim Timeout, and the next batch can start.',
+			},
+			{
 				displayName: 'Max Retries',
 				name: 'maxRetries',
 				type: 'number',
@@ -143,6 +181,8 @@ export const consumerProperties: INodeProperties[] = [
 
 interface RawOptions {
 	blockMs?: number;
+	maxExecutionMs?: number;
+	waitingMode?: string;
 	claimTimeoutMs?: number;
 	consumer?: string;
 	dlqStream?: string;
@@ -193,6 +233,8 @@ export function readConsumerOptions(ctx: ITriggerFunctions): ConsumerOptions & {
 		claimTimeoutMs: claimTimeout(ctx, o.claimTimeoutMs ?? 10_000),
 		dlqStream: o.dlqStream?.trim() || dlqStreamName(stream, group),
 		parseJson: o.parseJson !== false,
+		waitingMode: o.waitingMode === 'leavePending' ? 'leavePending' : 'acknowledge',
+		maxExecutionMs: wholeNumber(ctx, 'Max Execution Time (Ms)', o.maxExecutionMs ?? 3_600_000, 0, 604_800_000),
 		stopTimeoutMs: wholeNumber(ctx, 'Stop Timeout (Ms)', o.stopTimeoutMs ?? 30_000, 0, 3_600_000),
 	};
 }

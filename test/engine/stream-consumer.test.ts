@@ -6,7 +6,7 @@ import type Redis from 'ioredis';
 import { dlqStreamName } from '../../nodes/shared/streamGroup';
 import { deletePrefix, redisCredential, testRedis, uniquePrefix } from '../support/redis';
 import { addJson, eventually, pendingCount, readAll, readMessages } from '../support/streams';
-import { activateTrigger, runTriggerManually, type ActiveTrigger } from './harness/run-workflow';
+import { activateTrigger, type ActiveTrigger } from './harness/run-workflow';
 import { consumerWorkflow, type ConsumerWorkflowOptions } from './workflows/consumer-workflow';
 
 const prefix = uniquePrefix('consumer');
@@ -217,15 +217,4 @@ describe('Redis Stream Consumer Trigger, through the n8n engine on real Redis', 
 		expect(processed.length - 60).toBeLessThanOrEqual(10);
 		expect(processed.some((p) => p.deliveryCount === 2)).toBe(true);
 	}, 90_000);
-
-	test('manual mode (the editor\'s Listen) processes exactly one batch and acknowledges it', async () => {
-		const n = names('manual');
-		await addJson(redis, n.stream, numbered(15));
-		const run = await runTriggerManually(consumerWorkflow({ ...n, batchSize: 10 }), { credentials });
-		expect(run.data.resultData.error).toBeUndefined();
-		expect(await redis.xlen(n.processed)).toBe(10);
-		await eventually(async () => (await pendingCount(redis, n.stream, n.group)) === 0, 5_000, 'ack');
-		const [group] = (await redis.xinfo('GROUPS', n.stream)) as unknown[][];
-		expect(group[group.indexOf('lag') + 1]).toBe(5);
-	});
 });
