@@ -118,7 +118,7 @@ export const consumerProperties: INodeProperties[] = [
 						name: 'Acknowledge When They Start Waiting',
 						value: 'acknowledge',
 						description:
-							'n8n saves a waiting execution in its database and finishes it there: the entries are handed over. A failure after the Wait node does not retry them.',
+							'The waiting execution is saved in the n8n database and finishes there: the entries are handed over. A failure after the Wait node does not retry them.',
 					},
 					{
 						name: 'Leave Pending',

@@ -132,6 +132,8 @@ export interface ActiveTrigger {
 	response: ITriggerResponse;
 	/** Every execution the trigger started, in the order they finished. */
 	runs: IRun[];
+	/** What the trigger reported through this.emitError (n8n marks the workflow as failing). */
+	errors: Error[];
 	/** Resolves when at least n executions have finished. */
 	waitForRuns(n: number, timeoutMs?: number): Promise<void>;
 	close(): Promise<void>;
@@ -168,12 +170,16 @@ export async function activateTrigger(
 			(error: Error) => done?.reject(error),
 		);
 	};
-	const noop = () => undefined;
-	const context = new TriggerContext(workflow, node, additionalData(undefined, credentials), 'trigger', 'activate', emit, noop, noop);
+	const errors: Error[] = [];
+	const emitError = (error: Error) => {
+		errors.push(error);
+	};
+	const context = new TriggerContext(workflow, node, additionalData(undefined, credentials), 'trigger', 'activate', emit, emitError, emitError);
 	const response = (await packNodeTypes().getByNameAndVersion(node.type).trigger!.call(context)) ?? {};
 	return {
 		response,
 		runs,
+		errors,
 		async waitForRuns(n, timeoutMs = 30_000) {
 			const deadline = Date.now() + timeoutMs;
 			while (runs.length < n) {
