@@ -164,6 +164,10 @@ export class StreamConsumer {
 		if (this.stopRequested) return;
 		this.blockingClientId = clientId;
 		this.running = true;
+		// A reconnect that Redis refuses (password changed, user disabled) shows only as an error
+		// event: the driver keeps reconnecting and a blocked read would wait forever.
+		this.command.on('error', this.onConnectionError);
+		this.blocking.on('error', this.onConnectionError);
 		// Three renewals per claim timeout: one late or lost renewal still leaves the entries ours.
 		this.heartbeat = setInterval(() => void this.keepInFlightOurs(), Math.floor(o.claimTimeoutMs / 3));
 		this.loopDone = this.loop();
@@ -197,8 +201,18 @@ export class StreamConsumer {
 		} finally {
 			deadline.clear();
 			clearInterval(this.heartbeat);
+			this.command.off('error', this.onConnectionError);
+			this.blocking.off('error', this.onConnectionError);
 		}
 	}
+
+	private readonly onConnectionError = (error: unknown): void => {
+		if (!this.running) return;
+		const advice = adviseOnRedisError(error, this.options);
+		if (advice.permanent) {
+			this.fail(new ConsumerFailure(`Consuming ${this.options.stream} stopped: ${(error as Error).message}`, advice.description, error));
+		}
+	};
 
 	private async loop(): Promise<void> {
 		const o = this.options;
