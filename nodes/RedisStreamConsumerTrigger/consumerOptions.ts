@@ -102,6 +102,15 @@ export const consumerProperties: INodeProperties[] = [
 				description: 'Unique per running instance; empty = host name and process ID',
 			},
 			{
+				displayName: 'Dead-Letter Cap',
+				name: 'dlqMaxLen',
+				type: 'number',
+				typeOptions: { minValue: 0 },
+				default: 0,
+				description:
+					'Most dead letters the DLQ stream may hold (0 = no cap). Dead letters are never trimmed: at the cap, entries that exhausted their retries stay pending in the stream (with a warning in the n8n log) until dead letters are replayed or deleted.',
+			},
+			{
 				displayName: 'Dead-Letter Stream',
 				name: 'dlqStream',
 				type: 'string',
@@ -181,6 +190,7 @@ export const consumerProperties: INodeProperties[] = [
 
 interface RawOptions {
 	blockMs?: number;
+	dlqMaxLen?: number;
 	maxExecutionMs?: number;
 	waitingMode?: string;
 	claimTimeoutMs?: number;
@@ -232,6 +242,7 @@ export function readConsumerOptions(ctx: ITriggerFunctions): ConsumerOptions & {
 		maxRetries: wholeNumber(ctx, 'Max Retries', o.maxRetries ?? 5, 1, 1000),
 		claimTimeoutMs: claimTimeout(ctx, o.claimTimeoutMs ?? 10_000),
 		dlqStream: o.dlqStream?.trim() || dlqStreamName(stream, group),
+		dlqMaxLen: wholeNumber(ctx, 'Dead-Letter Cap', o.dlqMaxLen ?? 0, 0, 100_000_000),
 		parseJson: o.parseJson !== false,
 		waitingMode: o.waitingMode === 'leavePending' ? 'leavePending' : 'acknowledge',
 		maxExecutionMs: wholeNumber(ctx, 'Max Execution Time (Ms)', o.maxExecutionMs ?? 3_600_000, 0, 604_800_000),

@@ -1,7 +1,7 @@
 import type Redis from 'ioredis';
 
 import { dlqStreamName } from './streamGroup';
-import { fieldsToObject, MESSAGE_FIELD, replayEach, type ReplayResult } from './streams';
+import { fieldsToObject, MESSAGE_FIELD, nearCap, replayEach, type ReplayResult } from './streams';
 
 export type { ReplayResult } from './streams';
 
@@ -41,13 +41,16 @@ export interface QueueInfo {
 	lastGeneratedId: string | null;
 	dlqStream: string;
 	dlqSize: number;
-	alerts: { backlog: boolean; dlq: boolean; pending: boolean };
+	/** The DLQ's cap as configured on the consumer (0 = none) and whether it is within 10% of it. */
+	dlqCap: number;
+	dlqNearCap: boolean;
+	alerts: { backlog: boolean; dlq: boolean; pending: boolean; dlqNearCap: boolean };
 	alerting: boolean;
 }
 
 export async function queueInfo(
 	redis: Redis,
-	o: { stream: string; group: string; dlqStream?: string; thresholds?: Partial<Thresholds> },
+	o: { stream: string; group: string; dlqStream?: string; dlqCap?: number; thresholds?: Partial<Thresholds> },
 ): Promise<QueueInfo> {
 	const thresholds = { ...DEFAULT_THRESHOLDS, ...o.thresholds };
 	const dlqStream = o.dlqStream || dlqStreamName(o.stream, o.group);
@@ -65,10 +68,12 @@ export async function queueInfo(
 	const lag = group ? (group.lag === null || group.lag === undefined ? null : Number(group.lag)) : length;
 	const queueLength = (lag ?? 0) + pending;
 	const dlqSize = await redis.xlen(dlqStream);
+	const dlqCap = Math.max(0, Math.floor(o.dlqCap ?? 0));
 	const alerts = {
 		backlog: queueLength > thresholds.queueLength,
 		dlq: dlqSize > thresholds.dlqSize,
 		pending: pending > thresholds.pending,
+		dlqNearCap: nearCap(dlqSize, dlqCap),
 	};
 	return {
 		stream: o.stream,
@@ -84,8 +89,10 @@ export async function queueInfo(
 		lastGeneratedId: (stream?.['last-generated-id'] as string | undefined) ?? null,
 		dlqStream,
 		dlqSize,
+		dlqCap,
+		dlqNearCap: alerts.dlqNearCap,
 		alerts,
-		alerting: alerts.backlog || alerts.dlq || alerts.pending,
+		alerting: alerts.backlog || alerts.dlq || alerts.pending || alerts.dlqNearCap,
 	};
 }
 

@@ -11,7 +11,7 @@ import {
 	MIN_CLAIM_TIMEOUT_MS,
 	type RawEntry,
 } from './streamGroup';
-import { acknowledge, MESSAGE_FIELD, moveToDeadLetters, recordErrors } from './streams';
+import { acknowledge, DeadLetterRefused, MESSAGE_FIELD, moveToDeadLetters, recordErrors, type DeadLetter } from './streams';
 
 export type AckMode = 'executionSucceeds' | 'executionFinishes' | 'immediately';
 
@@ -296,12 +296,23 @@ export class StreamConsumer {
 				keep.push({ ...entry, deliveryCount });
 			}
 		}
-		if (dead.length) {
-			await moveToDeadLetters(this.command, o, dead);
-			this.stats.deadLettered += dead.length;
-			this.log.warn(`Moved ${dead.length} entr${dead.length === 1 ? 'y' : 'ies'} of ${o.stream} to ${o.dlqStream}`);
-		}
+		await this.deadLetter(dead);
 		return keep;
+	}
+
+	/** Moves to the DLQ; at the DLQ's cap the entries stay pending with a warning, never trimmed. */
+	private async deadLetter(letters: DeadLetter[]): Promise<void> {
+		const o = this.options;
+		if (letters.length === 0) return;
+		try {
+			const moved = await moveToDeadLetters(this.command, o, letters);
+			this.stats.deadLettered += moved.length;
+			this.log.warn(`Moved ${moved.length} entr${moved.length === 1 ? 'y' : 'ies'} of ${o.stream} to ${o.dlqStream}`);
+		} catch (error) {
+			if (!(error instanceof DeadLetterRefused && error.onlyCapped)) throw error;
+			this.stats.deadLettered += error.moved.length;
+			this.log.warn(`${error.message}: ${error.refused.length} entries stay pending in ${o.stream} until dead letters are replayed or deleted`);
+		}
 	}
 
 	/** XAUTOCLAIM entries idle longer than the claim timeout (dead or stuck consumers). */
@@ -315,19 +326,14 @@ export class StreamConsumer {
 		});
 		this.claimCursor = claim.cursor;
 		if (claim.cursor === '0-0') this.nextClaimAt = Date.now() + Math.floor(o.claimTimeoutMs / 2);
-		if (claim.deletedIds.length) {
-			await moveToDeadLetters(
-				this.command,
-				o,
-				claim.deletedIds.map((id) => ({
-					id,
-					message: null,
-					retryCount: 0,
-					fallbackError: 'entry was trimmed from the stream before it was processed',
-				})),
-			);
-			this.stats.deadLettered += claim.deletedIds.length;
-		}
+		await this.deadLetter(
+			claim.deletedIds.map((id) => ({
+				id,
+				message: null,
+				retryCount: 0,
+				fallbackError: 'entry was trimmed from the stream before it was processed',
+			})),
+		);
 		const entries = await this.deadLetterExhausted(claim.entries);
 		this.stats.claimed += entries.length;
 		return entries;

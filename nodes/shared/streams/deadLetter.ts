@@ -23,6 +23,8 @@ export interface DeadLetterFields {
 	lastError: string;
 }
 
+const AT_CAP = 'dead-letter stream at its cap';
+
 // Per entry: XADD to the DLQ first; only if Redis accepted it, XACK and forget the reason. MULTI
 // cannot do this (it never rolls back: a WRONGTYPE on the DLQ would still let the XACK run and the
 // entry would be in no stream), and neither can a script that lets the first error abort it midway
@@ -40,7 +42,7 @@ for i = 4, #ARGV, 4 do
   end
   if full then
     table.insert(refused, id)
-    table.insert(refused, 'dead-letter stream ' .. KEYS[2] .. ' is at its cap of ' .. ARGV[3] .. ' entries')
+    table.insert(refused, '${AT_CAP}: ' .. KEYS[2] .. ' holds its cap of ' .. ARGV[3] .. ' entries; replay or delete dead letters')
   else
     local reason = redis.pcall('HGET', KEYS[3], id)
     if type(reason) ~= 'string' then reason = ARGV[i + 3] end
@@ -59,6 +61,9 @@ end
 return { moved, refused }
 `;
 
+/** The reason a refused move gives when the DLQ is at its cap (nothing is ever trimmed from a DLQ). */
+export const DLQ_AT_CAP = AT_CAP;
+
 /** Thrown when Redis refused to dead-letter some entries; they are still pending in the queue. */
 export class DeadLetterRefused extends Error {
 	constructor(
@@ -68,6 +73,11 @@ export class DeadLetterRefused extends Error {
 	) {
 		super(`Could not move ${refused.length} entr${refused.length === 1 ? 'y' : 'ies'} to ${dlqStream}: ${refused[0].reason}`);
 		this.name = 'DeadLetterRefused';
+	}
+
+	/** True when every refusal was the cap: the entries stay pending, nothing is wrong with Redis. */
+	get onlyCapped(): boolean {
+		return this.refused.every((r) => r.reason.startsWith(DLQ_AT_CAP));
 	}
 }
 

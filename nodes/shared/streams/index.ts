@@ -6,3 +6,4 @@ export * from './write';
 export * from './ack';
 export * from './deadLetter';
 export * from './replay';
+export * from './capped';
