@@ -1,14 +1,16 @@
 import type Redis from 'ioredis';
-import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
+import { metricsScope, recordMetrics } from '../common/metricsOptions';
 import { mongoCredentialTestMethods, safeMongoMessage, toMongoCredentialData } from '../common/mongoCredential';
 import { openPipeline, pipelineCredentialTestMethods } from '../common/pipelineSettings';
 import { REDIS_CREDENTIAL, toRedisCredentialData } from '../common/redisCredential';
 import { leadOfItem, type LeadFields } from '../shared/leadItem';
 import { connectRedis, closeRedis } from '../shared/redis';
 import type { SettingsOverrides } from '../shared/settings';
-import { dedupeKeysOf, type CheckInput, type LeadStore, type MatchKind } from '../shared/store/contract';
+import { COUNTER, type DecisionEvent } from '../shared/metrics/counters';
+import { dedupeKeysOf, type CheckInput, type LeadStore, type Verdict, type MatchKind } from '../shared/store/contract';
 import { MongoLeadStore } from '../shared/store/mongoStore';
 import { RedisLeadStore } from '../shared/store/redisStore';
 import { dedupeProperties } from './description';
@@ -19,6 +21,8 @@ interface OpenStore {
 	redis?: Redis;
 	/** The namespace of item i (v1 allowed an expression per item). */
 	namespaceOf(itemIndex: number): string;
+	/** The day boundary metrics are counted by (Pipeline Settings, else n8n's). */
+	timeZone: string;
 	close(): Promise<void>;
 }
 
@@ -29,7 +33,7 @@ async function openStoreV1(ctx: IExecuteFunctions): Promise<OpenStore> {
 		const cred = toMongoCredentialData(await ctx.getCredentials('leadPipelineMongo'));
 		try {
 			const store = await MongoLeadStore.connect(cred.connectionString, cred.database);
-			return { store, namespaceOf, close: async () => await store.close() };
+			return { store, namespaceOf, timeZone: ctx.getTimezone(), close: async () => await store.close() };
 		} catch (error) {
 			throw new NodeOperationError(ctx.getNode(), 'Could not connect to MongoDB', { description: safeMongoMessage(error, cred) });
 		}
@@ -37,7 +41,7 @@ async function openStoreV1(ctx: IExecuteFunctions): Promise<OpenStore> {
 	try {
 		const redis = await connectRedis(toRedisCredentialData(await ctx.getCredentials(REDIS_CREDENTIAL)), 'command', 'n8n-lead-pipeline:dedupe');
 		const store = new RedisLeadStore(redis);
-		return { store, redis, namespaceOf, close: async () => await closeRedis(redis) };
+		return { store, redis, namespaceOf, timeZone: ctx.getTimezone(), close: async () => await closeRedis(redis) };
 	} catch (error) {
 		throw new NodeOperationError(ctx.getNode(), error as Error);
 	}
@@ -48,7 +52,7 @@ async function openStore(ctx: IExecuteFunctions): Promise<OpenStore> {
 	if (ctx.getNode().typeVersion < 2) return await openStoreV1(ctx);
 	const options = ctx.getNodeParameter('options', 0, {}) as SettingsOverrides;
 	const pipeline = await openPipeline(ctx, 'dedupe', { namespace: options.namespace, leadStore: options.leadStore });
-	return { store: pipeline.store, redis: pipeline.redis, namespaceOf: () => pipeline.settings.namespace, close: pipeline.close };
+	return { store: pipeline.store, redis: pipeline.redis, namespaceOf: () => pipeline.settings.namespace, timeZone: pipeline.settings.timeZone, close: pipeline.close };
 }
 
 async function exClientCheck(ctx: IExecuteFunctions, redis: Redis | undefined): Promise<(lead: LeadFields) => Promise<boolean>> {
@@ -71,6 +75,28 @@ async function exClientCheck(ctx: IExecuteFunctions, redis: Redis | undefined): 
 		};
 	}
 	return async () => false;
+}
+
+/** new / duplicate{matchedOn} per recorded verdict; one write per namespace (v1 may vary it per item). */
+async function countVerdicts(
+	ctx: IExecuteFunctions,
+	redis: Redis | undefined,
+	options: IDataObject,
+	timeZone: string,
+	checks: Array<{ input: CheckInput }>,
+	verdicts: Verdict[],
+): Promise<void> {
+	const byNamespace = new Map<string, DecisionEvent[]>();
+	checks.forEach(({ input }, i) => {
+		const verdict = verdicts[i];
+		const event: DecisionEvent = verdict.duplicate
+			? { traceId: input.traceId, counter: COUNTER.duplicate, labels: { matchedOn: verdict.matchedOn } }
+			: { traceId: input.traceId, counter: COUNTER.new };
+		byNamespace.set(input.namespace, [...(byNamespace.get(input.namespace) ?? []), event]);
+	});
+	for (const [namespace, events] of byNamespace) {
+		await recordMetrics(ctx.logger, redis, metricsScope(ctx.getMode(), options, { namespace, timeZone }), events);
+	}
 }
 
 export class Dedupe implements INodeType {
@@ -109,10 +135,11 @@ export class Dedupe implements INodeType {
 		const onDuplicate = this.getNodeParameter('onDuplicate', 0) as string;
 		const passThrough = this.getNodeParameter('noKey', 0) === 'passThrough';
 		const bonus = this.getNodeParameter('exClientBonus', 0, 20) as number;
-		const checkOnlyWhen = (this.getNodeParameter('options', 0, {}) as { checkOnly?: string }).checkOnly ?? 'manual';
+		const options = this.getNodeParameter('options', 0, {}) as IDataObject;
+		const checkOnlyWhen = (options.checkOnly as string | undefined) ?? 'manual';
 		// Editor test runs must not change the dedupe history production relies on.
 		const checkOnly = checkOnlyWhen === 'always' || (checkOnlyWhen === 'manual' && this.getMode() === 'manual');
-		const { store, redis, namespaceOf, close } = await openStore(this);
+		const { store, redis, namespaceOf, timeZone, close } = await openStore(this);
 		const fresh: INodeExecutionData[] = [];
 		const duplicates: INodeExecutionData[] = [];
 		try {
@@ -140,6 +167,7 @@ export class Dedupe implements INodeType {
 			}
 			const inputs = checks.map((c) => c.input);
 			const verdicts = checkOnly ? await store.checkOnlyMany(inputs) : await store.checkAndRecordMany(inputs);
+			if (!checkOnly) await countVerdicts(this, redis, options, timeZone, checks, verdicts);
 			const marker = checkOnly ? { dedupeCheckOnly: true } : {};
 			for (const [i, { itemIndex, lead }] of checks.entries()) {
 				const json = items[itemIndex].json;

@@ -1,4 +1,5 @@
 import type { INodeProperties } from 'n8n-workflow';
+import { withMetricsOptions } from '../common/metricsOptions';
 
 export const dedupeProperties: INodeProperties[] = [
 	{
@@ -112,7 +113,7 @@ export const dedupeProperties: INodeProperties[] = [
 		type: 'collection',
 		placeholder: 'Add Option',
 		default: {},
-		options: [
+		options: withMetricsOptions([
 			{
 				displayName: "Check Only, Don't Record",
 				name: 'checkOnly',
@@ -146,6 +147,6 @@ export const dedupeProperties: INodeProperties[] = [
 				description: "Compare within this namespace instead of the credential's (empty = the credential's)",
 				displayOptions: { show: { '@version': [{ _cnd: { gte: 2 } }] } },
 			},
-		],
+		]),
 	},
 ];

@@ -1,9 +1,11 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeParameters, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
+import { metricsScope, metricsWanted, recordMetrics } from '../common/metricsOptions';
 import { openPipeline, pipelineCredentialTestMethods, type OpenPipeline } from '../common/pipelineSettings';
 import type { FiltrationProcess } from '../shared/lead';
 import { channelOfItem, leadOfItem } from '../shared/leadItem';
+import { COUNTER } from '../shared/metrics/counters';
 import { compileRoutingTable, route, RoutingRuleError, type RoutingRuleInput, type RoutingTable } from '../shared/rules';
 import { initialStage } from '../shared/stages';
 import { addEntries } from '../shared/streams';
@@ -94,7 +96,9 @@ export class FilterRouter implements INodeType {
 		const testRun = this.getMode() === 'manual';
 		const persist = !testRun && (this.getNodeParameter('persist', 0, true) as boolean);
 		const sendNoFilter = !testRun && (this.getNodeParameter('sendNoFilter', 0, false) as boolean);
-		const pipeline: OpenPipeline | undefined = persist || sendNoFilter ? await openPipeline(this, 'filter-router') : undefined;
+		const options = this.getNodeParameter('options', 0, {}) as IDataObject;
+		const count = metricsWanted(this.getMode(), options);
+		const pipeline: OpenPipeline | undefined = persist || sendNoFilter || count ? await openPipeline(this, 'filter-router') : undefined;
 
 		const routed: Routed[] = [];
 		const fail = (itemIndex: number, message: string, description?: string) => {
@@ -135,6 +139,10 @@ export class FilterRouter implements INodeType {
 			}
 
 			if (pipeline && sendNoFilter) await handOffNoFilter(this, pipeline, routed.filter((r) => r.process === 'NO_FILTER'), persist);
+			if (pipeline && count) {
+				const events = routed.map((r) => ({ traceId: String(leadOfItem(r.json).traceId ?? r.json.id ?? ''), counter: COUNTER.routed, labels: { process: r.process } }));
+				await recordMetrics(this.logger, pipeline.redis, metricsScope(this.getMode(), options, pipeline.settings), events);
+			}
 		} finally {
 			await pipeline?.close();
 		}

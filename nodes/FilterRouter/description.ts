@@ -1,4 +1,5 @@
 import type { INodeParameters, INodeProperties } from 'n8n-workflow';
+import { withMetricsOptions } from '../common/metricsOptions';
 
 const processOptions = [
 	{ name: 'NO_FILTER (Straight to CRM)', value: 'NO_FILTER' },
@@ -158,5 +159,13 @@ export const filterRouterProperties: INodeProperties[] = [
 		type: 'boolean',
 		default: false,
 		description: "Whether to add NO_FILTER opportunities to the sync queue ({ _id, traceID, action: 'CREATE', source }) once each",
+	},
+	{
+		displayName: 'Options',
+		name: 'options',
+		type: 'collection',
+		placeholder: 'Add Option',
+		default: {},
+		options: withMetricsOptions([]),
 	},
 ];

@@ -1,8 +1,10 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
+import { metricsScope, recordMetrics } from '../common/metricsOptions';
 import { openPipeline, pipelineCredentialTestMethods, type OpenPipeline } from '../common/pipelineSettings';
 import { channelOfItem, leadOfItem } from '../shared/leadItem';
+import { COUNTER, type DecisionEvent } from '../shared/metrics/counters';
 import { parseList, parseSourceWeights, roundRobinPick, scoreLead, unmetCriteria } from '../shared/qualification';
 import { allowedNext, checkTransition, qualifiedStage } from '../shared/stages';
 import type { StoredOpportunity } from '../shared/store/contract';
@@ -23,6 +25,8 @@ interface ItemContext {
 	traceId: string;
 	by: string;
 	testRun: boolean;
+	/** Decisions to count once the batch is done (stage moves, promotions). */
+	events: DecisionEvent[];
 }
 
 const rejected = (json: IDataObject, fields: IDataObject): Outcome => [1, { ...json, ...fields }];
@@ -40,6 +44,9 @@ async function promote(c: ItemContext, stage: string): Promise<IDataObject> {
 			message: { _id: c.opportunityId, traceID: c.traceId, action: 'PROMOTE_FROM_FILTER', source: process },
 		},
 	]);
+	if (outcome.status === 'sent' || outcome.status === 'alreadySent') {
+		c.events.push({ traceId: c.traceId, counter: COUNTER.qualified, labels: { process } });
+	}
 	if (outcome.status === 'sent') return { stage, promotedAt: outcome.promotedAt, syncEntryId: outcome.entryId };
 	if (outcome.status === 'alreadySent') return { stage, promotedAt: outcome.promotedAt, syncQueued: 'already' };
 	const message = outcome.status === 'busy' ? 'another execution is promoting this opportunity right now' : outcome.error.message;
@@ -70,6 +77,7 @@ async function transitionStage(c: ItemContext): Promise<Outcome> {
 		const reason = result.reason === 'conflict' ? `the stage changed meanwhile (now ${fresh?.stage}); reload and retry` : result.reason === 'pushed' ? 'the opportunity is already in the CRM and cannot change here' : 'the opportunity is missing';
 		return rejected(c.json, { rejected: { from: fresh?.stage ?? opp.stage, to, allowed, reason } });
 	}
+	c.events.push({ traceId: c.traceId, counter: COUNTER.stage, labels: { from: opp.stage, to } });
 	const promoted = to === target ? await promote(c, to) : {};
 	return [0, { ...c.json, stage: to, changed: result.changed, ...promoted }];
 }
@@ -103,7 +111,9 @@ async function qualify(c: ItemContext): Promise<Outcome> {
 	}
 	if (unmet.length) return [1, { ...c.json, qualified: false, score, unmet }];
 	if (c.testRun) return [0, { ...c.json, qualified: true, score, stage: target, testRun: true }];
-	return [0, { ...c.json, qualified: true, score, ...(await promote(c, target!)) }];
+	const promoted = await promote(c, target!);
+	if (opp.stage !== target) c.events.push({ traceId: c.traceId, counter: COUNTER.stage, labels: { from: opp.stage, to: target! } });
+	return [0, { ...c.json, qualified: true, score, ...promoted }];
 }
 
 async function assignSalesPerson(c: ItemContext): Promise<Outcome> {
@@ -161,6 +171,7 @@ export class Qualify implements INodeType {
 		const testRun = this.getMode() === 'manual';
 		const out: INodeExecutionData[][] = [[], []];
 		const pipeline = await openPipeline(this, 'qualify');
+		const events: DecisionEvent[] = [];
 		try {
 			for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
 				const json = items[itemIndex].json;
@@ -172,7 +183,7 @@ export class Qualify implements INodeType {
 					if (!opportunity) throw new NodeOperationError(this.getNode(), `No opportunity ${opportunityId} in namespace ${pipeline.settings.namespace}`, { itemIndex, description: 'Check the namespace in the Pipeline Settings, or that Dedupe Leads recorded this lead.' });
 					const traceId = leadOfItem(json).traceId ?? opportunity.traceId;
 					const by = String(this.getNodeParameter('changedBy', itemIndex, 'n8n') || 'n8n');
-					const [output, result] = await OPERATIONS[operation]({ ctx: this, pipeline, itemIndex, json, opportunity, opportunityId, traceId, by, testRun });
+					const [output, result] = await OPERATIONS[operation]({ ctx: this, pipeline, itemIndex, json, opportunity, opportunityId, traceId, by, testRun, events });
 					out[output].push({ json: testRun ? { ...result, testRun: true } : result, pairedItem });
 				} catch (error) {
 					if (!this.continueOnFail()) throw error instanceof NodeOperationError ? error : new NodeOperationError(this.getNode(), error as Error, { itemIndex });
@@ -180,6 +191,10 @@ export class Qualify implements INodeType {
 				}
 			}
 		} finally {
+			// Also when an item failed the batch: the moves made before it happened in the store, and
+			// their redelivery is seen as "already there", so it would not count them.
+			const options = this.getNodeParameter('options', 0, {}) as IDataObject;
+			await recordMetrics(this.logger, pipeline.redis, metricsScope(this.getMode(), options, pipeline.settings), events);
 			await pipeline.close();
 		}
 		return out;

@@ -1,6 +1,7 @@
 import type { INodeProperties } from 'n8n-workflow';
 
 import { DEFAULT_SOURCE_WEIGHTS } from '../shared/qualification';
+import { withMetricsOptions } from '../common/metricsOptions';
 
 const show = (operation: string) => ({ show: { operation: [operation] } });
 
@@ -133,5 +134,13 @@ export const qualifyProperties: INodeProperties[] = [
 		default: false,
 		description: 'Whether to replace a sales person already assigned (off: a redelivered item keeps the first assignment)',
 		displayOptions: show('assignSalesPerson'),
+	},
+	{
+		displayName: 'Options',
+		name: 'options',
+		type: 'collection',
+		placeholder: 'Add Option',
+		default: {},
+		options: withMetricsOptions([]),
 	},
 ];
