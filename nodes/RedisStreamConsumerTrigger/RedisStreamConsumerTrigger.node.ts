@@ -13,6 +13,7 @@ import type Redis from 'ioredis';
 import { closeRedis, connectRedis } from '../shared/redis';
 import { adviseOnRedisError } from '../shared/redisErrors';
 import { peekUndelivered, testRunMessage } from '../shared/streamPeek';
+import { metricsScope, settingsForMetrics } from '../common/metricsOptions';
 import { REDIS_CREDENTIAL, redisCredentialTestMethods, toRedisCredentialData } from '../common/redisCredential';
 import { ConsumerFailure, StreamConsumer, type BatchOutcome, type StreamMessage } from '../shared/streamConsumer';
 import { consumerProperties, readConsumerOptions } from './consumerOptions';
@@ -80,7 +81,8 @@ export class RedisStreamConsumerTrigger implements INodeType {
 	async trigger(this: ITriggerFunctions): Promise<ITriggerResponse> {
 		const options = readConsumerOptions(this);
 		const manual = this.getMode() === 'manual';
-		const credential = toRedisCredentialData(await this.getCredentials(REDIS_CREDENTIAL));
+		const fields = await this.getCredentials(REDIS_CREDENTIAL);
+		const credential = toRedisCredentialData(fields);
 		const name = `n8n-lead-pipeline:${options.consumer}`;
 		let command: Redis | undefined;
 		let blocking: Redis;
@@ -102,7 +104,9 @@ export class RedisStreamConsumerTrigger implements INodeType {
 		// Errors retrying cannot clear reach n8n, which marks the workflow as failing and reactivates it.
 		const onFailure = (failure: ConsumerFailure) =>
 			this.emitError(new NodeOperationError(this.getNode(), failure.message, { description: failure.description }));
-		const consumer = new StreamConsumer(command, blocking, options, handler, this.logger, onFailure);
+		// retries and deadLettered are counted in the consumer core, in the Pipeline Settings' namespace.
+		const metrics = metricsScope(this.getMode(), this.getNodeParameter('options', {}) as IDataObject, settingsForMetrics(fields, this.getTimezone()));
+		const consumer = new StreamConsumer(command, blocking, { ...options, metrics }, handler, this.logger, onFailure);
 		const closeFunction = async () => {
 			await consumer.stop(options.stopTimeoutMs);
 			await Promise.all([closeRedis(command), closeRedis(blocking)]);

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import type { INodeProperties, ITriggerFunctions } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
+import { withMetricsOptions } from '../common/metricsOptions';
 import type { AckMode, ConsumerOptions } from '../shared/streamConsumer';
 import { dlqStreamName, MIN_CLAIM_TIMEOUT_MS } from '../shared/streamGroup';
 
@@ -75,7 +76,7 @@ export const consumerProperties: INodeProperties[] = [
 		type: 'collection',
 		placeholder: 'Add Option',
 		default: {},
-		options: [
+		options: withMetricsOptions([
 			{
 				displayName: 'Block (Ms)',
 				name: 'blockMs',
@@ -184,7 +185,7 @@ export const consumerProperties: INodeProperties[] = [
 				default: 30000,
 				description: 'On deactivation, how long to wait for executions in flight so their entries get acknowledged',
 			},
-		],
+		]),
 	},
 ];
 

@@ -1,5 +1,8 @@
 import type Redis from 'ioredis';
 
+import { COUNTER, type DecisionEvent } from './metrics/counters';
+import { isPaused, pauseKey } from './metrics/pause';
+import { recordDecisions, type RecorderOptions } from './metrics/recorder';
 import { adviseOnRedisError } from './redisErrors';
 import {
 	autoClaim,
@@ -48,6 +51,8 @@ export interface ConsumerOptions {
 	maxExecutionMs?: number;
 	/** Read failures in a row after which the consumer gives up and reports (default 10). */
 	maxConsecutiveFailures?: number;
+	/** Where `retries` and `deadLettered` are counted; absent = not counted. */
+	metrics?: Pick<RecorderOptions, 'namespace' | 'timeZone' | 'retentionDays'>;
 }
 
 export interface StreamMessage {
@@ -67,8 +72,10 @@ export type BatchOutcome =
 export type BatchHandler = (messages: StreamMessage[]) => Promise<BatchOutcome>;
 
 export interface ConsumerLog {
-	warn(message: string): void;
-	debug(message: string): void;
+	warn(message: string, meta?: object): void;
+	debug(message: string, meta?: object): void;
+	/** State changes a user looks for (paused / resumed); falls back to warn. */
+	info?(message: string, meta?: object): void;
 }
 
 export interface ConsumerStats {
@@ -105,6 +112,18 @@ function timer(ms: number): { promise: Promise<'timeout'>; clear: () => void } {
 
 const ACK_ATTEMPTS = 5;
 
+/** The traceId of a queued lead message (`{ traceId, leadData }` as JSON), if it has one. */
+function traceIdOf(message: string | null): string | undefined {
+	if (!message || !message.includes('traceId')) return undefined;
+	try {
+		const parsed = JSON.parse(message) as { traceId?: unknown; leadData?: { traceId?: unknown } };
+		const traceId = parsed?.traceId ?? parsed?.leadData?.traceId;
+		return typeof traceId === 'string' && traceId ? traceId : undefined;
+	} catch {
+		return undefined;
+	}
+}
+
 /**
  * One consumer of a stream group: a single loop on a dedicated blocking connection that first
  * finishes its own pending entries, then re-drives stale ones from dead consumers, then reads new
@@ -137,6 +156,13 @@ export class StreamConsumer {
 	private heartbeat: NodeJS.Timeout | undefined;
 
 	private blockingClientId: number | undefined;
+
+	/** The group's pause flag as last read (see metrics/pause.ts); checked once per block interval. */
+	private pausedNow = false;
+
+	private nextPauseCheckAt = 0;
+
+	private pauseCheckFailing = false;
 
 	private firstBatch: { promise: Promise<void>; resolve: () => void };
 
@@ -171,6 +197,11 @@ export class StreamConsumer {
 		// Three renewals per claim timeout: one late or lost renewal still leaves the entries ours.
 		this.heartbeat = setInterval(() => void this.keepInFlightOurs(), Math.floor(o.claimTimeoutMs / 3));
 		this.loopDone = this.loop();
+	}
+
+	/** Whether the consumer is holding off reading because its group is paused. */
+	get paused(): boolean {
+		return this.pausedNow;
 	}
 
 	/** Resolves once the first batch has been handed to the handler. */
@@ -223,6 +254,7 @@ export class StreamConsumer {
 				await new Promise<void>((resolve) => (this.slotFreed = resolve));
 				continue;
 			}
+			if (await this.waitWhilePaused()) continue;
 			try {
 				let batch: Array<RawEntry & { deliveryCount?: number }> = [];
 				if (ownPendingCursor !== undefined) {
@@ -237,7 +269,10 @@ export class StreamConsumer {
 				}
 				failures = 0;
 				// A batch delivered to us is processed even if stop() came meanwhile: stop() waits for it.
-				if (batch.length) this.dispatch(batch);
+				if (batch.length) {
+					this.dispatch(batch);
+					await this.countRetries(batch);
+				}
 			} catch (error) {
 				if (!this.running) break;
 				if (isNoGroupError(error)) {
@@ -260,6 +295,56 @@ export class StreamConsumer {
 				await sleep(Math.min(100 * 2 ** Math.min(failures, 6), 5_000));
 			}
 		}
+	}
+
+	/**
+	 * Reads the pause flag once per block interval. While it is set nothing new is read or claimed
+	 * (in-flight batches finish, are acked and keep their heartbeat); returns true after waiting out
+	 * the interval (or a stop / a finished batch). A flag Redis cannot read counts as not paused:
+	 * the pause switch must never be what stops a pipeline.
+	 */
+	private async waitWhilePaused(): Promise<boolean> {
+		const o = this.options;
+		if (Date.now() >= this.nextPauseCheckAt) {
+			this.nextPauseCheckAt = Date.now() + o.blockMs;
+			let paused = false;
+			try {
+				paused = await isPaused(this.command, o.stream, o.group);
+				this.pauseCheckFailing = false;
+			} catch (error) {
+				if (!this.pauseCheckFailing) {
+					this.log.warn(`Could not read the pause flag ${pauseKey(o.stream, o.group)} (${(error as Error).message}): consuming as not paused`, { paused: false });
+				}
+				this.pauseCheckFailing = true;
+			}
+			if (paused !== this.pausedNow) {
+				this.pausedNow = paused;
+				const inFlight = this.inFlight.size;
+				const text = paused
+					? `Consuming ${o.stream} (group ${o.group}) paused by ${pauseKey(o.stream, o.group)}: reading nothing new${inFlight ? `, ${inFlight} batch${inFlight === 1 ? '' : 'es'} in flight finish${inFlight === 1 ? 'es' : ''}` : ''}`
+					: `Consuming ${o.stream} (group ${o.group}) resumed: the pause flag was cleared`;
+				(this.log.info ?? this.log.warn).call(this.log, text, { stream: o.stream, group: o.group, paused });
+			}
+		}
+		if (!this.pausedNow || !this.running) return false;
+		const wait = timer(Math.max(1, this.nextPauseCheckAt - Date.now()));
+		await Promise.race([wait.promise, new Promise<void>((resolve) => (this.slotFreed = resolve))]);
+		wait.clear();
+		return true;
+	}
+
+	/** Counts once per batch; a refused write is a warning, never a consumer failure. */
+	private async count(events: DecisionEvent[]): Promise<void> {
+		const metrics = this.options.metrics;
+		if (!metrics || events.length === 0) return;
+		const result = await recordDecisions(this.command, metrics, events);
+		if (!result.ok) this.log.warn(`Lead metrics not recorded: ${result.error}`);
+	}
+
+	/** `retries`: an entry back for another delivery, once per entry and delivery count. */
+	private async countRetries(batch: Array<{ id: string; deliveryCount?: number }>): Promise<void> {
+		const again = batch.filter((e) => (e.deliveryCount ?? 1) > 1);
+		await this.count(again.map((e) => ({ traceId: `${e.id}:${e.deliveryCount}`, counter: COUNTER.retries })));
 	}
 
 	private fail(failure: ConsumerFailure): void {
@@ -307,12 +392,23 @@ export class StreamConsumer {
 		try {
 			const moved = await moveToDeadLetters(this.command, o, letters);
 			this.stats.deadLettered += moved.length;
+			await this.countDeadLettered(letters, moved);
 			this.log.warn(`Moved ${moved.length} entr${moved.length === 1 ? 'y' : 'ies'} of ${o.stream} to ${o.dlqStream}`);
 		} catch (error) {
 			if (!(error instanceof DeadLetterRefused && error.onlyCapped)) throw error;
 			this.stats.deadLettered += error.moved.length;
+			await this.countDeadLettered(letters, error.moved);
 			this.log.warn(`${error.message}: ${error.refused.length} entries stay pending in ${o.stream} until dead letters are replayed or deleted`);
 		}
+	}
+
+	/** `deadLettered{stream}`, keyed by the lead's traceId when the message has one (a replayed lead dead-lettered again is one lead). */
+	private async countDeadLettered(letters: DeadLetter[], moved: string[]): Promise<void> {
+		const ids = new Set(moved);
+		const events = letters
+			.filter((l) => ids.has(l.id))
+			.map((l) => ({ traceId: traceIdOf(l.message) ?? l.id, counter: COUNTER.deadLettered, labels: { stream: this.options.stream } }));
+		await this.count(events);
 	}
 
 	/** XAUTOCLAIM entries idle longer than the claim timeout (dead or stuck consumers). */

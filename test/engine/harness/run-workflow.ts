@@ -136,6 +136,8 @@ export interface ActiveTrigger {
 	runs: IRun[];
 	/** What the trigger reported through this.emitError (n8n marks the workflow as failing). */
 	errors: Error[];
+	/** Every line the trigger logged through this.logger, as "level: message {meta}". */
+	logs: string[];
 	/** Resolves when at least n executions have finished. */
 	waitForRuns(n: number, timeoutMs?: number): Promise<void>;
 	close(): Promise<void>;
@@ -177,11 +179,17 @@ export async function activateTrigger(
 		errors.push(error);
 	};
 	const context = new TriggerContext(workflow, node, additionalData(undefined, credentials), 'trigger', 'activate', emit, emitError, emitError);
+	const logs: string[] = [];
+	// n8n's context reads its logger lazily from the DI container; an own property set first wins.
+	const record = (level: string) => (message: string, meta?: object) => logs.push(`${level}: ${message}${meta === undefined ? '' : ` ${JSON.stringify(meta)}`}`);
+	const logger = { error: record('error'), warn: record('warn'), info: record('info'), debug: record('debug'), scoped: () => logger };
+	Object.defineProperty(context, 'logger', { value: logger });
 	const response = (await packNodeTypes().getByNameAndVersion(node.type).trigger!.call(context)) ?? {};
 	return {
 		response,
 		runs,
 		errors,
+		logs,
 		async waitForRuns(n, timeoutMs = 30_000) {
 			const deadline = Date.now() + timeoutMs;
 			while (runs.length < n) {
