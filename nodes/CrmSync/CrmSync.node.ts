@@ -3,9 +3,11 @@ import { randomUUID } from 'node:crypto';
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
+import { metricsScope, recordMetrics } from '../common/metricsOptions';
 import { openPipeline, pipelineCredentialTestMethods } from '../common/pipelineSettings';
 import { CrmTransientError, PushInProgressError, redactSecrets } from '../shared/crm/errors';
 import { leadStorePort } from '../shared/crm/leadStorePort';
+import { COUNTER, type DecisionEvent } from '../shared/metrics/counters';
 import { CrmConfigurationError } from '../shared/crm/transport';
 import { syncOpportunity, type SyncOutcome } from '../shared/crm/sync';
 import { buildProvider, syncTargetOf } from './provider';
@@ -46,6 +48,10 @@ export class CrmSync implements INodeType {
 		const skipped: INodeExecutionData[] = [];
 		const failed: INodeExecutionData[] = [];
 		let secrets: string[] = [];
+		const events: DecisionEvent[] = [];
+		const count = (outcome: 'synced' | 'skipped' | 'failed', traceId: unknown) => {
+			if (typeof traceId === 'string' && traceId) events.push({ traceId, counter: COUNTER.crm, labels: { outcome } });
+		};
 		try {
 			const built = await buildProvider(this, pipeline.redis, options);
 			secrets = built.secrets;
@@ -55,6 +61,7 @@ export class CrmSync implements INodeType {
 				const pairedItem = { item: itemIndex };
 				const target = syncTargetOf(json);
 				if (!target.opportunityId) {
+					count('failed', target.traceId ?? json.id);
 					failed.push({ json: { error: 'The item has no opportunity id: expected a sync message { _id, traceID } (as the consumer trigger delivers it, under message) or { opportunityId }', field: '_id', input: json }, pairedItem });
 					continue;
 				}
@@ -71,12 +78,17 @@ export class CrmSync implements INodeType {
 					throw crmError(this, error, itemIndex, secrets);
 				}
 				const out = { json: { ...(outcome as unknown as IDataObject), ...(json.id ? { streamEntryId: json.id } : {}) }, pairedItem };
+				// "Already pushed" is a redelivery (or a concurrent run) of a push counted as synced.
+				const repeat = outcome.kind === 'skipped' && outcome.reason.startsWith('already pushed');
+				if (outcome.kind !== 'testRun' && !repeat) count(outcome.kind, outcome.traceId ?? target.traceId ?? json.id ?? target.opportunityId);
 				if (outcome.kind === 'synced') synced.push(out);
 				else if (outcome.kind === 'testRun') synced.push({ ...out, json: { ...out.json, testRun: true } });
 				else if (outcome.kind === 'skipped') skipped.push(out);
 				else failed.push(out);
 			}
 		} finally {
+			// Also when an item failed the batch: the pushes before it happened.
+			await recordMetrics(this.logger, pipeline.redis, metricsScope(this.getMode(), options, pipeline.settings), events);
 			await pipeline.close();
 		}
 		return [synced, skipped, failed];

@@ -5,6 +5,7 @@ import {
 	DEFAULT_LEADSQUARED_OPPORTUNITY_FIELDS,
 } from '../shared/crm/mapping';
 import type { FieldMapping } from '../shared/crm/types';
+import { withMetricsOptions } from '../common/metricsOptions';
 
 const VALUE_HELP =
 	'A path into the opportunity being pushed — lead.name, lead.phone, lead.email, opportunity.destination, opportunity.channel, opportunity.filtrationProcess, traceId, owner.crmUserId — or a fixed text';
@@ -98,7 +99,7 @@ export const crmSyncProperties: INodeProperties[] = [
 		type: 'collection',
 		placeholder: 'Add Option',
 		default: {},
-		options: [
+		options: withMetricsOptions([
 			{
 				displayName: 'Attempts per Request',
 				name: 'attempts',
@@ -180,6 +181,6 @@ export const crmSyncProperties: INodeProperties[] = [
 				default: false,
 				description: 'Whether a manual run in the editor creates leads and opportunities. Off: it only looks the lead up and reports what would happen (testRun: true).',
 			},
-		],
+		]),
 	},
 ];

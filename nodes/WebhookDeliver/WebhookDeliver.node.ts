@@ -2,9 +2,11 @@ import type Redis from 'ioredis';
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
+import { metricsScope, recordMetrics, settingsForMetrics, type MetricsScope } from '../common/metricsOptions';
 import { REDIS_CREDENTIAL, redisCredentialTestMethods, toRedisCredentialData } from '../common/redisCredential';
 import { toWebhookSigning, WEBHOOK_SIGNING_CREDENTIAL, webhookSigningTestMethods, type WebhookSigning } from '../common/webhookSigningCredential';
 import { displayUrl, parseDelayList, type BackoffSchedule } from '../shared/http';
+import { COUNTER, type DecisionEvent } from '../shared/metrics/counters';
 import { closeRedis, connectRedis } from '../shared/redis';
 import {
 	deliver,
@@ -131,6 +133,7 @@ async function deliverItems(
 	options: Options,
 	names: WebhookQueueNames,
 	redis: Redis | undefined,
+	metrics: MetricsScope | undefined,
 ): Promise<INodeExecutionData[][]> {
 	const items = ctx.getInputData();
 	let signing: WebhookSigning = { keys: [], secretHeaders: {} };
@@ -232,9 +235,22 @@ async function deliverItems(
 			}
 		}
 	}
+	await recordMetrics(ctx.logger, redis, metrics, [...webhookEvents(delivered, 'delivered'), ...webhookEvents(failed, 'failed')]);
 	const order = (item: INodeExecutionData) => (item.pairedItem as { item: number }).item;
 	for (const list of [delivered, failed, deferred]) list.sort((a, b) => order(a) - order(b));
 	return [delivered, failed, deferred];
+}
+
+/**
+ * webhook{outcome} per final result, keyed by the delivery's webhookId (stable for one traceId,
+ * event type and payload), so two events of one lead are two deliveries but a redelivery is not.
+ */
+function webhookEvents(items: INodeExecutionData[], outcome: 'delivered' | 'failed'): DecisionEvent[] {
+	return items.flatMap(({ json }) => {
+		const webhook = json.webhook as IDataObject | undefined;
+		const key = webhook?.webhookId ?? json.traceId ?? json.id;
+		return typeof key === 'string' && key ? [{ traceId: key, counter: COUNTER.webhook, labels: { outcome } }] : [];
+	});
 }
 
 const attemptsJson = (attempts: AttemptRecord[]) => attempts as unknown as IDataObject[];
@@ -268,9 +284,12 @@ export class WebhookDeliver implements INodeType {
 		const names = queueNames(options);
 		const useRedis = this.getNodeParameter('useRedis', 0, false) as boolean;
 		let redis: Redis | undefined;
+		let metrics: MetricsScope | undefined;
 		if (useRedis) {
 			try {
-				redis = await connectRedis(toRedisCredentialData(await this.getCredentials(REDIS_CREDENTIAL)), 'command', 'n8n-lead-pipeline:webhook');
+				const fields = await this.getCredentials(REDIS_CREDENTIAL);
+				metrics = metricsScope(this.getMode(), options as IDataObject, settingsForMetrics(fields, this.getTimezone()));
+				redis = await connectRedis(toRedisCredentialData(fields), 'command', 'n8n-lead-pipeline:webhook');
 			} catch (error) {
 				throw new NodeOperationError(this.getNode(), error as Error);
 			}
@@ -282,7 +301,7 @@ export class WebhookDeliver implements INodeType {
 				const released = manual ? 0 : await releaseDue(redis, names, Date.now());
 				return [[{ json: { released, retryStream: names.retryStream, manual }, pairedItem: { item: 0 } }], [], []];
 			}
-			return await deliverItems(this, manual, options, names, redis);
+			return await deliverItems(this, manual, options, names, redis, metrics);
 		} finally {
 			await closeRedis(redis);
 		}

@@ -1,4 +1,5 @@
 import type { INodeProperties } from 'n8n-workflow';
+import { withMetricsOptions } from '../common/metricsOptions';
 
 const deliver = { show: { operation: ['deliver'] } };
 
@@ -201,7 +202,7 @@ export const webhookDeliverProperties: INodeProperties[] = [
 		type: 'collection',
 		placeholder: 'Add Option',
 		default: {},
-		options: [
+		options: withMetricsOptions([
 			{
 				displayName: 'Allow Internal Addresses',
 				name: 'allowInternal',
@@ -244,6 +245,6 @@ export const webhookDeliverProperties: INodeProperties[] = [
 				default: 'webhookRetryQueue',
 				description: 'Where due retries are released; its delay set is &lt;stream&gt;:scheduled',
 			},
-		],
+		]),
 	},
 ];

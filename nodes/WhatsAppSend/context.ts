@@ -21,6 +21,8 @@ export interface WhatsAppStore {
 	counters: OutreachCounters;
 	/** The Pipeline Settings' time zone, else n8n's. */
 	timeZone: string;
+	/** The Pipeline Settings' namespace (message log, counters, metrics). */
+	namespace: string;
 	close(): Promise<void>;
 }
 
@@ -42,6 +44,7 @@ export async function openWhatsAppStore(ctx: IExecuteFunctions, logDays = 30): P
 		log: new MessageLog(redis, keys, logDays * DAY_MS),
 		counters: new OutreachCounters(redis, keys),
 		timeZone: settings.timeZone,
+		namespace: settings.namespace,
 		close: async () => await closeRedis(redis),
 	};
 }

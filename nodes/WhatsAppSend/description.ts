@@ -1,4 +1,5 @@
 import type { INodeProperties } from 'n8n-workflow';
+import { withMetricsOptions } from '../common/metricsOptions';
 
 const send = { show: { operation: ['send'] } };
 const sendTemplate = { show: { operation: ['send'], messageType: ['template'] } };
@@ -241,7 +242,7 @@ export const sendProperties: INodeProperties[] = [
 		placeholder: 'Add Option',
 		default: {},
 		displayOptions: send,
-		options: [
+		options: withMetricsOptions([
 			{
 				displayName: 'Allow Internal Addresses',
 				name: 'allowInternal',
@@ -312,7 +313,7 @@ export const sendProperties: INodeProperties[] = [
 				typeOptions: { minValue: 1 },
 				default: 10,
 			},
-		],
+		]),
 	},
 ];
 
@@ -323,6 +324,15 @@ export const recordStatusProperties: INodeProperties[] = [
 		type: 'notice',
 		default: '',
 		displayOptions: { show: { operation: ['recordStatus'] } },
+	},
+	{
+		displayName: 'Options',
+		name: 'options',
+		type: 'collection',
+		placeholder: 'Add Option',
+		default: {},
+		displayOptions: { show: { operation: ['recordStatus'] } },
+		options: withMetricsOptions([]),
 	},
 ];
 

@@ -4,10 +4,14 @@ import { NodeOperationError } from 'n8n-workflow';
 import { whatsAppClock } from '../../shared/whatsapp/clock';
 import { describeStatusError } from '../../shared/whatsapp/graphErrors';
 import type { MessageStatus } from '../../shared/whatsapp/messageLog';
+import { metricsScope, recordMetrics } from '../../common/metricsOptions';
+import { COUNTER, type DecisionEvent } from '../../shared/metrics/counters';
 import { openWhatsAppStore } from '../context';
 
 // Meta's statuses[].status values and where they move the message.
 const META_STATUS: Record<string, MessageStatus> = { sent: 'SENT', delivered: 'DELIVERED', read: 'READ', failed: 'FAILED' };
+
+const STATUS_OUTCOME: Partial<Record<MessageStatus, 'delivered' | 'read' | 'failed'>> = { DELIVERED: 'delivered', READ: 'read', FAILED: 'failed' };
 
 /** The status object of an item: the Lead Trigger's Events item, or a raw Meta statuses[] entry under `status`. */
 function statusOf(json: IDataObject): IDataObject | undefined {
@@ -23,6 +27,7 @@ export async function executeRecordStatus(this: IExecuteFunctions): Promise<INod
 	// Editor test runs read the log but never change it.
 	const dryRun = this.getMode() === 'manual';
 	const store = await openWhatsAppStore(this);
+	const events: DecisionEvent[] = [];
 	try {
 		for (let i = 0; i < items.length; i++) {
 			const json = items[i].json;
@@ -51,6 +56,13 @@ export async function executeRecordStatus(this: IExecuteFunctions): Promise<INod
 				update = record ? { result: 'testRun', current: record.status, traceId: record.traceId } : { result: 'missing' };
 			} else {
 				update = await store.log.updateStatus(wamid, mapped, at, failure);
+				// Sends are counted by Send; delivered / read / failed when the status moved the message.
+				const outcome = STATUS_OUTCOME[mapped];
+				if (update.result === 'applied' && outcome && update.traceId) {
+					// A read receipt that arrives first also says the message was delivered.
+					if (mapped === 'READ' && update.previous !== 'DELIVERED') events.push({ traceId: update.traceId, counter: COUNTER.whatsapp, labels: { outcome: 'delivered' } });
+					events.push({ traceId: update.traceId, counter: COUNTER.whatsapp, labels: { outcome } });
+				}
 			}
 			out.push({
 				json: {
@@ -61,6 +73,8 @@ export async function executeRecordStatus(this: IExecuteFunctions): Promise<INod
 			});
 		}
 	} finally {
+		const options = this.getNodeParameter('options', 0, {}) as IDataObject;
+		await recordMetrics(this.logger, store.redis, metricsScope(this.getMode(), options, store), events);
 		await store.close();
 	}
 	return [out];

@@ -7,6 +7,8 @@ import { assertTimeZone, BusinessRulesError, parseHolidays, parseOpeningHours } 
 import { MessageInputError, type OutgoingMessage, type TemplateMessage, type TemplateParameter } from '../../shared/whatsapp/graphPayload';
 import { PRIORITIES, type OutreachRules, type Priority } from '../../shared/whatsapp/outreachRules';
 import { ChannelAuthError, previewSend, WhatsAppSender, type SendItem, type SendSettings } from '../../shared/whatsapp/sendFlow';
+import { metricsScope, recordMetrics } from '../../common/metricsOptions';
+import { COUNTER, type DecisionEvent } from '../../shared/metrics/counters';
 import { cloudApiConfig, openWhatsAppStore, qrSessionConfig } from '../context';
 
 const HOUR_MS = 3_600_000;
@@ -96,6 +98,7 @@ export async function executeSend(this: IExecuteFunctions): Promise<INodeExecuti
 
 	const store = testRun ? undefined : await openWhatsAppStore(this, options.logDays ?? 30);
 	const out: INodeExecutionData[][] = [[], [], []];
+	const events: DecisionEvent[] = [];
 	try {
 		let rules: OutreachRules | undefined;
 		try {
@@ -140,6 +143,7 @@ export async function executeSend(this: IExecuteFunctions): Promise<INodeExecuti
 					continue;
 				}
 				const result = await sender.send(item);
+				events.push({ traceId: item.traceId, counter: COUNTER.whatsapp, labels: { outcome: result.output } });
 				const index = result.output === 'sent' ? 0 : result.output === 'notSent' ? 1 : 2;
 				out[index].push({ json: { ...items[i].json, whatsApp: result.whatsApp as IDataObject }, pairedItem });
 			} catch (error) {
@@ -152,6 +156,8 @@ export async function executeSend(this: IExecuteFunctions): Promise<INodeExecuti
 			}
 		}
 	} finally {
+		// Also when an item failed the batch: the messages before it were sent.
+		if (store) await recordMetrics(this.logger, store.redis, metricsScope(this.getMode(), options as IDataObject, store), events);
 		await store?.close();
 	}
 	return out;
