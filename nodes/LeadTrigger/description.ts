@@ -1,4 +1,5 @@
 import type { INodeProperties } from 'n8n-workflow';
+import { withMetricsOptions } from '../common/metricsOptions';
 
 const forSources = (...source: string[]) => ({ show: { source } });
 
@@ -146,7 +147,7 @@ export const leadTriggerProperties: INodeProperties[] = [
 		type: 'collection',
 		placeholder: 'Add Option',
 		default: {},
-		options: [
+		options: withMetricsOptions([
 			{
 				displayName: 'Import Batch Size',
 				name: 'importBatchSize',
@@ -247,6 +248,6 @@ export const leadTriggerProperties: INodeProperties[] = [
 				default: 300,
 				description: 'How far the timestamp header may be from this server\'s clock (either way) before a post is refused',
 			},
-		],
+		]),
 	},
 ];

@@ -14,6 +14,7 @@ import { isCountryCode, type CountryCode } from '../shared/phone';
 import { RedisConnectionError, sharedRedis } from '../shared/redis';
 import { cachedCredentials } from '../common/credentialCache';
 import { REDIS_CREDENTIAL, toRedisCredentialData } from '../common/redisCredential';
+import { countIntake } from './metrics';
 import { formSignedContent, safeEqual, timestampWithin, verifyBodyHmac, verifyMetaSignature } from '../shared/signatures';
 import { newTraceId } from '../shared/trace';
 import { header, parseBody, rawBodyOf, respond, respondText, type WebhookRequest, type WebhookResponse } from './http';
@@ -42,6 +43,8 @@ interface Settings {
 	raw: RawPolicy;
 	requireTimestamp: boolean;
 	timestampToleranceSeconds: number;
+	/** The node's Options (Record Metrics, Metrics Retention). */
+	options: IDataObject;
 }
 
 function settings(ctx: IWebhookFunctions): Settings {
@@ -72,6 +75,7 @@ function settings(ctx: IWebhookFunctions): Settings {
 		successStatus: Number(options.successStatus ?? 202),
 		requireTimestamp: options.requireTimestamp === true,
 		timestampToleranceSeconds: Number(options.timestampToleranceSeconds ?? 300),
+		options,
 		raw: {
 			include: (options.includeRaw ?? DEFAULT_RAW_POLICY.include) as boolean,
 			maxBytes: Number(options.rawMaxBytes ?? DEFAULT_RAW_POLICY.maxBytes),
@@ -165,6 +169,7 @@ async function store(ctx: IWebhookFunctions, s: Settings, leads: Lead[], rejecte
 	const redis = await redisFor(ctx);
 	const results = await enqueueLeads(redis, s.stream, leads, { maxLen: s.maxLen, replayWindowSeconds: s.replayWindowSeconds });
 	await keepRejected(redis, s.rejectedStream, rejected);
+	countIntake(ctx, s, redis, leads.filter((_, i) => results[i].stored), rejected);
 	return results;
 }
 
@@ -217,7 +222,8 @@ async function handleBulkImport(ctx: IWebhookFunctions, s: Settings, body: { imp
 		const stamped = { ...draft, traceId: newTraceId(), receivedAt, ...(s.testRun ? { testRun: true as const } : {}) };
 		return normalizeLead(stamped, { defaultCountry: s.defaultCountry });
 	};
-	const status = await runImport(await redisFor(ctx), {
+	const redis = await redisFor(ctx);
+	const status = await runImport(redis, {
 		importId: body.importId,
 		rows: body.leads,
 		batchSize: s.importBatchSize,
@@ -226,6 +232,7 @@ async function handleBulkImport(ctx: IWebhookFunctions, s: Settings, body: { imp
 		replayWindowSeconds: Math.max(s.replayWindowSeconds, 3600),
 		testRun: s.testRun,
 		toLead,
+		onQueued: (leads) => countIntake(ctx, s, redis, leads, []),
 	});
 	if ('conflict' in status) {
 		respond(res, 409, { error: status.error });
@@ -250,7 +257,10 @@ async function handleFormOrBot(ctx: IWebhookFunctions, s: Settings, source: Sour
 		// Looks like success to a bot, but is kept aside: autofill can fill a hidden field for a person.
 		if (s.durable) {
 			const detail = `honeypot field "${s.honeypotField}" was filled`;
-			await keepRejected(await redisFor(ctx), s.rejectedStream, [rejectedEntry('honeypot', detail, withRawPolicy(websiteFormDraft(body, s.formFields), s.raw))]);
+			const entry = rejectedEntry('honeypot', detail, withRawPolicy(websiteFormDraft(body, s.formFields), s.raw));
+			const redis = await redisFor(ctx);
+			await keepRejected(redis, s.rejectedStream, [entry]);
+			countIntake(ctx, s, redis, [], [entry]);
 		}
 		respond(res, s.successStatus, { traceId: newTraceId() });
 		return { noWebhookResponse: true };

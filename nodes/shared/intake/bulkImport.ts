@@ -101,6 +101,8 @@ export interface ImportOptions extends TrimOptions {
 	testRun?: boolean;
 	/** Validates and normalizes one row; its replay key should be stable per import and row. */
 	toLead: (row: unknown, index: number) => { ok: true; value: Lead } | { ok: false; errors: FieldError[] };
+	/** Told each batch's newly queued leads (the trigger counts them); must not throw. */
+	onQueued?: (leads: Lead[]) => void;
 }
 
 /** One row's errors as text, naming fields and rules only — never the submitted value (personal data). */
@@ -152,6 +154,7 @@ export async function runImport(redis: Redis, o: ImportOptions): Promise<ImportS
 			});
 			const results = await enqueueLeads(redis, o.stream, valid, o);
 			const stored = results.filter((r) => r.stored).length;
+			o.onQueued?.(valid.filter((_, i) => results[i].stored));
 			queued += stored;
 			processed = Math.min(o.rows.length, start + o.batchSize);
 			const progress = redis
