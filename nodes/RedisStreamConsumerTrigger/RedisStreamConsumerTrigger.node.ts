@@ -10,6 +10,7 @@ import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
 import type Redis from 'ioredis';
 
+import { isPaused } from '../shared/metrics/pause';
 import { closeRedis, connectRedis } from '../shared/redis';
 import { adviseOnRedisError } from '../shared/redisErrors';
 import { peekUndelivered, testRunMessage } from '../shared/streamPeek';
@@ -52,7 +53,10 @@ function peekForTestRun(
 				throw new NodeOperationError(ctx.getNode(), error as Error, { description: adviseOnRedisError(error, options).description });
 			}
 			if (entries.length === 0) return;
-			ctx.emit([entries.map((entry) => ({ json: testRunMessage(entry, options.stream, options.parseJson) as unknown as IDataObject }))]);
+			// A paused group is said on every item, so the editor shows why production reads nothing.
+			const paused = await isPaused(command, options.stream, options.group).catch(() => false);
+			const marker = paused ? { paused: true } : {};
+			ctx.emit([entries.map((entry) => ({ json: { ...(testRunMessage(entry, options.stream, options.parseJson) as unknown as IDataObject), ...marker } }))]);
 		},
 	};
 }

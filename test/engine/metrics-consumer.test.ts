@@ -7,7 +7,7 @@ import { dlqStreamName } from '../../nodes/shared/streamGroup';
 import { breakMetrics, countsToday } from '../support/metrics';
 import { deletePrefix, redisCredential, testRedis, uniquePrefix } from '../support/redis';
 import { addJson, eventually, pendingCount, readMessages } from '../support/streams';
-import { activateTrigger, type ActiveTrigger } from './harness/run-workflow';
+import { activateTrigger, outputOf, runTriggerManually, type ActiveTrigger } from './harness/run-workflow';
 import { consumerWorkflow, type ConsumerWorkflowOptions } from './workflows/consumer-workflow';
 
 // The consumer core counts retries and dead letters, and honours the pause flag (issue 15).
@@ -133,5 +133,18 @@ describe('pause / resume', () => {
 			await Promise.all(active.splice(0).map(async (t) => await t.close()));
 			await redis.call('ACL', 'DELUSER', user);
 		}
+	});
+
+	test("the editor's Listen on a paused group shows paused: true on the items it peeks, and counts nothing", async () => {
+		const t = names('listenPaused');
+		const ids = await addJson(redis, t.stream, [{ n: 1 }]);
+		const workflow = consumerWorkflow(t);
+		const credentials = { leadPipelineRedis: { ...redisCredential(), namespace: ns } };
+		const before = await runTriggerManually(workflow, { credentials, stepOnly: true });
+		expect(outputOf(before, 'Consume')[0]).not.toHaveProperty('paused');
+		await setPaused(redis, t.stream, t.group, true, 'test');
+		const during = await runTriggerManually(workflow, { credentials, stepOnly: true });
+		expect(outputOf(during, 'Consume')).toEqual([expect.objectContaining({ id: ids[0], testRun: true, paused: true })]);
+		expect(await countsToday(redis, ns)).toEqual({});
 	});
 });
