@@ -169,15 +169,19 @@ export class N8nInstance {
 		}
 	}
 
-	/** Creates the owner account of a fresh instance and keeps its session cookie for rest(). */
-	async setupOwner(password = 'E2e-Owner-Passw0rd') {
+	/**
+	 * Creates the owner account of a fresh instance and keeps its session cookie for rest();
+	 * `this.owner` keeps the login ({ email, password }) for a browser sign-in.
+	 */
+	async setupOwner(password = 'E2e-Owner-Passw0rd', email = 'owner@lead-pipeline.test') {
 		const response = await fetch(`${this.url}/rest/owner/setup`, {
 			method: 'POST',
 			headers: { 'content-type': 'application/json' },
-			body: JSON.stringify({ email: 'owner@lead-pipeline.test', firstName: 'Lead', lastName: 'Ops', password }),
+			body: JSON.stringify({ email, firstName: 'Lead', lastName: 'Ops', password }),
 		});
 		if (!response.ok) throw new Error(`owner setup: ${response.status} ${await response.text()}`);
 		this.cookie = response.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+		this.owner = { email, password };
 	}
 
 	async rest(path, body) {
