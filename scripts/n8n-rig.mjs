@@ -147,7 +147,6 @@ export class N8nInstance {
 
 	/** Starts `n8n start` (or `n8n worker`); resolves when the editor (or the worker) is ready. */
 	async start({ timeoutMs = 180_000, env, echo = false } = {}) {
-		this.logs = '';
 		this.process = spawn(this.install.node, [this.install.n8nBin, this.command, ...this.args], {
 			env: this.env(env),
 			stdio: ['ignore', 'pipe', 'pipe'],
