@@ -2,7 +2,7 @@
 // in <user folder>/.n8n/nodes). Used by the e2e tests, the start command and the benchmarks.
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -25,8 +25,13 @@ export function installN8n() {
 	return { cache, node: join(nodeDir, 'bin/node'), nodeBin: join(nodeDir, 'bin'), n8nBin: join(cache, 'n8n/node_modules/n8n/bin/n8n') };
 }
 
-/** Builds and packs this repo; returns the tarball path. */
+/**
+ * Builds this repo from an empty dist/ and packs it; returns the tarball path. tsc never deletes
+ * output whose source moved: a stale dist/nodes/shared/streams.js (from before streams.ts became
+ * streams/index.ts) shadowed the new module in the tarball and broke the consumer in real n8n.
+ */
 export function packThePack(outDir) {
+	rmSync(join(ROOT, 'dist'), { recursive: true, force: true });
 	execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
 	const out = execFileSync('npm', ['pack', '--pack-destination', outDir, '--json'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
 	return join(outDir, JSON.parse(out)[0].filename);
