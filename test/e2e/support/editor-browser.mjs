@@ -40,13 +40,15 @@ export async function signIn(page, baseUrl, { email, password }) {
 }
 
 /**
- * Opens /workflow/<id> and waits until every node of the workflow JSON is on the canvas and every
- * node icon image has finished loading (or failed), so a screenshot shows the real thing.
+ * Opens /workflow/<id> and waits until every node of the workflow JSON (sticky notes aside) is on
+ * the canvas and every node icon image has finished loading (or failed), so a screenshot shows
+ * the real thing.
  */
 export async function openWorkflowCanvas(page, baseUrl, workflow, timeoutMs = 60_000) {
 	await page.goto(`${baseUrl}/workflow/${workflow.id}`);
 	await page.locator('[data-test-id="canvas"]').waitFor({ timeout: timeoutMs });
-	for (const node of workflow.nodes) {
+	// Sticky notes are drawn by the canvas too, but not as nodes: only nodes can be "unknown".
+	for (const node of workflow.nodes.filter((n) => n.type !== 'n8n-nodes-base.stickyNote')) {
 		await page.locator(`[data-test-id="canvas-node"][data-node-name=${JSON.stringify(node.name)}]`).waitFor({ timeout: timeoutMs });
 	}
 	await page.waitForFunction(() => [...document.querySelectorAll('[data-test-id="canvas-node"] img')].every((img) => img.complete), undefined, { timeout: timeoutMs });
