@@ -10,9 +10,9 @@ import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 import { withRedis } from '../shared/redis';
 import {
 	REDIS_CREDENTIAL,
-	redisCredentialTestMethods,
 	toRedisCredentialData,
 } from '../common/redisCredential';
+import { redisCredentialTestMethods } from '../common/redisCredentialTest';
 import { executeAcknowledge, acknowledgeProperties } from './operations/acknowledge';
 import { addProperties, executeAdd } from './operations/add';
 import { dlqStreamProperty, groupProperty, streamProperty } from './operations/common';
