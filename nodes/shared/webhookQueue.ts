@@ -123,7 +123,7 @@ export async function releaseDue(redis: Redis, names: WebhookQueueNames, now: nu
 				.exec();
 		}
 		const refused = results.find((r): r is Extract<WriteResult, { ok: false }> => !r.ok);
-		if (refused) throw new Error(`XADD to ${names.retryStream} failed: ${refused.error.message}`);
+		if (refused) throw new Error(`Redis refused an entry for ${names.retryStream}: ${refused.error.message}`);
 		return moved.length;
 	} finally {
 		await redis.del(lock);
