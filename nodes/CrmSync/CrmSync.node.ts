@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
-import { openPipeline, pipelineCredentialTestMethods } from '../common/pipelineSettings';
+import { openPipeline } from '../common/pipelineSettings';
+import { redisCredentialTestMethods } from '../common/redisCredentialTest';
 import { CrmTransientError, PushInProgressError, redactSecrets } from '../shared/crm/errors';
 import { leadStorePort } from '../shared/crm/leadStorePort';
 import { CrmConfigurationError } from '../shared/crm/transport';
@@ -35,7 +36,7 @@ export class CrmSync implements INodeType {
 		properties: crmSyncProperties,
 	};
 
-	methods = { credentialTest: { ...pipelineCredentialTestMethods } };
+	methods = { credentialTest: { ...redisCredentialTestMethods } };
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		const items = this.getInputData();

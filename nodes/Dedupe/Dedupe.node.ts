@@ -3,8 +3,9 @@ import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescrip
 import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
 import { mongoCredentialTestMethods, safeMongoMessage, toMongoCredentialData } from '../common/mongoCredential';
-import { openPipeline, pipelineCredentialTestMethods } from '../common/pipelineSettings';
+import { openPipeline } from '../common/pipelineSettings';
 import { REDIS_CREDENTIAL, toRedisCredentialData } from '../common/redisCredential';
+import { redisCredentialTestMethods } from '../common/redisCredentialTest';
 import { leadOfItem, type LeadFields } from '../shared/leadItem';
 import { connectRedis, closeRedis } from '../shared/redis';
 import type { SettingsOverrides } from '../shared/settings';
@@ -98,7 +99,7 @@ export class Dedupe implements INodeType {
 		properties: dedupeProperties,
 	};
 
-	methods = { credentialTest: { ...pipelineCredentialTestMethods, ...mongoCredentialTestMethods } };
+	methods = { credentialTest: { ...redisCredentialTestMethods, ...mongoCredentialTestMethods } };
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		const items = this.getInputData();

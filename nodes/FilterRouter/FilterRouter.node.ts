@@ -1,7 +1,8 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeParameters, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
-import { openPipeline, pipelineCredentialTestMethods, type OpenPipeline } from '../common/pipelineSettings';
+import { openPipeline, type OpenPipeline } from '../common/pipelineSettings';
+import { redisCredentialTestMethods } from '../common/redisCredentialTest';
 import type { FiltrationProcess } from '../shared/lead';
 import { channelOfItem, leadOfItem } from '../shared/leadItem';
 import { compileRoutingTable, route, RoutingRuleError, type RoutingRuleInput, type RoutingTable } from '../shared/rules';
@@ -76,7 +77,7 @@ export class FilterRouter implements INodeType {
 		properties: filterRouterProperties,
 	};
 
-	methods = { credentialTest: pipelineCredentialTestMethods };
+	methods = { credentialTest: redisCredentialTestMethods };
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		const items = this.getInputData();

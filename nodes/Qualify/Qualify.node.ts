@@ -1,7 +1,8 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
-import { openPipeline, pipelineCredentialTestMethods, type OpenPipeline } from '../common/pipelineSettings';
+import { openPipeline, type OpenPipeline } from '../common/pipelineSettings';
+import { redisCredentialTestMethods } from '../common/redisCredentialTest';
 import { channelOfItem, leadOfItem } from '../shared/leadItem';
 import { parseList, parseSourceWeights, roundRobinPick, scoreLead, unmetCriteria } from '../shared/qualification';
 import { allowedNext, checkTransition, qualifiedStage } from '../shared/stages';
@@ -152,7 +153,7 @@ export class Qualify implements INodeType {
 		properties: qualifyProperties,
 	};
 
-	methods = { credentialTest: pipelineCredentialTestMethods };
+	methods = { credentialTest: redisCredentialTestMethods };
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		const items = this.getInputData();

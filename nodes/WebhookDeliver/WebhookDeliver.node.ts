@@ -2,8 +2,9 @@ import type Redis from 'ioredis';
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
-import { REDIS_CREDENTIAL, redisCredentialTestMethods, toRedisCredentialData } from '../common/redisCredential';
+import { REDIS_CREDENTIAL, toRedisCredentialData } from '../common/redisCredential';
 import { toWebhookSigning, WEBHOOK_SIGNING_CREDENTIAL, webhookSigningTestMethods, type WebhookSigning } from '../common/webhookSigningCredential';
+import { redisCredentialTestMethods } from '../common/redisCredentialTest';
 import { displayUrl, parseDelayList, type BackoffSchedule } from '../shared/http';
 import { closeRedis, connectRedis } from '../shared/redis';
 import {
