@@ -4,7 +4,8 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeType, INo
 import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
 import { metricsScope, recordMetrics } from '../common/metricsOptions';
-import { openPipeline, pipelineCredentialTestMethods } from '../common/pipelineSettings';
+import { openPipeline } from '../common/pipelineSettings';
+import { redisCredentialTestMethods } from '../common/redisCredentialTest';
 import { CrmTransientError, PushInProgressError, redactSecrets } from '../shared/crm/errors';
 import { leadStorePort } from '../shared/crm/leadStorePort';
 import { COUNTER, type DecisionEvent } from '../shared/metrics/counters';
@@ -37,7 +38,7 @@ export class CrmSync implements INodeType {
 		properties: crmSyncProperties,
 	};
 
-	methods = { credentialTest: { ...pipelineCredentialTestMethods } };
+	methods = { credentialTest: { ...redisCredentialTestMethods } };
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		const items = this.getInputData();

@@ -4,8 +4,9 @@ import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
 import { metricsScope, recordMetrics } from '../common/metricsOptions';
 import { mongoCredentialTestMethods, safeMongoMessage, toMongoCredentialData } from '../common/mongoCredential';
-import { openPipeline, pipelineCredentialTestMethods } from '../common/pipelineSettings';
+import { openPipeline } from '../common/pipelineSettings';
 import { REDIS_CREDENTIAL, toRedisCredentialData } from '../common/redisCredential';
+import { redisCredentialTestMethods } from '../common/redisCredentialTest';
 import { leadOfItem, type LeadFields } from '../shared/leadItem';
 import { connectRedis, closeRedis } from '../shared/redis';
 import type { SettingsOverrides } from '../shared/settings';
@@ -124,7 +125,7 @@ export class Dedupe implements INodeType {
 		properties: dedupeProperties,
 	};
 
-	methods = { credentialTest: { ...pipelineCredentialTestMethods, ...mongoCredentialTestMethods } };
+	methods = { credentialTest: { ...redisCredentialTestMethods, ...mongoCredentialTestMethods } };
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		const items = this.getInputData();

@@ -2,7 +2,8 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeParameter
 import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
 import { metricsScope, metricsWanted, recordMetrics } from '../common/metricsOptions';
-import { openPipeline, pipelineCredentialTestMethods, type OpenPipeline } from '../common/pipelineSettings';
+import { openPipeline, type OpenPipeline } from '../common/pipelineSettings';
+import { redisCredentialTestMethods } from '../common/redisCredentialTest';
 import type { FiltrationProcess } from '../shared/lead';
 import { channelOfItem, leadOfItem } from '../shared/leadItem';
 import { COUNTER } from '../shared/metrics/counters';
@@ -78,7 +79,7 @@ export class FilterRouter implements INodeType {
 		properties: filterRouterProperties,
 	};
 
-	methods = { credentialTest: pipelineCredentialTestMethods };
+	methods = { credentialTest: redisCredentialTestMethods };
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		const items = this.getInputData();

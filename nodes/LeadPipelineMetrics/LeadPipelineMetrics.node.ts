@@ -1,7 +1,8 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
-import { REDIS_CREDENTIAL, redisCredentialTestMethods, toRedisCredentialData } from '../common/redisCredential';
+import { REDIS_CREDENTIAL, toRedisCredentialData } from '../common/redisCredential';
+import { redisCredentialTestMethods } from '../common/redisCredentialTest';
 import { withRedis } from '../shared/redis';
 import { metricsProperties } from './description';
 import { dashboard, getLeadMetrics, getQueueHealth, pause, replay, resume, type Operation } from './operations';

@@ -3,7 +3,7 @@ import * as n8nWorkflow from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 
 import { formSecretTestMethods } from '../common/formSecretCredential';
-import { redisCredentialTestMethods } from '../common/redisCredential';
+import { redisCredentialTestMethods } from '../common/redisCredentialTest';
 import { leadTriggerProperties } from './description';
 import { handleGet, handlePost } from './intake';
 

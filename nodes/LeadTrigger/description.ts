@@ -203,6 +203,15 @@ export const leadTriggerProperties: INodeProperties[] = [
 				description: 'Where WhatsApp/Instagram messages that cannot become a lead, and honeypot hits, are kept',
 			},
 			{
+				displayName: 'Rejected Stream Cap',
+				name: 'rejectedStreamCap',
+				type: 'number',
+				typeOptions: { minValue: 0 },
+				default: 100000,
+				description:
+					'Most entries the rejected stream may hold (0 = no cap). Nothing is ever trimmed from it: at the cap a new rejection is answered 503 so the sender retries, and a warning is logged from 90% of the cap.',
+			},
+			{
 				displayName: 'Replay Window (Seconds)',
 				name: 'replayWindowSeconds',
 				type: 'number',

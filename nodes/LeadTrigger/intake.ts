@@ -6,7 +6,7 @@ import { DEFAULT_MAX_ROWS, getImportStatus, runImport } from '../shared/intake/b
 import { finalizeDrafts, isRecord, withRawPolicy, type ChannelDraft, type Extracted } from '../shared/intake/draft';
 import { instagramDrafts } from '../shared/intake/instagram';
 import { enqueueLeads } from '../shared/intake/queue';
-import { invalidLeadEntry, keepRejected, rejectedEntry, type RejectedEntry } from '../shared/intake/rejected';
+import { DEFAULT_REJECTED_STREAM_CAP, invalidLeadEntry, keepRejected, rejectedEntry, RejectedStreamFullError, type RejectedEntry } from '../shared/intake/rejected';
 import { DEFAULT_FORM_FIELDS, isBulkImport, websiteFormDraft, type FormFieldMapping } from '../shared/intake/website';
 import { whatsAppDrafts } from '../shared/intake/whatsapp';
 import { DEFAULT_RAW_POLICY, normalizeLead, type Lead, type RawPolicy } from '../shared/lead';
@@ -38,6 +38,8 @@ interface Settings {
 	importMaxRows: number;
 	maxLen: number;
 	rejectedStream: string;
+	/** Most entries the rejected stream may hold; 0 = no cap. Over it a rejection is answered 503. */
+	rejectedStreamCap: number;
 	replayWindowSeconds: number;
 	successStatus: number;
 	raw: RawPolicy;
@@ -71,6 +73,7 @@ function settings(ctx: IWebhookFunctions): Settings {
 		importMaxRows: Number(options.importMaxRows ?? DEFAULT_MAX_ROWS),
 		maxLen: Number(options.maxLen ?? 0),
 		rejectedStream: String(options.rejectedStream ?? 'DLQLeadIntake') + testSuffix,
+		rejectedStreamCap: Math.max(0, Number(options.rejectedStreamCap ?? DEFAULT_REJECTED_STREAM_CAP) || 0),
 		replayWindowSeconds: Number(options.replayWindowSeconds ?? 86400),
 		successStatus: Number(options.successStatus ?? 202),
 		requireTimestamp: options.requireTimestamp === true,
@@ -149,6 +152,24 @@ const unavailable = (res: WebhookResponse) =>
 		description: 'Retry with backoff. If it persists, the n8n owner should press Test on the Lead Pipeline Redis credential and check that Redis is running.',
 	});
 
+// The sender retries a 503, so a rejection the capped stream refused is not lost; the owner reads
+// the warning (logged) and makes room by replaying or deleting entries, or raises the cap.
+const rejectedStreamFull = (res: WebhookResponse) =>
+	respond(res, 503, {
+		error: 'This lead endpoint cannot keep more rejected submissions right now: nothing was stored, please retry later',
+		description: 'The n8n owner should review the Lead Trigger\'s rejected stream (delete or replay entries) or raise its Rejected Stream Cap option.',
+	});
+
+/** Keeps rejected entries within the cap; warns from 90% of it (the option says so). */
+async function keepRejectedEntries(ctx: IWebhookFunctions, s: Settings, redis: Redis, rejected: RejectedEntry[]): Promise<void> {
+	const write = await keepRejected(redis, s.rejectedStream, rejected, s.rejectedStreamCap);
+	if (write?.nearCap) {
+		ctx.logger.warn(
+			`Lead Trigger: rejected stream ${s.rejectedStream} holds ${write.length} of ${s.rejectedStreamCap} entries (option Rejected Stream Cap); at the cap new rejections are answered 503. Review or delete entries, or raise the cap.`,
+		);
+	}
+}
+
 function executionData(s: Settings, leads: Lead[], rejected: RejectedEntry[], events: unknown[]): IWebhookResponseData {
 	const emitEvents = s.emitEvents ? events : [];
 	if (s.enqueueOnly || leads.length + rejected.length + emitEvents.length === 0) return { noWebhookResponse: true };
@@ -168,7 +189,7 @@ async function store(ctx: IWebhookFunctions, s: Settings, leads: Lead[], rejecte
 	if (!s.durable) return leads.map((lead) => ({ traceId: lead.traceId, stored: true as const, id: '' }));
 	const redis = await redisFor(ctx);
 	const results = await enqueueLeads(redis, s.stream, leads, { maxLen: s.maxLen, replayWindowSeconds: s.replayWindowSeconds });
-	await keepRejected(redis, s.rejectedStream, rejected);
+	await keepRejectedEntries(ctx, s, redis, rejected);
 	countIntake(ctx, s, redis, leads.filter((_, i) => results[i].stored), rejected);
 	return results;
 }
@@ -259,7 +280,7 @@ async function handleFormOrBot(ctx: IWebhookFunctions, s: Settings, source: Sour
 			const detail = `honeypot field "${s.honeypotField}" was filled`;
 			const entry = rejectedEntry('honeypot', detail, withRawPolicy(websiteFormDraft(body, s.formFields), s.raw));
 			const redis = await redisFor(ctx);
-			await keepRejected(redis, s.rejectedStream, [entry]);
+			await keepRejectedEntries(ctx, s, redis, [entry]);
 			countIntake(ctx, s, redis, [], [entry]);
 		}
 		respond(res, s.successStatus, { traceId: newTraceId() });
@@ -307,6 +328,11 @@ export async function handlePost(ctx: IWebhookFunctions): Promise<IWebhookRespon
 		}
 		return await handleFormOrBot(ctx, s, source, parsed.body, raw, req, res);
 	} catch (error) {
+		if (error instanceof RejectedStreamFullError) {
+			ctx.logger.warn(`Lead Trigger: ${error.message}; answered 503 so the sender retries. Review or delete entries, or raise the cap.`);
+			rejectedStreamFull(res);
+			return { noWebhookResponse: true };
+		}
 		// Whatever failed (Redis away, a credential missing), nothing was acknowledged: the caller retries.
 		const reason = error instanceof RedisConnectionError ? error.summary : (error as Error).message;
 		ctx.logger.warn(`Lead Trigger could not accept a lead: ${reason}`);

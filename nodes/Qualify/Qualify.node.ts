@@ -2,7 +2,8 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeType, INo
 import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
 import { metricsScope, recordMetrics } from '../common/metricsOptions';
-import { openPipeline, pipelineCredentialTestMethods, type OpenPipeline } from '../common/pipelineSettings';
+import { openPipeline, type OpenPipeline } from '../common/pipelineSettings';
+import { redisCredentialTestMethods } from '../common/redisCredentialTest';
 import { channelOfItem, leadOfItem } from '../shared/leadItem';
 import { COUNTER, type DecisionEvent } from '../shared/metrics/counters';
 import { parseList, parseSourceWeights, roundRobinPick, scoreLead, unmetCriteria } from '../shared/qualification';
@@ -162,7 +163,7 @@ export class Qualify implements INodeType {
 		properties: qualifyProperties,
 	};
 
-	methods = { credentialTest: pipelineCredentialTestMethods };
+	methods = { credentialTest: redisCredentialTestMethods };
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		const items = this.getInputData();

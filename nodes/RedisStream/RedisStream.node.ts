@@ -10,12 +10,12 @@ import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 import { withRedis } from '../shared/redis';
 import {
 	REDIS_CREDENTIAL,
-	redisCredentialTestMethods,
 	toRedisCredentialData,
 } from '../common/redisCredential';
+import { redisCredentialTestMethods } from '../common/redisCredentialTest';
 import { executeAcknowledge, acknowledgeProperties } from './operations/acknowledge';
 import { addProperties, executeAdd } from './operations/add';
-import { dlqStreamProperty, groupProperty, streamProperty } from './operations/common';
+import { applyInTestRunsProperty, dlqStreamProperty, groupProperty, streamProperty, testRunNotice } from './operations/common';
 import { deadLetterProperties, executeListDeadLetters, executeReplayDeadLetters } from './operations/deadLetters';
 import { executeInfo, infoProperties } from './operations/info';
 
@@ -85,9 +85,11 @@ export class RedisStream implements INodeType {
 				],
 				default: 'add',
 			},
+			testRunNotice,
 			streamProperty,
 			groupProperty,
 			dlqStreamProperty,
+			applyInTestRunsProperty,
 			...addProperties,
 			...acknowledgeProperties,
 			...deadLetterProperties,

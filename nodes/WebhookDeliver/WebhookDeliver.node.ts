@@ -3,8 +3,9 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeType, INo
 import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
 import { metricsScope, recordMetrics, settingsForMetrics, type MetricsScope } from '../common/metricsOptions';
-import { REDIS_CREDENTIAL, redisCredentialTestMethods, toRedisCredentialData } from '../common/redisCredential';
+import { REDIS_CREDENTIAL, toRedisCredentialData } from '../common/redisCredential';
 import { toWebhookSigning, WEBHOOK_SIGNING_CREDENTIAL, webhookSigningTestMethods, type WebhookSigning } from '../common/webhookSigningCredential';
+import { redisCredentialTestMethods } from '../common/redisCredentialTest';
 import { displayUrl, parseDelayList, type BackoffSchedule } from '../shared/http';
 import { COUNTER, type DecisionEvent } from '../shared/metrics/counters';
 import { closeRedis, connectRedis } from '../shared/redis';

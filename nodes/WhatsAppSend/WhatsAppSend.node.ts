@@ -1,11 +1,11 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 
-import { pipelineCredentialTestMethods } from '../common/pipelineSettings';
 import { getMessagesProperties, operationProperty, recordStatusProperties, sendProperties } from './description';
 import { executeGetMessages } from './operations/getMessages';
 import { executeRecordStatus } from './operations/recordStatus';
 import { executeSend } from './operations/send';
+import { redisCredentialTestMethods } from '../common/redisCredentialTest';
 
 // Send has three outputs; Record Status and Get Message History one.
 const OUTPUTS = `={{ $parameter.operation === "send" ? [{ "type": "main", "displayName": "Sent" }, { "type": "main", "displayName": "Not Sent" }, { "type": "main", "displayName": "Deferred" }] : [{ "type": "main" }] }}`;
@@ -32,7 +32,7 @@ export class WhatsAppSend implements INodeType {
 		properties: [operationProperty, ...sendProperties, ...recordStatusProperties, ...getMessagesProperties],
 	};
 
-	methods = { credentialTest: { ...pipelineCredentialTestMethods } };
+	methods = { credentialTest: { ...redisCredentialTestMethods } };
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		const operation = this.getNodeParameter('operation', 0) as string;

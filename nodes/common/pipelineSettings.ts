@@ -1,13 +1,6 @@
 import type Redis from 'ioredis';
-import type {
-	ICredentialDataDecryptedObject,
-	ICredentialsDecrypted,
-	ICredentialTestFunctions,
-	IExecuteFunctions,
-	INodeCredentialTestResult,
-} from 'n8n-workflow';
+import type { ICredentialDataDecryptedObject, IExecuteFunctions } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
-import { MongoClient } from 'mongodb';
 
 import { closeRedis, connectRedis } from '../shared/redis';
 import { effectiveTimeZone, pipelineSettingsFrom, SettingsError, withOverrides, type PipelineSettings, type SettingsOverrides } from '../shared/settings';
@@ -15,7 +8,7 @@ import type { LeadStore } from '../shared/store/contract';
 import { MongoLeadStore } from '../shared/store/mongoStore';
 import { RedisLeadStore } from '../shared/store/redisStore';
 import { safeMongoMessage } from './mongoCredential';
-import { REDIS_CREDENTIAL, REDIS_CREDENTIAL_TEST, testRedisCredential, toRedisCredentialData } from './redisCredential';
+import { REDIS_CREDENTIAL, toRedisCredentialData } from './redisCredential';
 
 /**
  * The n8n face of nodes/shared/settings.ts: reads the Pipeline Settings from the Lead Pipeline
@@ -87,33 +80,3 @@ export async function openPipeline(ctx: IExecuteFunctions, purpose: string, over
 		},
 	};
 }
-
-/** The credential's Test: Redis PING, plus a MongoDB ping when the lead store is MongoDB. */
-export async function testPipelineCredential(credential: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {
-	const redis = await testRedisCredential(credential);
-	if (redis.status !== 'OK') return redis;
-	let settings: PipelineSettings;
-	try {
-		settings = pipelineSettingsFrom(credential.data);
-	} catch (error) {
-		return { status: 'Error', message: `Pipeline Settings: ${(error as Error).message}` };
-	}
-	if (settings.leadStore !== 'mongodb') return redis;
-	const client = new MongoClient(settings.mongo!.connectionString, { serverSelectionTimeoutMS: 5_000 });
-	try {
-		await client.connect();
-		await client.db(settings.mongo!.database).command({ ping: 1 });
-		return { status: 'OK', message: `${redis.message}; MongoDB ping answered` };
-	} catch (error) {
-		return { status: 'Error', message: `Redis is fine, MongoDB is not: ${safeMongoMessage(error, settings.mongo!)}` };
-	} finally {
-		await client.close().catch(() => undefined);
-	}
-}
-
-/** `methods.credentialTest` for nodes that read the Pipeline Settings. */
-export const pipelineCredentialTestMethods = {
-	async [REDIS_CREDENTIAL_TEST](this: ICredentialTestFunctions, credential: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {
-		return await testPipelineCredential(credential);
-	},
-};

@@ -1,13 +1,9 @@
-import type {
-	ICredentialDataDecryptedObject,
-	ICredentialsDecrypted,
-	ICredentialTestFunctions,
-	INodeCredentialTestResult,
-} from 'n8n-workflow';
+import type { ICredentialDataDecryptedObject } from 'n8n-workflow';
 
-import { checkRedis, RedisConnectionError, safeRedisMessage, type RedisCredentialData } from '../shared/redis';
+import type { RedisCredentialData } from '../shared/redis';
 
 export const REDIS_CREDENTIAL = 'leadPipelineRedis';
+/** The credential's Test method; its one implementation is in ./redisCredentialTest.ts. */
 export const REDIS_CREDENTIAL_TEST = 'leadPipelineRedisConnectionTest';
 
 export function toRedisCredentialData(data: object | undefined): RedisCredentialData {
@@ -24,27 +20,3 @@ export function toRedisCredentialData(data: object | undefined): RedisCredential
 		tlsRejectUnauthorized: d.tlsRejectUnauthorized as boolean | undefined,
 	};
 }
-
-/** The credential's Test button: connect, and fail below Redis 6.2 saying why. */
-export async function testRedisCredential(
-	credential: ICredentialsDecrypted,
-): Promise<INodeCredentialTestResult> {
-	const data = toRedisCredentialData(credential.data);
-	try {
-		const { pong } = await checkRedis(data);
-		return { status: 'OK', message: `Connected: PING answered ${pong}` };
-	} catch (error) {
-		const message = error instanceof RedisConnectionError ? error.summary : safeRedisMessage(error, data);
-		return { status: 'Error', message };
-	}
-}
-
-/** `methods.credentialTest` of every node that uses the Redis credential. */
-export const redisCredentialTestMethods = {
-	async [REDIS_CREDENTIAL_TEST](
-		this: ICredentialTestFunctions,
-		credential: ICredentialsDecrypted,
-	): Promise<INodeCredentialTestResult> {
-		return await testRedisCredential(credential);
-	},
-};

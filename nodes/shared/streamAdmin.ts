@@ -148,3 +148,58 @@ export async function replayDeadLetters(
 	const ids = o.ids?.length ? o.ids : (await listDeadLetters(redis, dlqStream, { count: o.limit })).map((e) => e.id);
 	return await replayEach(redis, dlqStream, ids);
 }
+
+/** What Acknowledge would do to each id, read-only (XPENDING per id): for editor test runs. */
+export async function pendingAmong(
+	redis: Redis,
+	stream: string,
+	group: string,
+	ids: string[],
+): Promise<Array<{ id: string; wouldAcknowledge: boolean; error?: string }>> {
+	if (ids.length === 0) return [];
+	const pipeline = redis.pipeline();
+	for (const id of ids) pipeline.call('XPENDING', stream, group, id, id, 1);
+	const replies = (await pipeline.exec()) ?? [];
+	return ids.map((id, i) => {
+		const [error, reply] = replies[i];
+		return error ? { id, wouldAcknowledge: false, error: error.message } : { id, wouldAcknowledge: (reply as unknown[]).length > 0 };
+	});
+}
+
+export interface ReplayPlan {
+	deadLetterId: string;
+	replayed: false;
+	wouldReplay: boolean;
+	/** The stream a replay would add the message to. */
+	queue?: string;
+	reason?: string;
+}
+
+/**
+ * What Replay Dead Letters would do, read-only (XRANGE): the same choice of entries and the same
+ * refusals as replayDeadLetters, nothing moved. For editor test runs.
+ */
+export async function planReplay(redis: Redis, dlqStream: string, o: { ids?: string[]; limit: number }): Promise<ReplayPlan[]> {
+	let found: Array<{ id: string; fields: Record<string, string> } | { id: string; fields: undefined }>;
+	if (o.ids?.length) {
+		const pipeline = redis.pipeline();
+		for (const id of o.ids) pipeline.xrange(dlqStream, id, id);
+		const replies = (await pipeline.exec()) ?? [];
+		found = o.ids.map((id, i) => {
+			const [error, reply] = replies[i];
+			if (error) throw error;
+			const [entry] = reply as Array<[string, string[]]>;
+			return { id, fields: entry ? fieldsToObject(entry[1]) : undefined };
+		});
+	} else {
+		const raw = (await redis.xrange(dlqStream, '-', '+', 'COUNT', o.limit)) as Array<[string, string[]]>;
+		found = raw.map(([id, list]) => ({ id, fields: fieldsToObject(list) }));
+	}
+	return found.map(({ id, fields }): ReplayPlan => {
+		if (!fields) return { deadLetterId: id, replayed: false, wouldReplay: false, reason: 'not in the dead-letter stream (already replayed?)' };
+		if (fields[MESSAGE_FIELD] === undefined || !fields.originalQueue) {
+			return { deadLetterId: id, replayed: false, wouldReplay: false, reason: `dead letter ${id} has no message or originalQueue` };
+		}
+		return { deadLetterId: id, replayed: false, wouldReplay: true, queue: fields.originalQueue };
+	});
+}

@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
 
-import { addEntries, type WriteResult } from './streams';
+import { addDeadLetterEntries, addEntries, type WriteResult } from './streams';
 import type { AttemptRecord, DeliveryEnvelope } from './webhookDelivery';
 
 /**
@@ -11,7 +11,7 @@ import type { AttemptRecord, DeliveryEnvelope } from './webhookDelivery';
  * Long schedules never wait inside an execution:
  *   defer  → ZADD <delaySet> notBefore <envelope>             (this execution ends)
  *   release (every Deliver run, or a Schedule Trigger + "Release Due Retries")
- *          → due envelopes XADDed to <retryStream>, then ZREMed
+ *          → due envelopes appended to <retryStream>, then ZREMed
  *   Redis Stream Consumer Trigger on <retryStream> → Webhook Deliver → next attempt
  * An envelope that arrives before its notBefore (clock skew, a manual XADD) is parked again.
  */
@@ -99,7 +99,7 @@ const RELEASE_LOCK_MS = 30_000;
 
 /**
  * Moves envelopes due by `now` into the retry stream (at most `limit`). A short lock keeps two
- * releasers from copying the same envelopes; a crash between XADD and ZREM releases an envelope
+ * releasers from copying the same envelopes; a crash between the append and ZREM releases an envelope
  * twice, which the delivered-id record (and the receiver's webhook-id check) absorbs.
  */
 export async function releaseDue(redis: Redis, names: WebhookQueueNames, now: number, limit = 500): Promise<number> {
@@ -123,7 +123,7 @@ export async function releaseDue(redis: Redis, names: WebhookQueueNames, now: nu
 				.exec();
 		}
 		const refused = results.find((r): r is Extract<WriteResult, { ok: false }> => !r.ok);
-		if (refused) throw new Error(`XADD to ${names.retryStream} failed: ${refused.error.message}`);
+		if (refused) throw new Error(`Redis refused an entry for ${names.retryStream}: ${refused.error.message}`);
 		return moved.length;
 	} finally {
 		await redis.del(lock);
@@ -136,7 +136,16 @@ export interface DeadLetterInput {
 	attempts: AttemptRecord[];
 }
 
-/** Final failures, for review and replay (feed the DLQ back to Webhook Deliver to redeliver). */
+/** The `group` of a Webhook Deliver dead letter: it was given up by this node, not by a consumer group. */
+export const WEBHOOK_DEAD_LETTER_GROUP = 'webhookDeliver';
+
+/**
+ * Final failures, for review and replay, in the pack's one DLQ entry shape: originalQueue is the
+ * retry stream, so Replay Dead Letters (Redis Stream or Lead Pipeline Metrics node) puts the
+ * envelope there and the retry workflow (consumer on the retry stream → Webhook Deliver) delivers
+ * it again with fresh attempts (the message keeps failedAt, which marks it as a replay). Feeding a
+ * consumed DLQ entry straight into Webhook Deliver works too.
+ */
 export async function deadLetterDeliveries(
 	redis: Redis,
 	names: WebhookQueueNames,
@@ -144,19 +153,20 @@ export async function deadLetterDeliveries(
 	now: number,
 ): Promise<WriteResult[]> {
 	const failedAt = new Date(now).toISOString();
-	return await addEntries(
+	return await addDeadLetterEntries(
 		redis,
-		letters.map(({ envelope, reason, attempts }) => ({
-			stream: names.dlqStream,
-			message: {
-				...envelope,
-				attempts,
-				notBefore: undefined,
-				failedAt,
-				reason,
-				lastError: attempts[attempts.length - 1]?.error,
+		names.dlqStream,
+		letters.map(({ envelope, reason, attempts }) => {
+			const lastError = attempts[attempts.length - 1]?.error;
+			return {
+				message: { ...envelope, attempts, notBefore: undefined, failedAt, reason, lastError, originalQueue: names.retryStream },
 				originalQueue: names.retryStream,
-			},
-		})),
+				originalId: envelope.webhookId,
+				group: WEBHOOK_DEAD_LETTER_GROUP,
+				failedAt,
+				retryCount: attempts.length,
+				lastError: lastError ?? reason,
+			};
+		}),
 	);
 }

@@ -15,7 +15,6 @@ const ttlBefore = credentialCache.ttlMs;
 
 beforeAll(() => {
 	redis = testRedis();
-	credentialCache.ttlMs = 400;
 });
 afterAll(async () => {
 	credentialCache.ttlMs = ttlBefore;
@@ -40,6 +39,7 @@ function countingCredentials() {
 const lead = (i: number) => json({ name: `Cache ${i}`, phone: '+91 98450 98450', email: `cache${i}@example.com` });
 
 test('enqueue-only requests read the Redis credential once per TTL, not once per request', async () => {
+	credentialCache.ttlMs = 60_000; // longer than 20 requests take on a loaded machine
 	const { state, credentials } = countingCredentials();
 	const workflow = { ...leadTriggerWorkflow({ source: 'website', stream: `${prefix}a`, enqueueOnly: true }), id: 'cache-wf-1' };
 	for (let i = 0; i < 20; i++) {
@@ -51,6 +51,7 @@ test('enqueue-only requests read the Redis credential once per TTL, not once per
 });
 
 test('an edited credential is in use once the TTL has passed', async () => {
+	credentialCache.ttlMs = 300;
 	const { state, credentials } = countingCredentials();
 	const workflow = { ...leadTriggerWorkflow({ source: 'website', stream: `${prefix}b`, enqueueOnly: true }), id: 'cache-wf-2' };
 	const call = (i: number) => callWebhook(workflow, lead(i), { credentials: credentials as Record<string, object>, mode: 'webhook' });

@@ -6,6 +6,8 @@ import { errorOf, outputOf, runWorkflow, type WorkflowJson } from './harness/run
 import manualToStreamAdd from './workflows/manual-to-stream-add.json';
 
 const prefix = uniquePrefix('stream-add');
+// A production execution (editor test runs write "<stream>:test": redis-stream-manual.test.ts).
+const PRODUCTION = 'trigger' as const;
 let redis: Redis;
 
 beforeAll(() => {
@@ -37,7 +39,7 @@ describe('Redis Stream › Add, through the n8n engine', () => {
 		];
 		const run = await runWorkflow(manualToStreamAdd as unknown as WorkflowJson, {
 			input: leads,
-			credentials: { leadPipelineRedis: redisCredential() },
+			credentials: { leadPipelineRedis: redisCredential() }, mode: PRODUCTION,
 		});
 
 		expect(errorOf(run)).toBeUndefined();
@@ -53,7 +55,7 @@ describe('Redis Stream › Add, through the n8n engine', () => {
 		const stream = `${prefix}batch`;
 		const run = await runWorkflow(withAddParameters({ stream, entryPer: 'batch' }), {
 			input: [{ n: 1 }, { n: 2 }, { n: 3 }],
-			credentials: { leadPipelineRedis: redisCredential() },
+			credentials: { leadPipelineRedis: redisCredential() }, mode: PRODUCTION,
 		});
 		const out = outputOf(run, 'Add to filter queue');
 		expect(out).toHaveLength(1);
@@ -66,7 +68,7 @@ describe('Redis Stream › Add, through the n8n engine', () => {
 		const stream = `${prefix}custom`;
 		const run = await runWorkflow(
 			withAddParameters({ stream, payload: 'custom', message: '={{ { "traceId": $json.id, "source": "WEBSITE" } }}' }),
-			{ input: [{ id: 'T1' }, { id: 'T2' }], credentials: { leadPipelineRedis: redisCredential() } },
+			{ input: [{ id: 'T1' }, { id: 'T2' }], credentials: { leadPipelineRedis: redisCredential() }, mode: PRODUCTION },
 		);
 		expect(errorOf(run)).toBeUndefined();
 		const stored = await entries(stream);
@@ -79,14 +81,14 @@ describe('Redis Stream › Add, through the n8n engine', () => {
 	test('Max Length trims only entries every group has acknowledged (exact trim)', async () => {
 		const stream = `${prefix}capped`;
 		const first = Array.from({ length: 20 }, (_, i) => ({ i }));
-		await runWorkflow(withAddParameters({ stream }), { input: first, credentials: { leadPipelineRedis: redisCredential() } });
+		await runWorkflow(withAddParameters({ stream }), { input: first, credentials: { leadPipelineRedis: redisCredential() }, mode: PRODUCTION });
 		// The group has taken 0–9 and acknowledged 0–4: 5–9 pending, 10–19 undelivered.
 		await redis.xgroup('CREATE', stream, 'g', '0');
 		const [[, delivered]] = (await redis.xreadgroup('GROUP', 'g', 'c', 'COUNT', 10, 'STREAMS', stream, '>')) as Array<[string, Array<[string]>]>;
 		await redis.xack(stream, 'g', ...delivered.slice(0, 5).map(([id]) => id));
 		await runWorkflow(withAddParameters({ stream, addOptions: { maxLen: 5, exactTrim: true } }), {
 			input: [{ i: 20 }],
-			credentials: { leadPipelineRedis: redisCredential() },
+			credentials: { leadPipelineRedis: redisCredential() }, mode: PRODUCTION,
 		});
 		const stored = await entries(stream);
 		expect(stored.map((e) => JSON.parse(e.fields.message).i)).toEqual(Array.from({ length: 16 }, (_, i) => i + 5));
@@ -97,7 +99,7 @@ describe('Redis Stream › Add, through the n8n engine', () => {
 		await redis.set(stream, 'plain string');
 		const run = await runWorkflow(withAddParameters({ stream }), {
 			input: [{ a: 1 }],
-			credentials: { leadPipelineRedis: redisCredential() },
+			credentials: { leadPipelineRedis: redisCredential() }, mode: PRODUCTION,
 		});
 		expect(errorOf(run)).toMatch(/refused the entry for .*not-a-stream.*WRONGTYPE/);
 		expect(await redis.get(stream)).toBe('plain string');
@@ -109,7 +111,7 @@ describe('Redis Stream › Add, through the n8n engine', () => {
 		workflow.nodes[1].onError = 'continueRegularOutput';
 		const run = await runWorkflow(workflow, {
 			input: [{ raw: '{"ok":1}' }, { raw: '{not json' }, { raw: '{"ok":3}' }],
-			credentials: { leadPipelineRedis: redisCredential() },
+			credentials: { leadPipelineRedis: redisCredential() }, mode: PRODUCTION,
 		});
 		const out = outputOf(run, 'Add to filter queue');
 		expect(out.filter((o) => o.error)).toEqual([

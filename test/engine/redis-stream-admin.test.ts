@@ -20,8 +20,9 @@ afterAll(async () => {
 	redis.disconnect();
 });
 
+/** Runs the node as a production execution would (editor test runs are in redis-stream-manual.test.ts). */
 async function runStreamNode(parameters: Record<string, unknown>, input?: IDataObject[]) {
-	const run = await runWorkflow(streamNodeWorkflow(parameters), { credentials, input });
+	const run = await runWorkflow(streamNodeWorkflow(parameters), { credentials, input, mode: 'trigger' });
 	expect(errorOf(run)).toBeUndefined();
 	return outputOf(run, 'Redis Stream');
 }

@@ -5,8 +5,6 @@ import { join, relative } from 'node:path';
 // (nodes/shared/streams/) owns every stream write; everything else calls it.
 const ROOT = join(__dirname, '..', '..');
 const OWNER = 'nodes/shared/streams/';
-// The lead store's duplicates log is a separate, owner-less audit stream of the store helper's area.
-const NOT_YET_MOVED = new Set(['nodes/shared/store/redisStore.ts']);
 
 function sources(dir: string): string[] {
 	return readdirSync(dir).flatMap((name) => {
@@ -19,7 +17,7 @@ function sources(dir: string): string[] {
 test('stream writes (XADD, XACK, XTRIM, XDEL) appear only in the streams module', () => {
 	const offenders = sources(join(ROOT, 'nodes'))
 		.map((path) => relative(ROOT, path))
-		.filter((path) => !path.startsWith(OWNER) && !NOT_YET_MOVED.has(path))
+		.filter((path) => !path.startsWith(OWNER))
 		.filter((path) => /['"`]X(ADD|ACK|TRIM|DEL)['"`\s]|\.x(add|ack|trim|del)\(/i.test(readFileSync(join(ROOT, path), 'utf8')));
 	expect(offenders).toEqual([]);
 });

@@ -1,8 +1,9 @@
 import type Redis from 'ioredis';
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
+import { pendingAmong } from '../../shared/streamAdmin';
 import { acknowledgeEach } from '../../shared/streams';
-import { idList, perItem, requiredText } from './common';
+import { idList, isTestRun, perItem, requiredText } from './common';
 
 export const acknowledgeProperties: INodeProperties[] = [
 	{
@@ -21,10 +22,17 @@ export async function executeAcknowledge(
 	redis: Redis,
 	items: INodeExecutionData[],
 ): Promise<INodeExecutionData[]> {
+	const testRun = isTestRun(this);
 	return await perItem(items, async (itemIndex) => {
 		const stream = requiredText(this, 'stream', 'Stream', itemIndex);
 		const group = requiredText(this, 'group', 'Consumer Group', itemIndex);
-		const results = await acknowledgeEach(redis, stream, group, idList(this.getNodeParameter('ids', itemIndex)));
-		return results.map((result) => ({ stream, group, ...result }));
+		const ids = idList(this.getNodeParameter('ids', itemIndex));
+		if (testRun && !(this.getNodeParameter('applyInTestRuns', itemIndex, false) as boolean)) {
+			// An editor run must not ack a batch the active workflow may still be running: report only.
+			const plans = await pendingAmong(redis, stream, group, ids);
+			return plans.map((plan) => ({ stream, group, id: plan.id, acknowledged: false, wouldAcknowledge: plan.wouldAcknowledge, ...(plan.error ? { error: plan.error } : {}), testRun }));
+		}
+		const results = await acknowledgeEach(redis, stream, group, ids);
+		return results.map((result) => ({ stream, group, ...result, ...(testRun ? { testRun } : {}) }));
 	});
 }

@@ -3,7 +3,7 @@ import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n
 import { NodeOperationError } from 'n8n-workflow';
 
 import { addEntries, type StreamEntry, type TrimOptions } from '../../shared/streams';
-import { requiredText } from './common';
+import { isTestRun, requiredText } from './common';
 
 const show = { show: { operation: ['add'] } };
 
@@ -67,6 +67,18 @@ export const addProperties: INodeProperties[] = [
 				default: false,
 				description: 'Whether to trim exactly (slower) instead of in whole blocks (~), which may keep a few more entries',
 			},
+			{
+				displayName: 'Test Runs Write To',
+				name: 'testRunsWriteTo',
+				type: 'options',
+				options: [
+					{ name: 'Test Stream', value: 'testStream', description: 'The stream name with ":test" appended' },
+					{ name: 'Nothing', value: 'nothing', description: 'Only show the entries in the editor' },
+					{ name: 'Production Stream', value: 'production', description: 'The stream as named (an active consumer will process the entries)' },
+				],
+				default: 'testStream',
+				description: 'Where an editor test run (Execute step, or the workflow run by hand) writes; active workflows always write the stream as named',
+			},
 		],
 	},
 ];
@@ -91,6 +103,15 @@ function streamFor(ctx: IExecuteFunctions, itemIndex: number): string {
 function trimOptions(ctx: IExecuteFunctions): TrimOptions {
 	const options = ctx.getNodeParameter('addOptions', 0, {}) as { maxLen?: number; exactTrim?: boolean };
 	return { maxLen: options.maxLen, approximate: !options.exactTrim };
+}
+
+type TestRunTarget = 'testStream' | 'nothing' | 'production';
+
+/** Where this run writes: production runs always to the stream as named. */
+function testRunTarget(ctx: IExecuteFunctions): TestRunTarget | undefined {
+	if (!isTestRun(ctx)) return undefined;
+	const options = ctx.getNodeParameter('addOptions', 0, {}) as { testRunsWriteTo?: TestRunTarget };
+	return options.testRunsWriteTo ?? 'testStream';
 }
 
 /** Entries to write and, for each, the input items it stands for. */
@@ -122,19 +143,31 @@ export async function executeAdd(
 	items: INodeExecutionData[],
 ): Promise<INodeExecutionData[]> {
 	const failures: INodeExecutionData[] = [];
-	const { entries, sources } = plan(this, items, failures);
+	const planned = plan(this, items, failures);
+	const { sources } = planned;
+	const target = testRunTarget(this);
+	const testRun = target ? { testRun: true } : {};
+	if (target === 'nothing') {
+		const shown = planned.entries.map(({ stream, message }, i) => ({
+			json: { stream, message: message as never, written: false, ...testRun },
+			pairedItem: sources[i].map((item) => ({ item })),
+		}));
+		return [...shown, ...failures];
+	}
+	// A test run writes beside production, as the Lead Trigger's test URL does.
+	const entries = target === 'testStream' ? planned.entries.map((e) => ({ ...e, stream: `${e.stream}:test` })) : planned.entries;
 	const results = await addEntries(redis, entries, trimOptions(this));
 	const out: INodeExecutionData[] = [];
 	results.forEach((result, i) => {
 		const pairedItem = sources[i].map((item) => ({ item }));
 		const { stream, message } = entries[i];
 		if (result.ok) {
-			out.push({ json: { id: result.id, stream, message: message as never }, pairedItem });
+			out.push({ json: { id: result.id, stream, message: message as never, ...testRun }, pairedItem });
 			return;
 		}
 		const text = `Redis refused the entry for ${stream}: ${result.error.message}`;
 		if (!this.continueOnFail()) throw new NodeOperationError(this.getNode(), text, { itemIndex: sources[i][0] });
-		out.push({ json: { error: text, stream, message: message as never }, pairedItem });
+		out.push({ json: { error: text, stream, message: message as never, ...testRun }, pairedItem });
 	});
 	return [...out, ...failures];
 }

@@ -29,6 +29,28 @@ export const dlqStreamProperty: INodeProperties = {
 	displayOptions: { show: { operation: ['listDeadLetters', 'replayDeadLetters'] } },
 };
 
+/** An editor run ("Execute step", or a workflow run by hand): it must not change production state. */
+export const isTestRun = (ctx: IExecuteFunctions) => ctx.getMode() === 'manual';
+
+export const testRunNotice: INodeProperties = {
+	displayName:
+		'In editor test runs (Execute step, or running the workflow by hand) this node changes no production stream: Add writes to "<stream>:test" (see Options), Acknowledge and Replay Dead Letters only report what they would do unless Apply in Test Runs is on. Output items carry testRun: true.',
+	name: 'testRunNotice',
+	type: 'notice',
+	default: '',
+	displayOptions: { show: { operation: ['add', 'acknowledge', 'replayDeadLetters'] } },
+};
+
+export const applyInTestRunsProperty: INodeProperties = {
+	displayName: 'Apply in Test Runs',
+	name: 'applyInTestRuns',
+	type: 'boolean',
+	default: false,
+	description:
+		'Whether an editor test run really acknowledges / replays (changing the production group or dead-letter stream). Off: it only reports what it would do. Active workflows always apply.',
+	displayOptions: { show: { operation: ['acknowledge', 'replayDeadLetters'] } },
+};
+
 /** A required text parameter, trimmed; empty is a clear error on that item. */
 export function requiredText(ctx: IExecuteFunctions, name: string, label: string, itemIndex: number): string {
 	const value = String(ctx.getNodeParameter(name, itemIndex) ?? '').trim();

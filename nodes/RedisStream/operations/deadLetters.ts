@@ -1,8 +1,8 @@
 import type Redis from 'ioredis';
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
-import { listDeadLetters, replayDeadLetters } from '../../shared/streamAdmin';
-import { idList, perItem, requiredText } from './common';
+import { listDeadLetters, planReplay, replayDeadLetters } from '../../shared/streamAdmin';
+import { idList, isTestRun, perItem, requiredText } from './common';
 
 export const deadLetterProperties: INodeProperties[] = [
 	{
@@ -43,11 +43,16 @@ export async function executeReplayDeadLetters(
 	redis: Redis,
 	items: INodeExecutionData[],
 ): Promise<INodeExecutionData[]> {
+	const testRun = isTestRun(this);
 	return await perItem(items, async (itemIndex) => {
 		const dlqStream = requiredText(this, 'dlqStream', 'Dead-Letter Stream', itemIndex);
 		const limit = this.getNodeParameter('limit', itemIndex, 50) as number;
 		const ids = idList(this.getNodeParameter('replayIds', itemIndex, ''));
+		if (testRun && !(this.getNodeParameter('applyInTestRuns', itemIndex, false) as boolean)) {
+			const plans = await planReplay(redis, dlqStream, { ids, limit });
+			return plans.map((plan) => ({ dlqStream, ...plan, testRun }) as IDataObject);
+		}
 		const results = await replayDeadLetters(redis, dlqStream, { ids, limit });
-		return results.map((result) => ({ dlqStream, ...result }));
+		return results.map((result) => ({ dlqStream, ...result, ...(testRun ? { testRun } : {}) }));
 	});
 }

@@ -1,7 +1,7 @@
 import type Redis from 'ioredis';
 
 import type { FieldError } from '../lead';
-import { addEntries } from '../streams';
+import { appendWithinCap, type CappedWrite } from '../streams';
 import type { ChannelDraft, Rejected } from './draft';
 
 /**
@@ -40,9 +40,29 @@ export function rejectedEntry(
 export const invalidLeadEntry = (rejected: Rejected, now?: Date): RejectedEntry =>
 	rejectedEntry('invalidLead', describeErrors(rejected.errors), rejected.draft, rejected.errors, now);
 
-/** Appends the entries to the rejected stream in one round trip; throws if Redis refused any. */
-export async function keepRejected(redis: Redis, stream: string, entries: RejectedEntry[]): Promise<void> {
-	const results = await addEntries(redis, entries.map((message) => ({ stream, message })));
-	const refused = results.find((r) => !r.ok);
-	if (refused && !refused.ok) throw refused.error;
+/** Default most entries a rejected stream holds (option Rejected Stream Cap; 0 = no cap). */
+export const DEFAULT_REJECTED_STREAM_CAP = 100_000;
+
+/** The rejected stream is at its cap: the entry was not kept, so the sender must be told to retry. */
+export class RejectedStreamFullError extends Error {
+	constructor(
+		readonly stream: string,
+		readonly cap: number,
+		readonly refused: number,
+	) {
+		super(`Rejected stream ${stream} is at its cap of ${cap} entries (option Rejected Stream Cap): ${refused} rejected entr${refused === 1 ? 'y was' : 'ies were'} not kept`);
+		this.name = 'RejectedStreamFullError';
+	}
+}
+
+/**
+ * Appends the entries to the rejected stream in one round trip, within `cap` (0 = none). No group
+ * reads this stream, so the cap never trims: over it the entries are refused and this throws
+ * RejectedStreamFullError (the caller answers 503). Returns the write, whose nearCap says when to warn.
+ */
+export async function keepRejected(redis: Redis, stream: string, entries: RejectedEntry[], cap = DEFAULT_REJECTED_STREAM_CAP): Promise<CappedWrite | undefined> {
+	if (entries.length === 0) return undefined;
+	const write = await appendWithinCap(redis, stream, entries, cap);
+	if (write.refused > 0) throw new RejectedStreamFullError(stream, cap, write.refused);
+	return write;
 }

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import type Redis from 'ioredis';
 
 import type { FiltrationProcess } from '../lead';
+import { APPEND_WITHIN_CAP_LUA } from '../streams';
 import { newTraceId } from '../trace';
 import {
 	checkOnlyVerdicts,
@@ -19,16 +20,25 @@ import {
 import type { AuditEntry } from './opportunityOps';
 import { OpportunityStore } from './opportunityStore';
 
+/**
+ * Most entries the `<namespace>:duplicates` audit log holds. At the cap new duplicates are still
+ * detected but no longer logged; nothing already logged is deleted (streams module rule for streams
+ * no group reads). Read or XTRIM the log to make room.
+ */
+export const DUPLICATES_LOG_CAP = 100_000;
+
 // One atomic step per lead: replay of an earlier verdict, else the first identity key already
-// taken (a duplicate, logged for audit), else profile find-or-create by phone, the opportunity and
-// the identity keys (TTL = dedupe window). Keys derive from the namespace inside the script, so a
+// taken (a duplicate, logged for audit with the streams module's capped append in this same step,
+// so a verdict is never stored without its log line and a redelivery never logs it twice), else
+// profile find-or-create by phone, the opportunity and the identity keys (TTL = dedupe window). Keys derive from the namespace inside the script, so a
 // namespace must live on one Redis node (no cluster slot spreading).
-const CHECK_AND_RECORD = `
+const CHECK_AND_RECORD = `${APPEND_WITHIN_CAP_LUA}
 local ns, traceId, oppId, newLeadId = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local window, verdictTtl, now = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
 local lead = cjson.decode(ARGV[8])
 local kinds = cjson.decode(ARGV[9])
 local values = cjson.decode(ARGV[10])
+local duplicatesLogCap = tonumber(ARGV[11])
 local verdictKey = ns .. ':verdict:' .. traceId
 local earlier = redis.call('GET', verdictKey)
 if earlier then return earlier end
@@ -39,8 +49,8 @@ for i, kind in ipairs(kinds) do
   if of and of.traceId ~= traceId then
     local verdict = cjson.encode({ duplicate = true, traceId = traceId, duplicateOf = of, matchedOn = kind })
     redis.call('SET', verdictKey, verdict, 'EX', verdictTtl)
-    redis.call('XADD', ns .. ':duplicates', 'MAXLEN', '~', 100000, '*', 'traceId', traceId, 'duplicateOfTraceId', of.traceId,
-      'duplicateOfOpportunityId', of.opportunityId, 'matchedOn', kind, 'at', now)
+    appendWithinCap(ns .. ':duplicates', duplicatesLogCap, cjson.encode({ traceId = traceId, duplicateOfTraceId = of.traceId,
+      duplicateOfOpportunityId = of.opportunityId, matchedOn = kind, at = now }))
     return verdict
   end
 end
@@ -133,6 +143,7 @@ export class RedisLeadStore extends OpportunityStore implements LeadStore {
 				input.namespace, input.traceId, `opp_${input.traceId}`, `lead_${newTraceId()}`, window, window + 86_400,
 				new Date().toISOString(), JSON.stringify(input.lead),
 				JSON.stringify(kinds.length ? kinds : {}), JSON.stringify(kinds.length ? kinds.map((kind) => input.keys[kind]) : {}),
+				DUPLICATES_LOG_CAP,
 			);
 		}
 		const replies = (await pipeline.exec()) ?? [];

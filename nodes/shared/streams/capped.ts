@@ -9,22 +9,27 @@ export function nearCap(length: number, cap: number | undefined): boolean {
 	return Boolean(cap && cap > 0 && length >= Math.floor(cap * NEAR_CAP_RATIO));
 }
 
-// A stream no group reads (a DLQ, the intake's rejected stream) holds entries until someone replays
-// or deletes them: trimming would delete them unseen. So a cap here refuses new entries instead
-// (the caller keeps them: pending in the queue, or a 5xx so the sender retries) and never deletes.
-const APPEND_WITHIN_CAP_SCRIPT = `
-local cap = tonumber(ARGV[1])
-local len = redis.call('XLEN', KEYS[1])
-local ids = {}
-for i = 2, #ARGV do
-  if cap > 0 and len >= cap then
-    table.insert(ids, false)
-  else
-    table.insert(ids, redis.call('XADD', KEYS[1], '*', '${MESSAGE_FIELD}', ARGV[i]))
-    len = len + 1
-  end
+// A stream no group reads (a DLQ, the intake's rejected stream, an audit log) holds entries until
+// someone replays or deletes them: trimming would delete them unseen. So a cap here refuses new
+// entries instead (the caller keeps them: pending in the queue, or a 5xx so the sender retries) and
+// never deletes.
+//
+// The rule as a Lua function, for scripts that must append in the same atomic step as other work
+// (the lead store's duplicates log is written in the step that decides the duplicate verdict).
+// Prepend it to the script and call appendWithinCap(stream, cap, message): the new id, or false
+// when the stream is at its cap (cap 0 = none).
+export const APPEND_WITHIN_CAP_LUA = `
+local function appendWithinCap(stream, cap, message)
+  if cap > 0 and redis.call('XLEN', stream) >= cap then return false end
+  return redis.call('XADD', stream, '*', '${MESSAGE_FIELD}', message)
 end
-return { len, ids }
+`;
+
+const APPEND_WITHIN_CAP_SCRIPT = `${APPEND_WITHIN_CAP_LUA}
+local cap = tonumber(ARGV[1])
+local ids = {}
+for i = 2, #ARGV do table.insert(ids, appendWithinCap(KEYS[1], cap, ARGV[i])) end
+return { redis.call('XLEN', KEYS[1]), ids }
 `;
 
 export interface CappedWrite {

@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
 
-import { MESSAGE_FIELD } from './entries';
+import { encodeMessage, MESSAGE_FIELD, type WriteResult } from './entries';
 import { errorsKey } from './ack';
 
 export interface DeadLetter {
@@ -12,7 +12,11 @@ export interface DeadLetter {
 	fallbackError: string;
 }
 
-/** The fields of a dead-letter entry, in the order the existing lead backend writes them. */
+/**
+ * The fields of a dead-letter entry, in the order the existing lead backend writes them. Every DLQ
+ * in the pack has this shape (the consumer's script below, addDeadLetterEntries for everyone else),
+ * so List / Replay Dead Letters read and replay any of them: replay adds `message` to `originalQueue`.
+ */
 export interface DeadLetterFields {
 	message: string;
 	originalQueue: string;
@@ -100,4 +104,41 @@ export async function moveToDeadLetters(
 	const refused = [];
 	for (let i = 0; i + 1 < refusedFlat.length; i += 2) refused.push({ id: refusedFlat[i], reason: refusedFlat[i + 1] });
 	throw new DeadLetterRefused(o.dlqStream, refused, moved);
+}
+
+/** A dead letter written by something that is not a stream consumer (e.g. Webhook Deliver). */
+export interface DeadLetterRecord {
+	/** What a replay puts back on originalQueue (JSON-encoded unless already a string). */
+	message: unknown;
+	originalQueue: string;
+	/** The id the failed work had (a stream entry id, or the producer's own id such as a webhook-id). */
+	originalId: string;
+	/** Who gave up on it: the consumer group, or the producer's name when no group was involved. */
+	group: string;
+	failedAt: string;
+	retryCount: number;
+	lastError: string;
+}
+
+/**
+ * Appends dead letters in the DLQ entry shape, one pipelined round trip; one result per letter (in
+ * order) so a caller can report the one Redis refused. No trim: nothing is ever trimmed from a DLQ.
+ */
+export async function addDeadLetterEntries(redis: Redis, dlqStream: string, letters: DeadLetterRecord[]): Promise<WriteResult[]> {
+	if (letters.length === 0) return [];
+	const pipeline = redis.pipeline();
+	for (const l of letters) {
+		const fields: DeadLetterFields = {
+			message: encodeMessage(l.message),
+			originalQueue: l.originalQueue,
+			originalId: l.originalId,
+			group: l.group,
+			failedAt: l.failedAt,
+			retryCount: String(l.retryCount),
+			lastError: l.lastError,
+		};
+		pipeline.call('XADD', dlqStream, '*', ...Object.entries(fields).flat());
+	}
+	const replies = (await pipeline.exec()) ?? [];
+	return replies.map(([error, id]) => (error ? { ok: false, error } : { ok: true, id: id as string }));
 }
