@@ -96,6 +96,18 @@ describe('dashboard page', () => {
 		expect(readOnly).not.toContain('<form');
 	});
 
+	test('a paused queue is said in the headline, with when in the same words as "Updated" (not a raw ISO time)', () => {
+		const paused = queue({ paused: true, pausedBy: 'dashboard', pausedAt: '2025-03-14T09:25:07.212Z' });
+		const html = renderDashboard({ health: health([paused, queue({ stream: 'syncQueue', group: 'crm' })]), metrics: metricsOf(days), now });
+		expect(html).toContain('by dashboard at 2025-03-14 09:25:07 UTC');
+		expect(html).not.toContain('09:25:07.212Z');
+		expect(html).toContain('<span class="badge paused">1 queue paused</span>');
+		expect(html).not.toContain('All queues healthy');
+		const redAndPaused = renderDashboard({ health: health([paused, queue({ stream: 'syncQueue', state: 'red', alerting: true })]), metrics: metricsOf(days), now });
+		expect(redAndPaused).toContain('1 queue needs attention');
+		expect(redAndPaused).toContain('1 queue paused');
+	});
+
 	test('everything from Redis or the request is HTML-escaped', () => {
 		const evil = '<script>alert(1)</script>';
 		const attr = '"><img src=x onerror=alert(1)>';

@@ -27,7 +27,7 @@ th{background:#f3f4f6;font-weight:600}td.num{text-align:right;font-variant-numer
 .badge{display:inline-block;padding:2px 8px;border-radius:10px;font-size:12px;font-weight:600}
 .badge.red{background:#dc2626;color:#fff}.badge.ok{background:#dcfce7;color:#166534}.badge.paused{background:#fef3c7;color:#92400e}
 .notice{background:#fef3c7;border:1px solid #f59e0b;padding:8px 12px;margin:8px 0}
-.cards{display:flex;flex-wrap:wrap;gap:10px}.card{background:#fff;border:1px solid #e5e7eb;padding:8px 12px;min-width:150px}
+.cards{display:flex;flex-wrap:wrap;gap:10px}.cards.tables{align-items:flex-start}.card{background:#fff;border:1px solid #e5e7eb;padding:8px 12px;min-width:150px}
 .card .value{font-size:22px;font-weight:600}.card .label{font-size:12px;color:#6b7280}
 .charts{display:flex;flex-wrap:wrap;gap:12px}.chart{background:#fff;border:1px solid #e5e7eb;margin:0;padding:8px}
 .chart figcaption{font-size:13px;font-weight:600;margin-bottom:4px}
@@ -42,6 +42,12 @@ function page(title: string, body: string, refresh?: { seconds: number; url?: st
 	return `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">${meta}<title>${escapeHtml(title)}</title><style>${STYLE}</style></head><body>${body}</body></html>`;
 }
 
+/** "2025-03-14 09:25:07 UTC": one way of writing a time on the page; text that is not a time stays as it is. */
+function utcTime(at: Date | string): string {
+	const date = at instanceof Date ? at : new Date(at);
+	return Number.isNaN(date.getTime()) ? String(at) : `${date.toISOString().replace('T', ' ').slice(0, 19)} UTC`;
+}
+
 function cell(value: string, red = false, numeric = true): string {
 	const classes = [numeric ? 'num' : '', red ? 'red' : ''].filter(Boolean).join(' ');
 	return `<td${classes ? ` class="${classes}"` : ''}>${value}</td>`;
@@ -52,7 +58,7 @@ function queueRow(q: QueueHealth, actions: boolean): string {
 	const status = q.error
 		? `<span class="badge red">Cannot read</span><br><span class="muted">${escapeHtml(q.error)}</span>`
 		: q.paused
-			? `<span class="badge paused">Paused</span>${q.pausedBy ? `<br><span class="muted">by ${escapeHtml(q.pausedBy)}${q.pausedAt ? ` at ${escapeHtml(q.pausedAt)}` : ''}</span>` : ''}`
+			? `<span class="badge paused">Paused</span>${q.pausedBy ? `<br><span class="muted">by ${escapeHtml(q.pausedBy)}${q.pausedAt ? ` at ${escapeHtml(utcTime(q.pausedAt))}` : ''}</span>` : ''}`
 			: `<span class="badge ${q.state}">${q.state === 'red' ? 'Needs attention' : 'Running'}</span>`;
 	const consumers = q.consumerDetails.length
 		? q.consumerDetails.map((c) => `${escapeHtml(c.name)}: ${escapeHtml(formatCount(c.pending))} in flight, idle ${escapeHtml(formatDuration(c.idleMs))}`).join('<br>')
@@ -133,9 +139,15 @@ export function renderDashboard(view: DashboardView): string {
 	const today = metrics.days[metrics.days.length - 1] ?? zeroDay(metrics.to);
 	const todayRates = ratesOf({ ...zeroTotals(), ...today.totals }, today.breakdown);
 	const redQueues = health.queues.filter((q) => q.state === 'red').length;
+	// A paused queue is not "healthy" to a person looking for why leads are not moving.
+	const pausedQueues = health.queues.filter((q) => q.paused).length;
+	const badges = [
+		health.alerting ? `<span class="badge red">${redQueues} queue${redQueues === 1 ? '' : 's'} need${redQueues === 1 ? 's' : ''} attention</span>` : '',
+		pausedQueues ? `<span class="badge paused">${pausedQueues} queue${pausedQueues === 1 ? '' : 's'} paused</span>` : '',
+	].filter(Boolean);
 	const header = [
-		`<h1>${escapeHtml(title)} ${health.alerting ? `<span class="badge red">${redQueues} queue${redQueues === 1 ? '' : 's'} need${redQueues === 1 ? 's' : ''} attention</span>` : '<span class="badge ok">All queues healthy</span>'}</h1>`,
-		`<div class="muted">Updated ${escapeHtml(view.now.toISOString().replace('T', ' ').slice(0, 19))} UTC · days in ${escapeHtml(metrics.timeZone)} · namespace ${escapeHtml(metrics.namespace)}${view.refreshSeconds === 0 ? '' : ` · refreshes every ${escapeHtml(view.refreshSeconds ?? 10)} s`}</div>`,
+		`<h1>${escapeHtml(title)} ${badges.join(' ') || '<span class="badge ok">All queues healthy</span>'}</h1>`,
+		`<div class="muted">Updated ${escapeHtml(utcTime(view.now))} · days in ${escapeHtml(metrics.timeZone)} · namespace ${escapeHtml(metrics.namespace)}${view.refreshSeconds === 0 ? '' : ` · refreshes every ${escapeHtml(view.refreshSeconds ?? 10)} s`}</div>`,
 		view.notice ? `<div class="notice">${escapeHtml(view.notice)}</div>` : '',
 	].join('');
 	const queues = [
@@ -155,7 +167,7 @@ export function renderDashboard(view: DashboardView): string {
 		card('WhatsApp success rate', formatRate(todayRates.whatsappSuccessRate), (today.breakdown.whatsapp?.failed ?? 0) > 0),
 		card('Dead-lettered', formatCount(today.totals.deadLettered ?? 0), (today.totals.deadLettered ?? 0) > 0),
 		'</div>',
-		'<div class="cards" style="margin-top:10px">',
+		'<div class="cards tables" style="margin-top:10px">',
 		byLabelTable('Leads per source today', 'Source', today.breakdown.received),
 		byLabelTable('Process distribution today', 'Process', today.breakdown.routed, todayRates.processDistribution),
 		byLabelTable(`Process distribution, last ${metrics.days.length} days`, 'Process', metrics.breakdown.routed, metrics.rates.processDistribution),
