@@ -1,10 +1,19 @@
 import type { INodeType, INodeTypeDescription, IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
+import * as n8nWorkflow from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 
 import { formSecretTestMethods } from '../common/formSecretCredential';
 import { redisCredentialTestMethods } from '../common/redisCredential';
 import { leadTriggerProperties } from './description';
 import { handleGet, handlePost } from './intake';
+
+// n8n reads the webhook path for every request. Declared through webhookDescriptionFields (n8n
+// 2.41+), n8n resolves it from the parameter natively instead of starting its expression engine
+// each time; on an older n8n the plain template works as before.
+const pathFromParameter =
+	typeof n8nWorkflow.webhookDescriptionFields === 'function' && typeof n8nWorkflow.fromParameter === 'function'
+		? n8nWorkflow.webhookDescriptionFields({ path: n8nWorkflow.fromParameter('path') })
+		: { path: '={{$parameter["path"]}}' };
 
 // Nothing is registered on a remote service: Meta webhooks are set up in the Meta app dashboard
 // (this node answers its GET handshake) and forms simply post here. So no webhookMethods.
@@ -46,8 +55,8 @@ export class LeadTrigger implements INodeType {
 		],
 		webhooks: [
 			// isFullPath: the URL is /webhook/<path> as configured, not prefixed with the webhook id.
-			{ name: 'setup', httpMethod: 'GET', responseMode: 'onReceived', path: '={{ $parameter["path"] }}', isFullPath: true },
-			{ name: 'default', httpMethod: 'POST', responseMode: 'onReceived', path: '={{ $parameter["path"] }}', isFullPath: true },
+			{ name: 'setup', httpMethod: 'GET', responseMode: 'onReceived', ...pathFromParameter, isFullPath: true },
+			{ name: 'default', httpMethod: 'POST', responseMode: 'onReceived', ...pathFromParameter, isFullPath: true },
 		],
 		properties: leadTriggerProperties,
 		activationMessage:

@@ -12,6 +12,7 @@ import { whatsAppDrafts } from '../shared/intake/whatsapp';
 import { DEFAULT_RAW_POLICY, normalizeLead, type Lead, type RawPolicy } from '../shared/lead';
 import { isCountryCode, type CountryCode } from '../shared/phone';
 import { RedisConnectionError, sharedRedis } from '../shared/redis';
+import { cachedCredentials } from '../common/credentialCache';
 import { REDIS_CREDENTIAL, toRedisCredentialData } from '../common/redisCredential';
 import { formSignedContent, safeEqual, timestampWithin, verifyBodyHmac, verifyMetaSignature } from '../shared/signatures';
 import { newTraceId } from '../shared/trace';
@@ -99,7 +100,7 @@ function detectSource(body: unknown): Source {
 const isMeta = (source: Source | 'auto') => source === 'whatsapp' || source === 'instagram';
 
 async function metaCredential(ctx: IWebhookFunctions): Promise<{ appSecret: string; verifyToken: string }> {
-	const cred = await ctx.getCredentials('leadPipelineWhatsAppApi');
+	const cred = await cachedCredentials(ctx, 'leadPipelineWhatsAppApi');
 	return { appSecret: String(cred.appSecret ?? ''), verifyToken: String(cred.verifyToken ?? '') };
 }
 
@@ -112,7 +113,7 @@ const AUTH_FAILED: AuthOutcome = { ok: false, error: 'Missing or invalid authent
  */
 async function formAuthorized(ctx: IWebhookFunctions, s: Settings, req: WebhookRequest, raw: Buffer): Promise<AuthOutcome> {
 	if (s.authentication === 'none') return { ok: true };
-	const cred = await ctx.getCredentials('leadPipelineFormSecretApi');
+	const cred = await cachedCredentials(ctx, 'leadPipelineFormSecretApi');
 	const secret = String(cred.secret ?? '');
 	const provided = header(req, String(cred.headerName || 'X-Lead-Signature'));
 	const timestampHeader = String(cred.timestampHeaderName || 'X-Lead-Timestamp');
@@ -135,7 +136,7 @@ async function formAuthorized(ctx: IWebhookFunctions, s: Settings, req: WebhookR
 }
 
 async function redisFor(ctx: IWebhookFunctions): Promise<Redis> {
-	return await sharedRedis(toRedisCredentialData(await ctx.getCredentials(REDIS_CREDENTIAL)), 'n8n-lead-pipeline:intake');
+	return await sharedRedis(toRedisCredentialData(await cachedCredentials(ctx, REDIS_CREDENTIAL)), 'n8n-lead-pipeline:intake');
 }
 
 const unavailable = (res: WebhookResponse) =>

@@ -8,16 +8,52 @@ import type {
 } from 'n8n-workflow';
 import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
+import type Redis from 'ioredis';
+
 import { closeRedis, connectRedis } from '../shared/redis';
+import { adviseOnRedisError } from '../shared/redisErrors';
+import { peekUndelivered, testRunMessage } from '../shared/streamPeek';
 import { REDIS_CREDENTIAL, redisCredentialTestMethods, toRedisCredentialData } from '../common/redisCredential';
-import { StreamConsumer, type BatchOutcome, type StreamMessage } from '../shared/streamConsumer';
+import { ConsumerFailure, StreamConsumer, type BatchOutcome, type StreamMessage } from '../shared/streamConsumer';
 import { consumerProperties, readConsumerOptions } from './consumerOptions';
 
 /** n8n resolves the done promise with the run (or undefined when no execution started). */
 function outcomeOf(run: IRun | undefined): BatchOutcome {
 	if (!run) return { status: 'unknown' };
+	if (run.status === 'waiting' || run.waitTill) return { status: 'waiting' };
 	const error = run.data?.resultData?.error;
 	return error ? { status: 'failed', error: error.message } : { status: 'success' };
+}
+
+/**
+ * The editor's Listen / Execute step: peek at the entries the group would get next, never
+ * consume them (see streamPeek.ts). A consumer would register itself and make live leads
+ * pending, then ack or dead-letter them without the workflow having run.
+ */
+function peekForTestRun(
+	ctx: ITriggerFunctions,
+	options: ReturnType<typeof readConsumerOptions>,
+	command: Redis,
+	blocking: Redis,
+): ITriggerResponse {
+	let stopped = false;
+	return {
+		closeFunction: async () => {
+			stopped = true;
+			await Promise.all([closeRedis(command), closeRedis(blocking)]);
+		},
+		manualTriggerFunction: async () => {
+			let entries;
+			try {
+				entries = await peekUndelivered(command, blocking, { ...options, count: options.batchSize, stopped: () => stopped });
+			} catch (error) {
+				if (stopped) return;
+				throw new NodeOperationError(ctx.getNode(), error as Error, { description: adviseOnRedisError(error, options).description });
+			}
+			if (entries.length === 0) return;
+			ctx.emit([entries.map((entry) => ({ json: testRunMessage(entry, options.stream, options.parseJson) as unknown as IDataObject }))]);
+		},
+	};
 }
 
 export class RedisStreamConsumerTrigger implements INodeType {
@@ -44,11 +80,10 @@ export class RedisStreamConsumerTrigger implements INodeType {
 	async trigger(this: ITriggerFunctions): Promise<ITriggerResponse> {
 		const options = readConsumerOptions(this);
 		const manual = this.getMode() === 'manual';
-		if (manual) options.maxBatches = 1;
 		const credential = toRedisCredentialData(await this.getCredentials(REDIS_CREDENTIAL));
 		const name = `n8n-lead-pipeline:${options.consumer}`;
-		let command;
-		let blocking;
+		let command: Redis | undefined;
+		let blocking: Redis;
 		try {
 			command = await connectRedis(credential, 'command', name);
 			blocking = await connectRedis(credential, 'blocking', name);
@@ -57,32 +92,26 @@ export class RedisStreamConsumerTrigger implements INodeType {
 			throw new NodeOperationError(this.getNode(), error as Error);
 		}
 
+		if (manual) return peekForTestRun(this, options, command, blocking);
+
 		const handler = async (messages: StreamMessage[]): Promise<BatchOutcome> => {
 			const done = this.helpers.createDeferredPromise<IRun>();
-			// `this.emit` is looked up per batch: in manual mode n8n swaps it after trigger() returns.
 			this.emit([messages.map((m) => ({ json: m as unknown as IDataObject }))], undefined, done);
 			return outcomeOf(await done.promise);
 		};
-		const consumer = new StreamConsumer(command, blocking, options, handler, this.logger);
-
+		// Errors retrying cannot clear reach n8n, which marks the workflow as failing and reactivates it.
+		const onFailure = (failure: ConsumerFailure) =>
+			this.emitError(new NodeOperationError(this.getNode(), failure.message, { description: failure.description }));
+		const consumer = new StreamConsumer(command, blocking, options, handler, this.logger, onFailure);
 		const closeFunction = async () => {
 			await consumer.stop(options.stopTimeoutMs);
 			await Promise.all([closeRedis(command), closeRedis(blocking)]);
 		};
-		if (manual) {
-			return {
-				closeFunction,
-				manualTriggerFunction: async () => {
-					await consumer.start();
-					await consumer.dispatchedFirstBatch;
-				},
-			};
-		}
 		try {
 			await consumer.start();
 		} catch (error) {
 			await closeFunction();
-			throw new NodeOperationError(this.getNode(), error as Error);
+			throw new NodeOperationError(this.getNode(), error as Error, { description: adviseOnRedisError(error, options).description });
 		}
 		return { closeFunction };
 	}

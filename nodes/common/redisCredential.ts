@@ -5,7 +5,7 @@ import type {
 	INodeCredentialTestResult,
 } from 'n8n-workflow';
 
-import { pingRedis, RedisConnectionError, safeRedisMessage, type RedisCredentialData } from '../shared/redis';
+import { checkRedis, RedisConnectionError, safeRedisMessage, type RedisCredentialData } from '../shared/redis';
 
 export const REDIS_CREDENTIAL = 'leadPipelineRedis';
 export const REDIS_CREDENTIAL_TEST = 'leadPipelineRedisConnectionTest';
@@ -25,14 +25,14 @@ export function toRedisCredentialData(data: object | undefined): RedisCredential
 	};
 }
 
-/** The credential's Test button: connect and PING. */
+/** The credential's Test button: connect, and fail below Redis 6.2 saying why. */
 export async function testRedisCredential(
 	credential: ICredentialsDecrypted,
 ): Promise<INodeCredentialTestResult> {
 	const data = toRedisCredentialData(credential.data);
 	try {
-		const reply = await pingRedis(data);
-		return { status: 'OK', message: `Connected: PING answered ${reply}` };
+		const { pong } = await checkRedis(data);
+		return { status: 'OK', message: `Connected: PING answered ${pong}` };
 	} catch (error) {
 		const message = error instanceof RedisConnectionError ? error.summary : safeRedisMessage(error, data);
 		return { status: 'Error', message };

@@ -1,7 +1,9 @@
 import type Redis from 'ioredis';
 
-import { dlqStreamName, errorsKey } from './streamGroup';
-import { fieldsToObject, MESSAGE_FIELD } from './streams';
+import { dlqStreamName } from './streamGroup';
+import { fieldsToObject, MESSAGE_FIELD, nearCap, replayEach, type ReplayResult } from './streams';
+
+export type { ReplayResult } from './streams';
 
 /** XINFO replies are flat [name, value, …] lists. */
 function pairs(reply: unknown[]): Record<string, unknown> {
@@ -39,13 +41,16 @@ export interface QueueInfo {
 	lastGeneratedId: string | null;
 	dlqStream: string;
 	dlqSize: number;
-	alerts: { backlog: boolean; dlq: boolean; pending: boolean };
+	/** The DLQ's cap as configured on the consumer (0 = none) and whether it is within 10% of it. */
+	dlqCap: number;
+	dlqNearCap: boolean;
+	alerts: { backlog: boolean; dlq: boolean; pending: boolean; dlqNearCap: boolean };
 	alerting: boolean;
 }
 
 export async function queueInfo(
 	redis: Redis,
-	o: { stream: string; group: string; dlqStream?: string; thresholds?: Partial<Thresholds> },
+	o: { stream: string; group: string; dlqStream?: string; dlqCap?: number; thresholds?: Partial<Thresholds> },
 ): Promise<QueueInfo> {
 	const thresholds = { ...DEFAULT_THRESHOLDS, ...o.thresholds };
 	const dlqStream = o.dlqStream || dlqStreamName(o.stream, o.group);
@@ -63,10 +68,12 @@ export async function queueInfo(
 	const lag = group ? (group.lag === null || group.lag === undefined ? null : Number(group.lag)) : length;
 	const queueLength = (lag ?? 0) + pending;
 	const dlqSize = await redis.xlen(dlqStream);
+	const dlqCap = Math.max(0, Math.floor(o.dlqCap ?? 0));
 	const alerts = {
 		backlog: queueLength > thresholds.queueLength,
 		dlq: dlqSize > thresholds.dlqSize,
 		pending: pending > thresholds.pending,
+		dlqNearCap: nearCap(dlqSize, dlqCap),
 	};
 	return {
 		stream: o.stream,
@@ -82,8 +89,10 @@ export async function queueInfo(
 		lastGeneratedId: (stream?.['last-generated-id'] as string | undefined) ?? null,
 		dlqStream,
 		dlqSize,
+		dlqCap,
+		dlqNearCap: alerts.dlqNearCap,
 		alerts,
-		alerting: alerts.backlog || alerts.dlq || alerts.pending,
+		alerting: alerts.backlog || alerts.dlq || alerts.pending || alerts.dlqNearCap,
 	};
 }
 
@@ -130,33 +139,6 @@ export async function listDeadLetters(
 	});
 }
 
-// Moves one dead letter back to its queue as a new entry and deletes it from the DLQ, atomically:
-// two people replaying the same entry at once produce one new entry, not two.
-const REPLAY_SCRIPT = `
-local entry = redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1])
-if #entry == 0 then return false end
-local fields = entry[1][2]
-local message, queue
-for i = 1, #fields, 2 do
-  if fields[i] == '${MESSAGE_FIELD}' then message = fields[i + 1] end
-  if fields[i] == 'originalQueue' then queue = fields[i + 1] end
-end
-if not message or not queue then
-  return redis.error_reply('dead letter ' .. ARGV[1] .. ' has no message or originalQueue')
-end
-local id = redis.call('XADD', queue, '*', '${MESSAGE_FIELD}', message)
-redis.call('XDEL', KEYS[1], ARGV[1])
-return { queue, id }
-`;
-
-export interface ReplayResult {
-	deadLetterId: string;
-	replayed: boolean;
-	queue?: string;
-	newId?: string;
-	reason?: string;
-}
-
 /** Replays the given DLQ ids, or the oldest `limit` entries when no ids are given. */
 export async function replayDeadLetters(
 	redis: Redis,
@@ -164,36 +146,5 @@ export async function replayDeadLetters(
 	o: { ids?: string[]; limit: number },
 ): Promise<ReplayResult[]> {
 	const ids = o.ids?.length ? o.ids : (await listDeadLetters(redis, dlqStream, { count: o.limit })).map((e) => e.id);
-	const results: ReplayResult[] = [];
-	for (const id of ids) {
-		try {
-			const reply = (await redis.eval(REPLAY_SCRIPT, 1, dlqStream, id)) as [string, string] | null;
-			results.push(
-				reply
-					? { deadLetterId: id, replayed: true, queue: reply[0], newId: reply[1] }
-					: { deadLetterId: id, replayed: false, reason: 'not in the dead-letter stream (already replayed?)' },
-			);
-		} catch (error) {
-			results.push({ deadLetterId: id, replayed: false, reason: (error as Error).message });
-		}
-	}
-	return results;
-}
-
-/** XACK per id in one round trip, so each id reports whether it was pending. */
-export async function acknowledgeEach(
-	redis: Redis,
-	stream: string,
-	group: string,
-	ids: string[],
-): Promise<Array<{ id: string; acknowledged: boolean; error?: string }>> {
-	if (ids.length === 0) return [];
-	const pipeline = redis.pipeline();
-	for (const id of ids) pipeline.xack(stream, group, id);
-	pipeline.hdel(errorsKey(stream, group), ...ids);
-	const replies = (await pipeline.exec()) ?? [];
-	return ids.map((id, i) => {
-		const [error, count] = replies[i];
-		return error ? { id, acknowledged: false, error: error.message } : { id, acknowledged: Number(count) === 1 };
-	});
+	return await replayEach(redis, dlqStream, ids);
 }

@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
 
-import { fieldsToObject, MESSAGE_FIELD } from './streams';
+import { fieldsToObject } from './streams';
 
 /** An entry as XREADGROUP / XAUTOCLAIM return it; fields are null when the entry was trimmed. */
 export interface RawEntry {
@@ -89,82 +89,36 @@ export async function deliveryCounts(
 	return counts;
 }
 
-/** Keeps entries ours without counting a delivery: resets their idle time so no claimer takes them. */
-export async function touchPending(
+// Renews only entries this consumer still owns: XCLAIM with min-idle 0 would otherwise take back an
+// entry another consumer legitimately claimed after we stalled, and both would process it. The
+// ownership check (XPENDING … consumer) and the renewal are one script, so no claim slips between.
+// JUSTID: the renewal does not count as a delivery.
+const RENEW_OWNED_SCRIPT = `
+local lost = {}
+for i = 3, #ARGV do
+  local row = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1, ARGV[2])
+  if #row > 0 then
+    redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'JUSTID')
+  else
+    table.insert(lost, ARGV[i])
+  end
+end
+return lost
+`;
+
+/**
+ * Resets the idle time of the given ids that are still pending for this consumer, so no claimer
+ * takes them while their batch runs. Returns the ids it no longer owns (claimed by another
+ * consumer, acknowledged, or gone with the group).
+ */
+export async function renewOwned(
 	redis: Redis,
 	o: { stream: string; group: string; consumer: string },
 	ids: string[],
-): Promise<void> {
-	if (ids.length) await redis.call('XCLAIM', o.stream, o.group, o.consumer, 0, ...ids, 'JUSTID');
+): Promise<string[]> {
+	if (ids.length === 0) return [];
+	return (await redis.eval(RENEW_OWNED_SCRIPT, 1, o.stream, o.group, o.consumer, ...ids)) as string[];
 }
 
-/** Where a consumer keeps the last failure reason per pending id, so the DLQ entry can say why. */
-export function errorsKey(stream: string, group: string): string {
-	return `${stream}:${group}:lastError`;
-}
-
-const ERRORS_TTL_SECONDS = 7 * 24 * 3600;
-
-export async function recordErrors(
-	redis: Redis,
-	stream: string,
-	group: string,
-	errors: Array<{ id: string; error: string }>,
-): Promise<void> {
-	if (errors.length === 0) return;
-	const key = errorsKey(stream, group);
-	await redis
-		.multi()
-		.hset(key, ...errors.flatMap(({ id, error }) => [id, error.slice(0, 2000)]))
-		.expire(key, ERRORS_TTL_SECONDS)
-		.exec();
-}
-
-export async function acknowledge(redis: Redis, stream: string, group: string, ids: string[]): Promise<number> {
-	if (ids.length === 0) return 0;
-	const reply = await redis.multi().xack(stream, group, ...ids).hdel(errorsKey(stream, group), ...ids).exec();
-	const [error, acked] = reply?.[0] ?? [];
-	if (error) throw error;
-	return Number(acked);
-}
-
-export interface DeadLetter {
-	id: string;
-	/** The entry's `message` field as stored (null when the entry had been trimmed away). */
-	message: string | null;
-	retryCount: number;
-	/** Used when no failure was recorded for the id. */
-	fallbackError: string;
-}
-
-/**
- * Moves entries to the DLQ stream and acknowledges them in one MULTI, so an entry is either
- * pending in the queue or in the DLQ, never neither.
- */
-export async function deadLetter(
-	redis: Redis,
-	o: { stream: string; group: string; dlqStream: string },
-	letters: DeadLetter[],
-): Promise<void> {
-	if (letters.length === 0) return;
-	const ids = letters.map((l) => l.id);
-	const reasons = await redis.hmget(errorsKey(o.stream, o.group), ...ids);
-	const multi = redis.multi();
-	const failedAt = new Date().toISOString();
-	letters.forEach((letter, i) => {
-		multi.xadd(
-			o.dlqStream, '*',
-			MESSAGE_FIELD, letter.message ?? 'null',
-			'originalQueue', o.stream,
-			'originalId', letter.id,
-			'group', o.group,
-			'failedAt', failedAt,
-			'retryCount', String(letter.retryCount),
-			'lastError', reasons[i] ?? letter.fallbackError,
-		);
-	});
-	multi.xack(o.stream, o.group, ...ids).hdel(errorsKey(o.stream, o.group), ...ids);
-	const results = await multi.exec();
-	const failed = results?.find(([error]) => error);
-	if (failed) throw failed[0];
-}
+/** Below this a slow but healthy batch (GC pause, busy event loop) loses its entries to a claimer. */
+export const MIN_CLAIM_TIMEOUT_MS = 3_000;

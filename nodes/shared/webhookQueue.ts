@@ -11,7 +11,7 @@ import type { AttemptRecord, DeliveryEnvelope } from './webhookDelivery';
  * Long schedules never wait inside an execution:
  *   defer  → ZADD <delaySet> notBefore <envelope>             (this execution ends)
  *   release (every Deliver run, or a Schedule Trigger + "Release Due Retries")
- *          → due envelopes XADDed to <retryStream>, then ZREMed
+ *          → due envelopes appended to <retryStream>, then ZREMed
  *   Redis Stream Consumer Trigger on <retryStream> → Webhook Deliver → next attempt
  * An envelope that arrives before its notBefore (clock skew, a manual XADD) is parked again.
  */
@@ -99,7 +99,7 @@ const RELEASE_LOCK_MS = 30_000;
 
 /**
  * Moves envelopes due by `now` into the retry stream (at most `limit`). A short lock keeps two
- * releasers from copying the same envelopes; a crash between XADD and ZREM releases an envelope
+ * releasers from copying the same envelopes; a crash between the append and ZREM releases an envelope
  * twice, which the delivered-id record (and the receiver's webhook-id check) absorbs.
  */
 export async function releaseDue(redis: Redis, names: WebhookQueueNames, now: number, limit = 500): Promise<number> {
@@ -123,7 +123,7 @@ export async function releaseDue(redis: Redis, names: WebhookQueueNames, now: nu
 				.exec();
 		}
 		const refused = results.find((r): r is Extract<WriteResult, { ok: false }> => !r.ok);
-		if (refused) throw new Error(`XADD to ${names.retryStream} failed: ${refused.error.message}`);
+		if (refused) throw new Error(`Appending to ${names.retryStream} failed: ${refused.error.message}`);
 		return moved.length;
 	} finally {
 		await redis.del(lock);

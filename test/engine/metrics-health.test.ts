@@ -69,7 +69,7 @@ describe('queueHealth', () => {
 		expect(b.dlqOldestAgeMs).toBeLessThan(20_000);
 
 		expect(q).toMatchObject({ length: 1, pending: 0, lag: 0, paused: false, oldestPending: null, dlqSize: 0, dlqOldestAgeMs: null, throughput: { added: 1 }, state: 'ok' });
-		expect(q.alerts).toEqual({ backlog: false, dlq: false, pending: false, oldestPending: false });
+		expect(q.alerts).toEqual({ backlog: false, dlq: false, pending: false, dlqNearCap: false, oldestPending: false });
 
 		expect(x).toMatchObject({ stream: broken.stream, state: 'red', error: expect.stringMatching(/WRONGTYPE/) });
 		expect(report.alerting).toBe(true);

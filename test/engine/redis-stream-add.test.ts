@@ -76,15 +76,20 @@ describe('Redis Stream › Add, through the n8n engine', () => {
 		]);
 	});
 
-	test('Max Length caps the stream (exact trim)', async () => {
+	test('Max Length trims only entries every group has acknowledged (exact trim)', async () => {
 		const stream = `${prefix}capped`;
-		const input = Array.from({ length: 20 }, (_, i) => ({ i }));
+		const first = Array.from({ length: 20 }, (_, i) => ({ i }));
+		await runWorkflow(withAddParameters({ stream }), { input: first, credentials: { leadPipelineRedis: redisCredential() } });
+		// The group has taken 0–9 and acknowledged 0–4: 5–9 pending, 10–19 undelivered.
+		await redis.xgroup('CREATE', stream, 'g', '0');
+		const [[, delivered]] = (await redis.xreadgroup('GROUP', 'g', 'c', 'COUNT', 10, 'STREAMS', stream, '>')) as Array<[string, Array<[string]>]>;
+		await redis.xack(stream, 'g', ...delivered.slice(0, 5).map(([id]) => id));
 		await runWorkflow(withAddParameters({ stream, addOptions: { maxLen: 5, exactTrim: true } }), {
-			input,
+			input: [{ i: 20 }],
 			credentials: { leadPipelineRedis: redisCredential() },
 		});
 		const stored = await entries(stream);
-		expect(stored.map((e) => JSON.parse(e.fields.message).i)).toEqual([15, 16, 17, 18, 19]);
+		expect(stored.map((e) => JSON.parse(e.fields.message).i)).toEqual(Array.from({ length: 16 }, (_, i) => i + 5));
 	});
 
 	test('a key of the wrong type fails the node with the stream named, and writes nothing', async () => {

@@ -83,9 +83,9 @@ describe('Redis Stream action node: Info, Acknowledge, Dead Letters', () => {
 		const dlqStream = dlqStreamName(n.stream, n.group);
 		await redis.set(n.gate, 'string: makes the Record step fail');
 		const [original] = await addJson(redis, n.stream, [{ lead: 'Asha', fail: true }]);
-		const trigger = await activateTrigger(consumerWorkflow({ ...n, options: { maxRetries: 2, claimTimeoutMs: 200 } }), { credentials });
+		const trigger = await activateTrigger(consumerWorkflow({ ...n, options: { maxRetries: 2, claimTimeoutMs: 3_000 } }), { credentials });
 		try {
-			await eventually(async () => (await redis.xlen(dlqStream)) === 1, 15_000, 'dead letter');
+			await eventually(async () => (await redis.xlen(dlqStream)) === 1, 25_000, 'dead letter');
 
 			const listed = await runStreamNode({ operation: 'listDeadLetters', dlqStream, limit: 10 });
 			expect(listed).toEqual([

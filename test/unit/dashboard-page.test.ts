@@ -11,8 +11,8 @@ const totals = (t: Partial<Record<CounterName, number>> = {}): Record<CounterNam
 function queue(overrides: Partial<QueueHealth> = {}): QueueHealth {
 	return {
 		stream: 'filterQueue', group: 'newOpportunityProcessor', exists: true, groupExists: true, length: 10, pending: 2, lag: 8, queueLength: 10,
-		consumers: 1, lastDeliveredId: '1-0', lastGeneratedId: '2-0', dlqStream: 'DLQFilterQueueNewOpportunityProcessor', dlqSize: 0,
-		alerts: { backlog: false, dlq: false, pending: false, oldestPending: false }, alerting: false, paused: false, inFlight: 2,
+		consumers: 1, lastDeliveredId: '1-0', lastGeneratedId: '2-0', dlqStream: 'DLQFilterQueueNewOpportunityProcessor', dlqSize: 0, dlqCap: 0, dlqNearCap: false,
+		alerts: { backlog: false, dlq: false, pending: false, dlqNearCap: false, oldestPending: false }, alerting: false, paused: false, inFlight: 2,
 		consumerDetails: [{ name: 'host-1', pending: 2, idleMs: 1500 }], oldestPending: { id: '1-0', ageMs: 252_000, idleMs: 1000, deliveries: 1, consumer: 'host-1' },
 		throughput: { windowMs: 60_000, added: 37, capped: false, cap: 10_000 }, dlqOldestAgeMs: null, state: 'ok', ...overrides,
 	};
@@ -72,7 +72,7 @@ describe('dashboard page', () => {
 	});
 
 	test('red state past thresholds: the DLQ, the backlog and the oldest pending cells, and the headline', () => {
-		const red = queue({ dlqSize: 75, alerts: { backlog: true, dlq: true, pending: false, oldestPending: true }, alerting: true, state: 'red' });
+		const red = queue({ dlqSize: 75, alerts: { backlog: true, dlq: true, pending: false, dlqNearCap: false, oldestPending: true }, alerting: true, state: 'red' });
 		const html = renderDashboard({ health: health([red, queue({ stream: 'syncQueue', group: 'crm' })]), metrics: metricsOf(days), now });
 		expect(html).toContain('1 queue needs attention');
 		expect(html).toMatch(/<td class="num red">75<br><span class="muted">DLQFilterQueueNewOpportunityProcessor<\/span><\/td>/);

@@ -1,7 +1,7 @@
 import type Redis from 'ioredis';
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
-import { acknowledgeEach } from '../../shared/streamAdmin';
+import { acknowledgeEach } from '../../shared/streams';
 import { idList, perItem, requiredText } from './common';
 
 export const acknowledgeProperties: INodeProperties[] = [

@@ -58,14 +58,14 @@ export const addProperties: INodeProperties[] = [
 				typeOptions: { minValue: 0 },
 				default: 0,
 				description:
-					'Trim the stream to about this many entries on each write (0 = never trim). Trimming can drop entries not yet read.',
+					'Trim the stream towards this many entries on each write (0 = never trim, the default). Only entries every consumer group has acknowledged are trimmed: entries still pending or not yet delivered to any group are kept, and a stream no group reads yet is not trimmed at all.',
 			},
 			{
 				displayName: 'Exact Trim',
 				name: 'exactTrim',
 				type: 'boolean',
 				default: false,
-				description: 'Whether to trim to exactly Max Length (slower) instead of approximately (MAXLEN ~)',
+				description: 'Whether to trim exactly (slower) instead of in whole blocks (~), which may keep a few more entries',
 			},
 		],
 	},

@@ -17,6 +17,15 @@ export const infoProperties: INodeProperties[] = [
 		displayOptions: show,
 	},
 	{
+		displayName: 'Dead-Letter Cap',
+		name: 'infoDlqCap',
+		type: 'number',
+		typeOptions: { minValue: 0 },
+		default: 0,
+		description: 'The Dead-Letter Cap set on the consumer (0 = none): flags dlqNearCap from 90% of it, before entries start staying pending',
+		displayOptions: show,
+	},
+	{
 		displayName: 'Alert Thresholds',
 		name: 'thresholds',
 		type: 'collection',
@@ -58,6 +67,7 @@ export async function executeInfo(
 			stream: requiredText(this, 'stream', 'Stream', itemIndex),
 			group: requiredText(this, 'group', 'Consumer Group', itemIndex),
 			dlqStream: String(this.getNodeParameter('infoDlqStream', itemIndex, '')).trim(),
+			dlqCap: Number(this.getNodeParameter('infoDlqCap', itemIndex, 0)),
 			thresholds: this.getNodeParameter('thresholds', itemIndex, {}) as Partial<Thresholds>,
 		});
 		return [info as unknown as IDataObject];

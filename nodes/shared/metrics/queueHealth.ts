@@ -81,8 +81,8 @@ function failed(ref: QueueRef, error: unknown): QueueHealth {
 	const dlqStream = ref.dlqStream || dlqStreamName(ref.stream, ref.group);
 	return {
 		stream: ref.stream, group: ref.group, exists: false, groupExists: false, length: 0, pending: 0, lag: null, queueLength: 0,
-		consumers: 0, lastDeliveredId: null, lastGeneratedId: null, dlqStream, dlqSize: 0,
-		alerts: { backlog: false, dlq: false, pending: false, oldestPending: false }, alerting: true,
+		consumers: 0, lastDeliveredId: null, lastGeneratedId: null, dlqStream, dlqSize: 0, dlqCap: 0, dlqNearCap: false,
+		alerts: { backlog: false, dlq: false, pending: false, dlqNearCap: false, oldestPending: false }, alerting: true,
 		paused: false, inFlight: 0, consumerDetails: [], oldestPending: null,
 		throughput: { windowMs: 0, added: 0, capped: false, cap: 0 }, dlqOldestAgeMs: null, state: 'red',
 		error: (error as Error)?.message ?? String(error),

@@ -91,6 +91,26 @@ class SleepNode implements INodeType {
 	}
 }
 
+/** Test-only: pauses the execution as n8n's Wait node does (status "waiting" until waitTill). */
+class WaitStandIn implements INodeType {
+	description = {
+		displayName: 'Wait (harness)',
+		name: 'wait',
+		group: ['organization'],
+		version: [1],
+		description: 'Puts the execution to wait for an hour',
+		defaults: { name: 'Wait' },
+		inputs: [NodeConnectionTypes.Main],
+		outputs: [NodeConnectionTypes.Main],
+		properties: [],
+	} as INodeType['description'];
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		await this.putExecutionToWait(new Date(Date.now() + 3_600_000));
+		return [this.getInputData()];
+	}
+}
+
 export class PackNodeTypes implements INodeTypes {
 	readonly nodes = new Map<string, INodeType>();
 
@@ -108,6 +128,7 @@ export class PackNodeTypes implements INodeTypes {
 		this.nodes.set('n8n-nodes-base.manualTrigger', new ManualTriggerStandIn());
 		this.nodes.set('n8n-nodes-base.noOp', new NoOpStandIn());
 		this.nodes.set('harness.sleep', new SleepNode());
+		this.nodes.set('harness.wait', new WaitStandIn());
 	}
 
 	getByName(nodeType: string): INodeType | IVersionedNodeType {

@@ -22,6 +22,8 @@ import { TestCredentialsHelper } from './credentials-helper';
 import { PackNodeTypes } from './node-types';
 
 export interface WorkflowJson {
+	/** Fixed id, for tests of state kept per workflow across calls; otherwise a fresh one per run. */
+	id?: string;
 	name?: string;
 	nodes: INode[];
 	connections: IConnections;
@@ -80,7 +82,7 @@ export function additionalData(hooks: ExecutionLifecycleHooks | undefined, crede
 
 export function buildWorkflow(json: WorkflowJson): Workflow {
 	return new Workflow({
-		id: randomUUID(),
+		id: json.id ?? randomUUID(),
 		name: json.name ?? 'test',
 		nodes: structuredClone(json.nodes),
 		connections: json.connections,
@@ -132,6 +134,8 @@ export interface ActiveTrigger {
 	response: ITriggerResponse;
 	/** Every execution the trigger started, in the order they finished. */
 	runs: IRun[];
+	/** What the trigger reported through this.emitError (n8n marks the workflow as failing). */
+	errors: Error[];
 	/** Resolves when at least n executions have finished. */
 	waitForRuns(n: number, timeoutMs?: number): Promise<void>;
 	close(): Promise<void>;
@@ -168,12 +172,16 @@ export async function activateTrigger(
 			(error: Error) => done?.reject(error),
 		);
 	};
-	const noop = () => undefined;
-	const context = new TriggerContext(workflow, node, additionalData(undefined, credentials), 'trigger', 'activate', emit, noop, noop);
+	const errors: Error[] = [];
+	const emitError = (error: Error) => {
+		errors.push(error);
+	};
+	const context = new TriggerContext(workflow, node, additionalData(undefined, credentials), 'trigger', 'activate', emit, emitError, emitError);
 	const response = (await packNodeTypes().getByNameAndVersion(node.type).trigger!.call(context)) ?? {};
 	return {
 		response,
 		runs,
+		errors,
 		async waitForRuns(n, timeoutMs = 30_000) {
 			const deadline = Date.now() + timeoutMs;
 			while (runs.length < n) {
@@ -189,28 +197,19 @@ export async function activateTrigger(
 }
 
 /**
- * The editor's "Listen" / Execute-step path (mode "manual"): trigger() first, then n8n swaps in its
- * own emit, calls manualTriggerFunction and runs the workflow with the first emitted data.
+ * The editor's "Listen" (whole workflow) or "Execute step" (`stepOnly`: the trigger alone), run the
+ * way n8n runs it: WorkflowExecute in mode "manual" starts at the trigger node, n8n-core calls
+ * trigger(), swaps in its own emit, calls manualTriggerFunction, takes the FIRST emitted data as the
+ * trigger's output, calls closeFunction right after that step (before the nodes behind it run), and
+ * resolves a done promise only when the whole execution has ended.
  */
 export async function runTriggerManually(
 	json: WorkflowJson,
-	options: { credentials?: TestCredentials; triggerNode?: string } = {},
+	options: { credentials?: TestCredentials; triggerNode?: string; stepOnly?: boolean } = {},
 ): Promise<IRun> {
-	const credentials = options.credentials ?? {};
-	const workflow = buildWorkflow(json);
+	const workflow = buildWorkflow(options.stepOnly ? { ...json, connections: {} } : json);
 	const node = findTrigger(workflow, options.triggerNode);
-	const context = new TriggerContext(workflow, node, additionalData(undefined, credentials), 'manual', 'manual');
-	const response = (await packNodeTypes().getByNameAndVersion(node.type).trigger!.call(context)) ?? {};
-	const emitted = new Promise<{ data: INodeExecutionData[][]; done?: IDeferredPromise<IRun> }>((resolve) => {
-		(context as unknown as { emit: unknown }).emit = (data: INodeExecutionData[][], _r: unknown, done?: IDeferredPromise<IRun>) =>
-			resolve({ data, done });
-	});
-	await response.manualTriggerFunction?.();
-	const { data, done } = await emitted;
-	const run = await execute(workflow, node, data, 'trigger', credentials);
-	done?.resolve(run);
-	await response.closeFunction?.();
-	return run;
+	return await execute(workflow, node, [[{ json: {} }]], 'manual', options.credentials ?? {});
 }
 
 /** JSON of the items a node put on one output in its first run. */

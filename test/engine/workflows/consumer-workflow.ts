@@ -11,6 +11,8 @@ export interface ConsumerWorkflowOptions {
 	concurrency?: number;
 	ackMode?: string;
 	sleepMs?: number;
+	/** Put the execution to wait (as a Wait node does) after the Record step. */
+	wait?: boolean;
 	options?: Record<string, unknown>;
 }
 
@@ -32,7 +34,7 @@ export function consumerWorkflow(o: ConsumerWorkflowOptions): WorkflowJson {
 				batchSize: o.batchSize ?? 10,
 				concurrency: o.concurrency ?? 1,
 				ackMode: o.ackMode ?? 'executionSucceeds',
-				options: { blockMs: 100, claimTimeoutMs: 300, startId: '0', stopTimeoutMs: 10_000, ...o.options },
+				options: { blockMs: 100, claimTimeoutMs: 3_000, startId: '0', stopTimeoutMs: 10_000, ...o.options },
 			},
 			credentials,
 		},
@@ -59,12 +61,13 @@ export function consumerWorkflow(o: ConsumerWorkflowOptions): WorkflowJson {
 			credentials,
 		},
 	];
-	return {
-		name: `consume ${o.stream}`,
-		nodes,
-		connections: {
-			Consume: { main: [[{ node: 'Sleep', type: 'main', index: 0 }]] },
-			Sleep: { main: [[{ node: 'Record', type: 'main', index: 0 }]] },
-		},
+	const connections: WorkflowJson['connections'] = {
+		Consume: { main: [[{ node: 'Sleep', type: 'main', index: 0 }]] },
+		Sleep: { main: [[{ node: 'Record', type: 'main', index: 0 }]] },
 	};
+	if (o.wait) {
+		nodes.push({ id: 'c0000000-0000-4000-8000-000000000004', name: 'Wait', type: 'harness.wait', typeVersion: 1, position: [600, 0], parameters: {} });
+		connections.Record = { main: [[{ node: 'Wait', type: 'main', index: 0 }]] };
+	}
+	return { name: `consume ${o.stream}`, nodes, connections };
 }

@@ -1,0 +1,76 @@
+import type Redis from 'ioredis';
+
+import { encodeMessage, MESSAGE_FIELD, type StreamEntry, type WriteResult } from './entries';
+import { trimSafely, type TrimOptions } from './trim';
+
+async function trimEach(redis: Redis, streams: Iterable<string>, trim: TrimOptions | undefined): Promise<void> {
+	// A failed trim loses nothing (the entries are written; the next write trims again): it must not
+	// turn a stored entry into a reported failure that a caller would retry into a duplicate.
+	for (const stream of new Set(streams)) await trimSafely(redis, stream, trim).catch(() => undefined);
+}
+
+/**
+ * Appends the entries in one pipelined round trip. Results come back in input order, one per
+ * entry, so a caller can report the entry Redis refused (e.g. WRONGTYPE) and keep the rest.
+ * With a cap, each written stream is then trimmed safely (see trim.ts).
+ */
+export async function addEntries(redis: Redis, entries: StreamEntry[], trim: TrimOptions = {}): Promise<WriteResult[]> {
+	if (entries.length === 0) return [];
+	const pipeline = redis.pipeline();
+	for (const { stream, message } of entries) pipeline.call('XADD', stream, '*', MESSAGE_FIELD, encodeMessage(message));
+	const replies = (await pipeline.exec()) ?? [];
+	const results: WriteResult[] = replies.map(([error, id]) => (error ? { ok: false, error } : { ok: true, id: id as string }));
+	await trimEach(redis, entries.filter((_, i) => results[i]?.ok).map((e) => e.stream), trim);
+	return results;
+}
+
+/** addEntries for one stream; throws on the first refused entry. */
+export async function addMessages(redis: Redis, stream: string, messages: unknown[], trim: TrimOptions = {}): Promise<string[]> {
+	const results = await addEntries(redis, messages.map((message) => ({ stream, message })), trim);
+	return results.map((result, index) => {
+		if (!result.ok) throw new Error(`Redis refused entry ${index} for ${stream}: ${result.error.message}`);
+		return result.id;
+	});
+}
+
+export interface OnceEntry extends StreamEntry {
+	/** Remembered for `rememberSeconds` after the write; a second entry with it is not written. */
+	onceKey?: string;
+	/** What the key remembers (e.g. the first delivery's trace id), returned to later duplicates. */
+	rememberValue: string;
+	rememberSeconds: number;
+}
+
+export type OnceResult = { stored: true; id: string } | { stored: false; earlier: string };
+
+// XADD and the remember key in one step: an entry is either stored and remembered, or neither, so a
+// caller that retries after a failure is never told "duplicate" for an entry that was not stored.
+const ADD_ONCE_SCRIPT = `
+if KEYS[2] ~= '' then
+  local earlier = redis.call('GET', KEYS[2])
+  if earlier then return { 0, earlier } end
+end
+local id = redis.call('XADD', KEYS[1], '*', '${MESSAGE_FIELD}', ARGV[1])
+if KEYS[2] ~= '' then redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3]) end
+return { 1, id }
+`;
+
+/** Appends entries unless their once-key was seen; one pipelined round trip, then a safe trim. */
+export async function addEntriesOnce(redis: Redis, entries: OnceEntry[], trim: TrimOptions = {}): Promise<OnceResult[]> {
+	if (entries.length === 0) return [];
+	const pipeline = redis.pipeline();
+	for (const e of entries) {
+		pipeline.eval(
+			ADD_ONCE_SCRIPT, 2, e.stream, e.onceKey ?? '',
+			encodeMessage(e.message), e.rememberValue, Math.max(1, Math.floor(e.rememberSeconds)),
+		);
+	}
+	const replies = (await pipeline.exec()) ?? [];
+	const results = replies.map(([error, reply]): OnceResult => {
+		if (error) throw error;
+		const [stored, value] = reply as [number, string];
+		return stored === 1 ? { stored: true, id: value } : { stored: false, earlier: value };
+	});
+	await trimEach(redis, entries.filter((_, i) => results[i].stored).map((e) => e.stream), trim);
+	return results;
+}
