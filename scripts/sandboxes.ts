@@ -69,9 +69,10 @@ async function main(): Promise<void> {
 		'/whatsapp/accepted': () => graph.requests.filter((r) => r.answer === 'ok').length,
 	};
 	const admin = http.createServer((req, res) => {
-		const view = views[(req.url ?? '/').split('?')[0]];
-		res.writeHead(view ? 200 : 404, { 'content-type': 'application/json' });
-		res.end(JSON.stringify(view ? view() : { error: 'unknown view', views: Object.keys(views) }));
+		const path = (req.url ?? '/').split('?')[0];
+		const known = Object.hasOwn(views, path);
+		res.writeHead(known ? 200 : 404, { 'content-type': 'application/json' });
+		res.end(JSON.stringify(known ? views[path]() : { error: 'unknown view', views: Object.keys(views) }));
 	});
 	await new Promise<void>((resolve) => admin.listen(Number(process.env.SANDBOX_ADMIN_PORT ?? 0), '127.0.0.1', resolve));
 

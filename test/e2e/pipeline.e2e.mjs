@@ -77,17 +77,18 @@ test('n8n loads every node type the package lists, and no "Unrecognized node typ
 
 test('proving path: Webhook → Redis Stream Add → filterQueue → filter-queue workflow; a lead without traceId goes to the error output and DLQFilterQueueItems, acknowledged', async () => {
 	const lead = { name: 'Proving Path', phone: '+91 98450 98450' };
-	const response = await fetch(`${n8n.url}/webhook/lead-capture`, {
-		method: 'POST',
-		headers: { 'content-type': 'application/json' },
-		body: JSON.stringify(lead),
-	});
+	const post = () => fetch(`${n8n.url}/webhook/lead-capture`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(lead) });
+	// A keep-alive socket n8n closed after the readiness probes can fail the first request: retry once.
+	const response = await post().catch(post);
 	const body = await response.text();
 	assert.equal(response.status, 200, body);
 	const { id } = JSON.parse(body);
 	assert.match(id, /^\d+-\d+$/);
-	const deadLetters = async () => (await redis.xrange('DLQFilterQueueItems', '-', '+')).map(([, fields]) => JSON.parse(fields[1]));
-	await until(async () => (await deadLetters()).some((m) => m.item?.message?.leadData?.name === 'Proving Path'), 'the dead letter');
+	const deadLetters = async () => (await redis.xrange('DLQFilterQueueItems', '-', '+')).map(([, fields]) => JSON.parse(fields[fields.indexOf('message') + 1]));
+	await until(async () => (await deadLetters()).some((m) => m.item?.message?.leadData?.name === 'Proving Path'), 'the dead letter', 90_000).catch(async (error) => {
+		const state = { deadLetters: await redis.xrange('DLQFilterQueueItems', '-', '+'), pending: await redis.xpending('filterQueue', 'newOpportunityProcessor'), groups: await redis.xinfo('GROUPS', 'filterQueue') };
+		throw new Error(`${error.message.slice(0, 200)}\nstate: ${JSON.stringify(state)}`);
+	});
 	const letter = (await deadLetters()).find((m) => m.item?.message?.leadData?.name === 'Proving Path');
 	assert.equal(letter.failedIn, 'filter queue');
 	assert.match(letter.error, /no traceId/);
