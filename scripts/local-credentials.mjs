@@ -53,3 +53,109 @@ export function dashboardLoginCredential(env = process.env) {
 		},
 	};
 }
+
+/**
+ * Secrets for the loopback stand-ins (scripts/sandboxes.mjs), generated once per run of the start
+ * command or test, and the credentials that point the templates at them.
+ */
+export function sandboxSecrets() {
+	return {
+		whatsAppToken: `EAAG${randomBytes(24).toString('hex')}`,
+		whatsAppPhoneNumberId: '106540352242922',
+		crmApiKey: `ihk_${randomBytes(20).toString('hex')}`,
+		lsqAccessKey: `u$r${randomBytes(16).toString('hex')}`,
+		lsqSecretKey: randomBytes(20).toString('hex'),
+		qrApiKey: `qr_${randomBytes(16).toString('hex')}`,
+		webhookSecret: `whsec_${randomBytes(32).toString('base64')}`,
+	};
+}
+
+/** In-house CRM: real values from CRM_BASE_URL / CRM_API_KEY, else the stand-in. */
+export function crmCredential(sandbox, env = process.env) {
+	const real = env.CRM_BASE_URL !== undefined;
+	return {
+		id: 'LpCrmApiLocal001',
+		name: 'Lead Pipeline In-House CRM API',
+		type: 'leadPipelineCrmApi',
+		data: real
+			? { baseUrl: env.CRM_BASE_URL, apiKey: env.CRM_API_KEY ?? '', allowInternal: env.CRM_ALLOW_PRIVATE_HOST === 'true' }
+			: { baseUrl: sandbox.urls.crm, apiKey: sandbox.secrets.crmApiKey, allowInternal: true },
+	};
+}
+
+/** LeadSquared: LEADSQUARED_HOST / LEADSQUARED_ACCESS_KEY / LEADSQUARED_SECRET_KEY, else the stand-in. */
+export function leadSquaredCredential(sandbox, env = process.env) {
+	const real = env.LEADSQUARED_HOST !== undefined;
+	return {
+		id: 'LpLeadSquaredLo1',
+		name: 'Lead Pipeline LeadSquared API',
+		type: 'leadPipelineLeadSquaredApi',
+		data: real
+			? { host: env.LEADSQUARED_HOST, accessKey: env.LEADSQUARED_ACCESS_KEY ?? '', secretKey: env.LEADSQUARED_SECRET_KEY ?? '', allowInternal: false }
+			: { host: sandbox.urls.leadSquared, accessKey: sandbox.secrets.lsqAccessKey, secretKey: sandbox.secrets.lsqSecretKey, allowInternal: true },
+	};
+}
+
+/** QR session service: QR_BASE_URL / QR_API_KEY / QR_SESSION_ID, else the stand-in. */
+export function qrSessionCredential(sandbox, env = process.env) {
+	const real = env.QR_BASE_URL !== undefined;
+	return {
+		id: 'LpQrSessionLoc01',
+		name: 'Lead Pipeline QR Session API',
+		type: 'leadPipelineQrSessionApi',
+		data: real
+			? { baseUrl: env.QR_BASE_URL, apiKey: env.QR_API_KEY ?? '', sessionId: env.QR_SESSION_ID ?? 'default', allowInternal: env.QR_ALLOW_INTERNAL === 'true' }
+			: { baseUrl: sandbox.urls.qr, apiKey: sandbox.secrets.qrApiKey, sessionId: 'default', allowInternal: true },
+	};
+}
+
+/** Webhook signing: WEBHOOK_SIGNING_SECRET (whsec_…), else the stand-in receiver's secret. */
+export function webhookSigningCredential(sandbox, env = process.env) {
+	return {
+		id: 'LpWebhookSignLo1',
+		name: 'Lead Pipeline Webhook Signing',
+		type: 'leadPipelineWebhookSigningApi',
+		data: { secret: env.WEBHOOK_SIGNING_SECRET ?? sandbox.secrets.webhookSecret, previousSecrets: '', authHeaderName: '', authHeaderValue: '' },
+	};
+}
+
+/** HMAC secret for bots and bulk import (LEAD_PIPELINE_FORM_SECRET, else generated). */
+export function formSecretCredential(env = process.env) {
+	return {
+		id: 'LpFormSecretLoc1',
+		name: 'Lead Pipeline Form Secret',
+		type: 'leadPipelineFormSecretApi',
+		data: { secret: env.LEAD_PIPELINE_FORM_SECRET ?? randomBytes(24).toString('hex'), headerName: 'X-Lead-Signature', timestampHeaderName: 'X-Lead-Timestamp' },
+	};
+}
+
+/** The key agents and bots send to the qualification webhook (n8n's Header Auth credential). */
+export function agentKeyCredential(env = process.env) {
+	return {
+		id: 'LpAgentKeyLocal1',
+		name: 'Lead Pipeline Agent API Key',
+		type: 'httpHeaderAuth',
+		data: { name: 'X-Api-Key', value: env.LEAD_PIPELINE_AGENT_KEY ?? randomBytes(18).toString('base64url') },
+	};
+}
+
+/**
+ * Every credential the templates reference. `sandbox` = { urls, secrets } of scripts/sandboxes.mjs.
+ * WhatsApp points at the Graph stand-in unless WHATSAPP_ACCESS_TOKEN / WHATSAPP_BASE_URL are given.
+ */
+export function pipelineCredentials(redisUrl, sandbox, env = process.env, database) {
+	const whatsAppEnv = env.WHATSAPP_ACCESS_TOKEN !== undefined || env.WHATSAPP_BASE_URL !== undefined
+		? env
+		: { ...env, WHATSAPP_ACCESS_TOKEN: sandbox.secrets.whatsAppToken, WHATSAPP_PHONE_NUMBER_ID: sandbox.secrets.whatsAppPhoneNumberId, WHATSAPP_BASE_URL: sandbox.urls.graph };
+	return {
+		redis: redisCredential(redisUrl, database),
+		whatsApp: whatsAppCredential(whatsAppEnv),
+		dashboardLogin: dashboardLoginCredential(env),
+		crm: crmCredential(sandbox, env),
+		leadSquared: leadSquaredCredential(sandbox, env),
+		qrSession: qrSessionCredential(sandbox, env),
+		webhookSigning: webhookSigningCredential(sandbox, env),
+		formSecret: formSecretCredential(env),
+		agentKey: agentKeyCredential(env),
+	};
+}

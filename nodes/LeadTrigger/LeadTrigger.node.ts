@@ -3,6 +3,7 @@ import * as n8nWorkflow from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 
 import { formSecretTestMethods } from '../common/formSecretCredential';
+import { redisCredentialEntry } from '../common/redisCredential';
 import { redisCredentialTestMethods } from '../common/redisCredentialTest';
 import { leadTriggerProperties } from './description';
 import { handleGet, handlePost } from './intake';
@@ -33,14 +34,7 @@ export class LeadTrigger implements INodeType {
 		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main, NodeConnectionTypes.Main],
 		outputNames: ['Leads', 'Rejected', 'Events'],
 		credentials: [
-			{
-				// The issue names this credential LeadPipelineRedis and the other nodes use it as is.
-				// eslint-disable-next-line n8n-nodes-base/node-class-description-credentials-name-unsuffixed
-				name: 'leadPipelineRedis',
-				required: true,
-				testedBy: 'leadPipelineRedisConnectionTest',
-				displayOptions: { show: { durableAccept: [true] } },
-			},
+			{ ...redisCredentialEntry, displayOptions: { show: { durableAccept: [true] } } },
 			{
 				name: 'leadPipelineWhatsAppApi',
 				required: true,

@@ -172,13 +172,17 @@ async function keepRejectedEntries(ctx: IWebhookFunctions, s: Settings, redis: R
 
 function executionData(s: Settings, leads: Lead[], rejected: RejectedEntry[], events: unknown[]): IWebhookResponseData {
 	const emitEvents = s.emitEvents ? events : [];
-	if (s.enqueueOnly || leads.length + rejected.length + emitEvents.length === 0) return { noWebhookResponse: true };
+	// Enqueue Only leaves leads and rejected entries in their streams, but delivery statuses are
+	// kept nowhere else: they still start an execution, on the Events output alone.
+	const emitLeads = s.enqueueOnly ? [] : leads;
+	const emitRejected = s.enqueueOnly ? [] : rejected;
+	if (emitLeads.length + emitRejected.length + emitEvents.length === 0) return { noWebhookResponse: true };
 	const items = (values: IDataObject[]): INodeExecutionData[] => values.map((json) => ({ json }));
 	return {
 		noWebhookResponse: true,
 		workflowData: [
-			items(leads as unknown as IDataObject[]),
-			items(rejected as unknown as IDataObject[]),
+			items(emitLeads as unknown as IDataObject[]),
+			items(emitRejected as unknown as IDataObject[]),
 			items(emitEvents as IDataObject[]),
 		],
 	};

@@ -250,6 +250,26 @@ describe('Lead Trigger › WhatsApp Cloud API', () => {
 		expect(await redis.exists(s.stream)).toBe(0);
 	});
 
+	test('with Enqueue Only, leads are only queued but delivery statuses still reach the Events output (they are stored nowhere else)', async () => {
+		const s = streams();
+		const payload = whatsAppWebhook({
+			contacts: [whatsAppContact('919845098450', 'Asha')],
+			messages: [whatsAppText('919845098450', `wamid.eq-${s.stream}`, 'hi')],
+			statuses: [{ id: 'wamid.sent-1', status: 'delivered', timestamp: '1', recipient_id: '919845098450' }],
+		});
+		const result = await post({ source: 'whatsapp', stream: s.stream, emitEvents: true, enqueueOnly: true }, signedMeta(payload));
+		expect(result.status).toBe(200);
+		expect(await redis.xlen(s.stream)).toBe(1);
+		expect(outputOf(result.run!, 'Events')).toEqual([expect.objectContaining({ kind: 'status', status: 'delivered', id: 'wamid.sent-1' })]);
+		expect(outputOf(result.run!, 'Lead Trigger', 0)).toEqual([]);
+
+		const onlyLeads = await post(
+			{ source: 'whatsapp', stream: s.stream, emitEvents: true, enqueueOnly: true },
+			signedMeta(whatsAppWebhook({ contacts: [whatsAppContact('919845098451', 'B')], messages: [whatsAppText('919845098451', `wamid.eq2-${s.stream}`, 'hi')] })),
+		);
+		expect(onlyLeads.run).toBeUndefined();
+	});
+
 	test('a bad or missing signature is 401 and nothing is stored or emitted', async () => {
 		const s = streams();
 		const payload = whatsAppWebhook({ contacts: [whatsAppContact('919845098450', 'A')], messages: [whatsAppText('919845098450', 'wamid.x', 'hi')] });
