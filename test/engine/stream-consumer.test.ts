@@ -196,7 +196,8 @@ describe('Redis Stream Consumer Trigger, through the n8n engine on real Redis', 
 	test('SIGKILL mid-batch: a second consumer claims the killed one\'s entries; every message is processed', async () => {
 		const n = names('kill');
 		const ids = await addJson(redis, n.stream, numbered(60));
-		const workflow: ConsumerWorkflowOptions = { ...n, batchSize: 10, sleepMs: 400, options: { consumer: 'doomed', claimTimeoutMs: 3_000 } };
+		// Each batch stays in flight for 2 s, so the kill lands inside one even on a loaded machine.
+		const workflow: ConsumerWorkflowOptions = { ...n, batchSize: 10, sleepMs: 2_000, options: { consumer: 'doomed', claimTimeoutMs: 3_000 } };
 		const child = spawn(process.execPath, ['-r', join(__dirname, '../support/ts-register.js'), join(__dirname, 'fixtures/consumer-worker.ts'), JSON.stringify({ workflow, credentials })], {
 			stdio: ['ignore', 'pipe', 'inherit'],
 		});
