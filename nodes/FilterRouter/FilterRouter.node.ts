@@ -104,7 +104,11 @@ export class FilterRouter implements INodeType {
 		const fail = (itemIndex: number, message: string, description?: string) => {
 			const error = new NodeOperationError(this.getNode(), message, { itemIndex, description });
 			if (!this.continueOnFail()) throw error;
-			result[0].push({ json: { ...items[itemIndex].json, error: message }, error, pairedItem: { item: itemIndex } });
+			// With "Continue (using error output)" n8n moves the item to the error output; with
+			// "Continue (regular output)" it stays here: on the default process's output (a person
+			// reviews UNKNOWN), never on NO_FILTER, which leads straight to the CRM.
+			const fallback = outputs.indexOf(table.fallback);
+			result[fallback >= 0 ? fallback : outputs.length - 1].push({ json: { ...items[itemIndex].json, error: message }, error, pairedItem: { item: itemIndex } });
 		};
 		try {
 			for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {

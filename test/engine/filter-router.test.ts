@@ -112,6 +112,9 @@ describe('Filter Router, through the n8n engine on real Redis', () => {
 		expect(bad.data.resultData.error?.description).toBe('Fix the routing table in the node parameters.');
 		expect(noOpp.data.resultData.error).toMatchObject({ message: 'Item 0 has no opportunityId to save the route to', description: expect.stringMatching(/Dedupe Leads before Filter Router/) });
 		const kept = await run(userRules, [{ message: { traceId: newTraceId(), leadData: { destination: 'Goa' } } }], 'trigger', 'continueRegularOutput');
-		expect(outputOf(kept, 'NO_FILTER')[0]).toMatchObject({ error: 'Item 0 has no opportunityId to save the route to' });
+		// Continue On Fail (regular output): a failed item goes to the default process (UNKNOWN: a
+		// person reviews it), never down NO_FILTER, which leads straight to the CRM.
+		expect(outputOf(kept, 'UNKNOWN')[0]).toMatchObject({ error: 'Item 0 has no opportunityId to save the route to' });
+		expect(kept.data.resultData.runData.NO_FILTER).toBeUndefined();
 	});
 });
