@@ -102,7 +102,14 @@ async function qualify(c: ItemContext): Promise<Outcome> {
 		minScore: c.ctx.getNodeParameter('minScore', c.itemIndex, 0) as number,
 	};
 	const salesPerson = (opp.salesPerson as string | undefined) ?? (c.json.salesPerson as string | undefined);
-	const unmet = unmetCriteria({ process, lead: { ...opp, ...lead }, destination: lead.destination ?? (opp.destination as string | undefined), salesPerson, score }, criteria);
+	let facts: Record<string, unknown> = { ...opp, ...lead };
+	// Called by opportunity id alone (an agent's webhook), the item has no name or phone: those live
+	// on the person behind the opportunity, read only when a required field is not on the item.
+	if (criteria.requiredFields.some((field) => facts[field] === undefined || facts[field] === '') && opp.leadId) {
+		const profile = await c.pipeline.store.getProfile(c.pipeline.settings.namespace, opp.leadId);
+		if (profile) facts = { ...profile, ...facts };
+	}
+	const unmet = unmetCriteria({ process, lead: facts, destination: lead.destination ?? (opp.destination as string | undefined), salesPerson, score }, criteria);
 	const target = process ? qualifiedStage(process) : undefined;
 	if (!process) unmet.push('the opportunity has not been routed yet: run Filter Router first');
 	else if (!target) unmet.push(`${process} opportunities go to the CRM directly and are not qualified here`);

@@ -95,6 +95,13 @@ describe('Qualify, through the n8n engine on real Redis', () => {
 		expect((await store.getOpportunity(ns, good.opportunityId as string))!.promotedAt).toBe(on(first, 'Qualified')[0].promotedAt);
 	});
 
+	test('Qualify by opportunity id alone (an agent webhook) reads the required fields from the person behind it', async () => {
+		const good = await routed('PSV', {}, 'WHATSAPP');
+		const byId = await qualify({ operation: 'qualify', requiredFields: 'name, phone' }, [{ opportunityId: good.opportunityId }]);
+		expect(on(byId, 'Not Qualified')).toEqual([]);
+		expect(on(byId, 'Qualified')[0]).toMatchObject({ opportunityId: good.opportunityId, qualified: true });
+	});
+
 	test('Qualify: UPCOMING needs a sales person; NO_FILTER is not qualified here', async () => {
 		const upcoming = await routed('UPCOMING', { destination: 'Bali' });
 		const noFilter = await routed('NO_FILTER');
