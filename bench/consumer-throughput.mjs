@@ -6,7 +6,8 @@
 // after a forced full GC (DevTools protocol), before and after --rss-messages more messages at
 // batch 1000 × 4. Prints figures and ratios; asserts nothing.
 //   node bench/consumer-throughput.mjs [--executions=200] [--floor-seconds=15] [--rss-messages=1000000]
-//     [--batches=10,100,500,1000] [--parallel=1,4,8]
+//     [--batches=10,100,500,1000] [--parallel=1,4,8] [--cpu-profile=<file.cpuprofile>]
+// --cpu-profile: n8n's CPU profile (open in Chrome DevTools) of 100 more executions at batch 1000 × 4.
 // Each run's backlog is written to a staging stream first and renamed onto the consumer's stream in
 // one step, so every read is a full batch and executions = messages / batch exactly.
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -179,13 +180,19 @@ try {
 		out(`${String(batch).padStart(6)} | ${cells.join(' | ')}`);
 	}
 
+	const ws = inspectorUrl(n8n.logs);
+	if (!ws) throw new Error('no inspector address in the n8n output');
+	const inspector = await connectInspector(ws);
+	const pid = await inspector.pid();
+	if (pid !== n8n.process.pid) throw new Error(`inspector is on pid ${pid}, n8n is ${n8n.process.pid}`);
+	const profileFile = argText('cpu-profile', '');
+	if (profileFile) {
+		const [r, profile] = await inspector.profile(() => timeDrain(RSS_RUN, 100 * RSS_RUN.batch));
+		writeFileSync(profileFile, JSON.stringify(profile));
+		out(`\nprofiled ${100 * RSS_RUN.batch} messages at batch ${RSS_RUN.batch} × ${RSS_RUN.concurrency} (${Math.round(r.msgPerS)} msg/s under the profiler): ${profileFile}`);
+	}
 	if (RSS_MESSAGES > 0) {
-		const ws = inspectorUrl(n8n.logs);
-		if (!ws) throw new Error('no inspector address in the n8n output');
-		const inspector = await connectInspector(ws);
 		try {
-			const pid = await inspector.pid();
-			if (pid !== n8n.process.pid) throw new Error(`inspector is on pid ${pid}, n8n is ${n8n.process.pid}`);
 			const gcBefore = await inspector.collectGarbage();
 			const before = rssMb(pid);
 			const r = await timeDrain(RSS_RUN, RSS_MESSAGES);
@@ -198,7 +205,7 @@ try {
 		} finally {
 			inspector.close();
 		}
-	}
+	} else inspector.close();
 } finally {
 	await n8n.stop();
 	await redis.del(...RUNS.map(stream), ...RUNS.map((r) => `${stream(r)}:staging`));
