@@ -196,12 +196,15 @@ try {
 	}
 	if (RSS_MESSAGES > 0) {
 		try {
+			const noGcBefore = rssMb(pid);
 			const gcBefore = await inspector.collectGarbage();
 			const before = rssMb(pid);
 			const r = await timeDrain(RSS_RUN, RSS_MESSAGES);
+			const noGcAfter = rssMb(pid);
 			const gcAfter = await inspector.collectGarbage();
 			const after = rssMb(pid);
-			out(`\n${RSS_MESSAGES} messages at batch ${RSS_RUN.batch} × ${RSS_RUN.concurrency}: ${Math.round(r.msgPerS)} msg/s`);
+			out(`\nRSS without a forced GC: ${noGcBefore.toFixed(0)} MB before, ${noGcAfter.toFixed(0)} MB after (growth ${(noGcAfter - noGcBefore).toFixed(0)} MB)`);
+			out(`${RSS_MESSAGES} messages at batch ${RSS_RUN.batch} × ${RSS_RUN.concurrency}: ${Math.round(r.msgPerS)} msg/s`);
 			out(`after forced GC, before: RSS ${before.toFixed(0)} MB, heap used ${gcBefore.heapUsedMb.toFixed(1)} MB (heap total ${gcBefore.heapTotalMb.toFixed(0)} MB)`);
 			out(`after forced GC, after:  RSS ${after.toFixed(0)} MB, heap used ${gcAfter.heapUsedMb.toFixed(1)} MB (heap total ${gcAfter.heapTotalMb.toFixed(0)} MB)`);
 			out(`growth: RSS ${(after - before).toFixed(0)} MB, heap used ${(gcAfter.heapUsedMb - gcBefore.heapUsedMb).toFixed(1)} MB; load average: ${load1()}`);

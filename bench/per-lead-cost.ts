@@ -1,6 +1,7 @@
 // CPU cost of the pack's own code per lead, in-process through n8n-core's engine (the test
 // harness), at batch 1000 on real Redis. Prints figures; asserts nothing.
-//   node -r ./test/support/ts-register.js bench/per-lead-cost.ts [--batch=1000] [--rounds=10]
+//   node -r ./test/support/ts-register.js bench/per-lead-cost.ts [--batch=1000] [--rounds=10] [--cpu-profile=<file>]
+// --cpu-profile: a V8 CPU profile of the measured rounds only (no module loading), for DevTools.
 //
 // 1. Lead Trigger: one bulk import of `batch` website leads (normalize + one pipelined add-once to
 //    the queue stream), against a pipelined XADD of the same messages in the same run (the Redis
@@ -10,6 +11,8 @@
 //    places in the same run (the engine's own per-item cost). Per node: n8n's executionTime.
 // The pack's cost per lead = (trigger - XADD baseline) + (workflow - No-Op workflow), over `batch`.
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { loadavg } from 'node:os';
 
 import Redis from 'ioredis';
@@ -19,6 +22,7 @@ import { callWebhook } from '../test/engine/harness/call-webhook';
 import { runWorkflow, type WorkflowJson } from '../test/engine/harness/run-workflow';
 import { redisCredential, redisUrl } from '../test/support/redis';
 
+const profileFile = process.argv.find((a) => a.startsWith('--cpu-profile='))?.split('=')[1];
 const arg = (name: string, fallback: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);
 const BATCH = arg('batch', 1000);
 const ROUNDS = arg('rounds', 10);
@@ -171,7 +175,13 @@ async function main() {
 	const rows = { intake: [] as Timing[], xadd: [] as Timing[], pack: [] as Timing[], noOps: [] as Timing[], nodes: {} as Record<string, number[]>, noOpNodes: {} as Record<string, number[]> };
 	try {
 		let cursor = '0-0';
+		const session = new Session();
 		for (let round = 0; round < ROUNDS + 2; round++) {
+			if (round === 2 && profileFile) {
+				session.connect();
+				await session.post('Profiler.enable');
+				await session.post('Profiler.start');
+			}
 			const intake = await intakeRound(round);
 			const { items, last } = await consumed(redis, cursor);
 			cursor = last;
@@ -192,6 +202,10 @@ async function main() {
 			rows.noOps.push(noOps.total);
 			for (const [name, t] of Object.entries(packRun.nodes)) (rows.nodes[name] ??= []).push(t);
 			for (const [name, t] of Object.entries(noOps.nodes)) (rows.noOpNodes[name] ??= []).push(t);
+		}
+		if (profileFile) {
+			writeFileSync(profileFile, JSON.stringify((await session.post('Profiler.stop')).profile));
+			session.disconnect();
 		}
 		const intake = perLeadOf(rows.intake);
 		const xadd = perLeadOf(rows.xadd);
