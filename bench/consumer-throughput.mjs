@@ -9,6 +9,9 @@
 //   node bench/consumer-throughput.mjs [--executions=200] [--floor-seconds=15] [--cell-floor-seconds=5] [--rss-messages=1000000]
 //     [--batches=10,100,500,1000] [--parallel=1,4,8] [--cpu-profile=<file.cpuprofile>]
 // --cpu-profile: n8n's CPU profile (open in Chrome DevTools) of 100 more executions at batch 1000 × 4.
+// --pipeline=10,1000: also the pack's consumer workflow in real n8n (trigger → Dedupe Leads →
+//   Filter Router → Redis Stream Add, unique leads) at these batch sizes, parallel 1, against the
+//   trigger → No-Op cell of the same shape: the pack's cost per lead in n8n = 1/rate - 1/rate(No-Op).
 // Each run's backlog is written to a staging stream first and renamed onto the consumer's stream in
 // one step, so every read is a full batch and executions = messages / batch exactly.
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -34,9 +37,14 @@ const RSS_MESSAGES = arg('rss-messages', 1_000_000);
 const BATCHES = list('batches', '10,100,500,1000');
 const PARALLEL = list('parallel', '1,4,8');
 const RSS_RUN = { batch: 1000, concurrency: 4 };
+const PIPELINE_BATCHES = argText('pipeline', '') ? list('pipeline', '') : [];
+const PIPELINE_NS = `bench:pipe:${process.pid}`;
 const RUNS = BATCHES.flatMap((batch) => PARALLEL.map((concurrency) => ({ batch, concurrency })));
-if (!RUNS.some((r) => r.batch === RSS_RUN.batch && r.concurrency === RSS_RUN.concurrency)) RUNS.push(RSS_RUN);
-const key = (r) => `b${r.batch}c${r.concurrency}`;
+for (const run of [RSS_RUN, ...PIPELINE_BATCHES.map((batch) => ({ batch, concurrency: 1 }))]) {
+	if (!RUNS.some((r) => r.batch === run.batch && r.concurrency === run.concurrency)) RUNS.push(run);
+}
+const PIPELINE_RUNS = PIPELINE_BATCHES.map((batch) => ({ batch, concurrency: 1, pipeline: true }));
+const key = (r) => `${r.pipeline ? 'pipe' : ''}b${r.batch}c${r.concurrency}`;
 const stream = (r) => `bench:${key(r)}`;
 const PAYLOAD = JSON.stringify({ source: 'WEBSITE', traceId: '01JD0000000000000000000000', leadData: { name: 'Asha Rao', phone: '+919845098450', email: 'asha@example.com', destination: 'Goa' } });
 
@@ -45,19 +53,32 @@ const out = (line) => process.stdout.write(`${line}\n`);
 const load1 = () => loadavg().map((l) => l.toFixed(2)).join(' ');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function fill(key, count) {
+let leadNo = 0;
+/** A queued lead as the Lead Trigger writes it, with its own phone and email (Dedupe sees it as new). */
+function uniqueLead() {
+	const i = leadNo++;
+	const traceId = `01JDBENCH${String(process.pid).padStart(8, '0')}${String(i).padStart(9, '0')}`;
+	const leadData = { source: { channel: 'WEBSITE' }, traceId, receivedAt: new Date().toISOString(), name: `Bench Lead ${i}`, phone: `+919${String(800_000_000 + i).padStart(9, '0')}`, email: `lead${i}.${process.pid}@example.com`, destination: ['Goa', 'Dubai', 'Atlantis'][i % 3] };
+	return JSON.stringify({ source: 'WEBSITE', traceId, leadData });
+}
+
+async function fill(key, count, payload = () => PAYLOAD) {
 	for (let sent = 0; sent < count; sent += 1000) {
 		const pipeline = redis.pipeline();
-		for (let i = sent; i < Math.min(count, sent + 1000); i++) pipeline.xadd(key, '*', 'message', PAYLOAD);
+		for (let i = sent; i < Math.min(count, sent + 1000); i++) pipeline.xadd(key, '*', 'message', payload());
 		await pipeline.exec();
 	}
 }
 
 const fieldsOf = (row) => Object.fromEntries(Array.from({ length: row.length / 2 }, (_, i) => [row[2 * i], row[2 * i + 1]]));
 
-async function drained(key, group, lastId) {
+/** Whether the group has read and acknowledged everything up to lastId; a stall of a minute throws. */
+async function drained(key, group, lastId, progress) {
 	const groups = await redis.xinfo('GROUPS', key).catch(() => []);
 	const g = groups.map(fieldsOf).find((x) => x.name === group);
+	const state = `${g?.['last-delivered-id']}/${g?.pending}`;
+	if (state !== progress.state) Object.assign(progress, { state, at: Date.now() });
+	if (Date.now() - progress.at > 60_000) throw new Error(`${key}: no progress for 60 s (${state}); n8n's log:\n${n8n.logs.slice(-3000)}`);
 	return g && g['last-delivered-id'] === lastId && Number(g.pending) === 0;
 }
 
@@ -68,12 +89,13 @@ async function drained(key, group, lastId) {
 async function timeDrain(run, messages) {
 	const staging = `${stream(run)}:staging`;
 	await redis.del(staging);
-	await fill(staging, messages);
+	await fill(staging, messages, run.pipeline ? uniqueLead : undefined);
 	const lastId = (await redis.xrevrange(staging, '+', '-', 'COUNT', 1))[0][0];
 	await redis.xgroup('CREATE', staging, 'g', '0');
 	const started = process.hrtime.bigint();
 	await redis.rename(staging, stream(run));
-	while (!(await drained(stream(run), 'g', lastId))) await sleep(10);
+	const progress = { state: '', at: Date.now() };
+	while (!(await drained(stream(run), 'g', lastId, progress))) await sleep(10);
 	const seconds = Number(process.hrtime.bigint() - started) / 1e9;
 	// Free Redis memory (shared with others) but keep the stream and its group for the consumer.
 	await redis.xtrim(stream(run), 'MAXLEN', 0);
@@ -117,6 +139,28 @@ function consumerWorkflow(run) {
 		active: false,
 	};
 }
+/** The pack's filter-queue consumer: trigger → Dedupe Leads → Filter Router → Redis Stream Add. */
+function pipelineWorkflow(run) {
+	const base = consumerWorkflow(run);
+	const pack = (name, type, x, parameters, typeVersion = 1) => ({ id: `${key(run)}-${name}`, name, type: `n8n-nodes-lead-pipeline.${type}`, typeVersion, position: [x, 0], parameters, credentials });
+	const processes = ['NO_FILTER', 'PSV', 'WEST', 'UNKNOWN', 'UPCOMING'];
+	return {
+		...base,
+		id: `LpBenchPipe${String(run.batch).padStart(4, '0')}c1`,
+		name: `bench pipeline batch ${run.batch}`,
+		nodes: [
+			base.nodes[0],
+			pack('Dedupe', 'dedupe', 200, {}, 2),
+			pack('Router', 'filterRouter', 400, { rules: { rule: [{ process: 'WEST', combine: 'all', conditions: { condition: [{ field: 'destination', operator: 'inList', expected: 'Goa, Kerala' }] } }] }, destinationMap: '{ "Dubai": "PSV" }', defaultProcess: 'UNKNOWN' }),
+			pack('Add', 'redisStream', 600, { operation: 'add', stream: `${PIPELINE_NS}:next` }),
+		],
+		connections: {
+			Consume: { main: [[{ node: 'Dedupe', type: 'main', index: 0 }]] },
+			Dedupe: { main: [[{ node: 'Router', type: 'main', index: 0 }]] },
+			Router: { main: processes.map(() => [{ node: 'Add', type: 'main', index: 0 }]) },
+		},
+	};
+}
 const bareWebhook = {
 	id: 'LpBenchFloorHook',
 	name: 'bench floor: bare webhook',
@@ -136,12 +180,12 @@ async function floor(n8n, seconds) {
 	return result;
 }
 
-await redis.del(...RUNS.map(stream), ...RUNS.map((r) => `${stream(r)}:staging`));
+await redis.del(...[...RUNS, ...PIPELINE_RUNS].flatMap((r) => [stream(r), `${stream(r)}:staging`]));
 const url = new URL(REDIS_URL);
 const n8n = await N8nInstance.create();
 n8n.installPack(packThePack(mkdtempSync(join(tmpdir(), 'lead-pipeline-pack-'))));
-n8n.importCredentials([{ id: 'LpRedisBench0001', name: 'Bench Redis', type: 'leadPipelineRedis', data: { connectionType: 'hostPort', host: url.hostname, port: Number(url.port || 6379), password: decodeURIComponent(url.password), database: DB } }]);
-const workflows = [bareWebhook, ...RUNS.map(consumerWorkflow)];
+n8n.importCredentials([{ id: 'LpRedisBench0001', name: 'Bench Redis', type: 'leadPipelineRedis', data: { connectionType: 'hostPort', host: url.hostname, port: Number(url.port || 6379), password: decodeURIComponent(url.password), database: DB, namespace: PIPELINE_NS, syncQueue: `${PIPELINE_NS}:syncQueue` } }]);
+const workflows = [bareWebhook, ...RUNS.map(consumerWorkflow), ...PIPELINE_RUNS.map(pipelineWorkflow)];
 const workflowsFile = join(n8n.userFolder, 'bench-workflows.json');
 writeFileSync(workflowsFile, JSON.stringify(workflows));
 n8n.importWorkflow(workflowsFile);
@@ -151,7 +195,7 @@ for (const workflow of workflows) n8n.publishWorkflow(workflow.id);
 const nodeOptions = [process.env.NODE_OPTIONS, '--inspect=127.0.0.1:0'].filter(Boolean).join(' ');
 await n8n.start({ env: { EXECUTIONS_DATA_SAVE_ON_SUCCESS: 'none', EXECUTIONS_DATA_SAVE_MANUAL_EXECUTIONS: 'false', DB_SQLITE_POOL_SIZE: process.env.DB_SQLITE_POOL_SIZE ?? '4', NODE_OPTIONS: nodeOptions } });
 await n8n.waitForWebhook('bench-floor');
-for (const run of RUNS) {
+for (const run of [...RUNS, ...PIPELINE_RUNS]) {
 	while (!(await redis.xinfo('GROUPS', stream(run)).then((g) => g.length > 0, () => false))) await sleep(200);
 }
 
@@ -183,6 +227,14 @@ try {
 		out(`${String(batch).padStart(6)} | ${cells.join(' | ')}`);
 	}
 
+	for (const run of PIPELINE_RUNS) {
+		const messages = run.batch * Math.max(Math.round(EXECUTIONS / 4), 10);
+		const cellFloor = (await floor(n8n, CELL_FLOOR_SECONDS)).rate;
+		const noOp = await timeDrain({ batch: run.batch, concurrency: 1 }, messages);
+		const r = await timeDrain(run, messages);
+		const usPerLead = 1e6 / r.msgPerS - 1e6 / noOp.msgPerS;
+		out(`pipeline (Dedupe → Filter Router → Add), batch ${run.batch} × 1: ${r.execPerS.toFixed(1)} executions/s, ${Math.round(r.msgPerS)} msg/s (${messages} new leads); trigger → No-Op just before: ${Math.round(noOp.msgPerS)} msg/s; floor ${cellFloor.toFixed(1)}/s: ${(100 * r.execPerS / cellFloor).toFixed(0)}%; the pack's cost in n8n ${usPerLead.toFixed(0)} µs/lead; load ${load1()}`);
+	}
 	const ws = inspectorUrl(n8n.logs);
 	if (!ws) throw new Error('no inspector address in the n8n output');
 	const inspector = await connectInspector(ws);
@@ -214,6 +266,12 @@ try {
 	} else inspector.close();
 } finally {
 	await n8n.stop();
-	await redis.del(...RUNS.map(stream), ...RUNS.map((r) => `${stream(r)}:staging`));
+	await redis.del(...[...RUNS, ...PIPELINE_RUNS].flatMap((r) => [stream(r), `${stream(r)}:staging`]));
+	let cursor = '0';
+	do {
+		const [next, keys] = await redis.scan(cursor, 'MATCH', `${PIPELINE_NS}:*`, 'COUNT', 1000);
+		if (keys.length) await redis.del(...keys);
+		cursor = next;
+	} while (cursor !== '0');
 	redis.disconnect();
 }
