@@ -28,6 +28,40 @@ function ruleInputs(rules: RuleParameter[]): RoutingRuleInput[] {
 
 type Routed = { itemIndex: number; json: IDataObject; process: FiltrationProcess; stage: string };
 
+/** Store calls in flight at once per batch: enough to fill a round trip, bounded for huge inputs. */
+const SAVE_WINDOW = 500;
+
+/**
+ * Saves each route to its opportunity (the first routing wins: a redelivered lead keeps the route it
+ * got, applied to `r`) and records active opportunities. The store calls of a batch run together,
+ * so Redis sees them pipelined: a few round trips per batch instead of three per lead. Each save is
+ * an atomic compare-and-set on its own opportunity, so running them together changes no outcome.
+ * Returns the items whose route could not be saved.
+ */
+async function saveRoutes(pipeline: OpenPipeline, routed: Routed[]): Promise<Map<number, Error>> {
+	const { store, settings } = pipeline;
+	const failed = new Map<number, Error>();
+	const save = async (r: Routed) => {
+		const opportunityId = r.json.opportunityId as string;
+		const saved = await store.setFiltration(settings.namespace, opportunityId, { by: BY, traceId: leadOfItem(r.json).traceId!, process: r.process, stage: r.stage }).catch((error: Error) => error);
+		if (saved instanceof Error) {
+			failed.set(r.itemIndex, saved);
+			return;
+		}
+		r.process = saved.opportunity.filtrationProcess ?? r.process;
+		r.stage = saved.opportunity.stage;
+		Object.assign(r.json, { filtrationProcess: r.process, stage: r.stage });
+		if (r.json.leadId) await store.addActiveOpportunity(settings.namespace, String(r.json.leadId), opportunityId, r.process);
+	};
+	for (let start = 0; start < routed.length; start += SAVE_WINDOW) {
+		const outcomes = await Promise.allSettled(routed.slice(start, start + SAVE_WINDOW).map(save));
+		// Anything else (adding the active opportunity) fails the node, as a failed store always did.
+		const rejected = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+		if (rejected) throw rejected.reason;
+	}
+	return failed;
+}
+
 /** NO_FILTER opportunities to the sync queue: once each when saved in the store. */
 async function handOffNoFilter(ctx: IExecuteFunctions, pipeline: OpenPipeline, routed: Routed[], persisted: boolean): Promise<void> {
 	const { settings, store, redis } = pipeline;
@@ -111,6 +145,7 @@ export class FilterRouter implements INodeType {
 			result[fallback >= 0 ? fallback : outputs.length - 1].push({ json: { ...items[itemIndex].json, error: message }, error, pairedItem: { item: itemIndex } });
 		};
 		try {
+			const planned: Array<Routed | { itemIndex: number; failure: string; description: string }> = [];
 			for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
 				const json = items[itemIndex].json;
 				const lead = leadOfItem(json);
@@ -118,28 +153,22 @@ export class FilterRouter implements INodeType {
 					? (this.getNodeParameter('rules.rule', itemIndex, []) as RuleParameter[]).map((r) => (r.conditions?.condition ?? []).map((c) => c.value))
 					: undefined;
 				const match = route(table, { channel: channelOfItem(json), destination: lead.destination, values });
-				let process = match.process;
-				let stage = initialStage(process);
-				const out: IDataObject = { ...json, filtrationProcess: process, stage, routedBy: match.routedBy };
+				const process = match.process;
+				const out: IDataObject = { ...json, filtrationProcess: process, stage: initialStage(process), routedBy: match.routedBy };
 				if (testRun) out.testRun = true;
-				if (pipeline && persist) {
-					const opportunityId = json.opportunityId as string | undefined;
-					if (!opportunityId || !lead.traceId) {
-						fail(itemIndex, `Item ${itemIndex} has no ${opportunityId ? 'traceId' : 'opportunityId'} to save the route to`, 'Put Dedupe Leads before Filter Router (it creates the opportunity), or turn off Save to Lead Store.');
-						continue;
-					}
-					const saved = await pipeline.store.setFiltration(pipeline.settings.namespace, opportunityId, { by: BY, traceId: lead.traceId, process, stage }).catch((error: Error) => error);
-					if (saved instanceof Error) {
-						fail(itemIndex, saved.message, 'The opportunity is not in the lead store of the Pipeline Settings namespace: check the namespace, or that Dedupe Leads ran first.');
-						continue;
-					}
-					// The first routing wins: a redelivered lead keeps the route it got.
-					process = saved.opportunity.filtrationProcess ?? process;
-					stage = saved.opportunity.stage;
-					Object.assign(out, { filtrationProcess: process, stage });
-					if (json.leadId) await pipeline.store.addActiveOpportunity(pipeline.settings.namespace, String(json.leadId), opportunityId, process);
+				const opportunityId = json.opportunityId as string | undefined;
+				if (pipeline && persist && (!opportunityId || !lead.traceId)) {
+					planned.push({ itemIndex, failure: `Item ${itemIndex} has no ${opportunityId ? 'traceId' : 'opportunityId'} to save the route to`, description: 'Put Dedupe Leads before Filter Router (it creates the opportunity), or turn off Save to Lead Store.' });
+					continue;
 				}
-				routed.push({ itemIndex, json: out, process, stage });
+				planned.push({ itemIndex, json: out, process, stage: initialStage(process) });
+			}
+			const saves = pipeline && persist ? await saveRoutes(pipeline, planned.filter((p): p is Routed => 'json' in p)) : new Map<number, Error>();
+			// In item order, as if saved one by one: the first failure is the one reported.
+			for (const p of planned) {
+				if ('failure' in p) fail(p.itemIndex, p.failure, p.description);
+				else if (saves.get(p.itemIndex)) fail(p.itemIndex, saves.get(p.itemIndex)!.message, 'The opportunity is not in the lead store of the Pipeline Settings namespace: check the namespace, or that Dedupe Leads ran first.');
+				else routed.push(p);
 			}
 
 			if (pipeline && sendNoFilter) await handOffNoFilter(this, pipeline, routed.filter((r) => r.process === 'NO_FILTER'), persist);

@@ -105,6 +105,22 @@ describe('Filter Router, through the n8n engine on real Redis', () => {
 		expect(await redis.exists(`${ns}:syncQueue`)).toBe(0);
 	});
 
+	test('a batch is saved together, with the outcome of one-by-one saves: item order kept per output, a lead twice in the batch routed once, a failing item reported in place', async () => {
+		const leads: IDataObject[] = [];
+		// Every third lead goes to Dubai (PSV by the destination map), the others to Goa (WEST by rule 2).
+		for (let i = 0; i < 30; i++) leads.push(await deduped({ destination: i % 3 ? 'Goa' : 'Dubai' }));
+		const processOf = (lead: IDataObject) => (leads.indexOf(lead) % 3 ? 'WEST' : 'PSV');
+		const missing: IDataObject = { message: { traceId: newTraceId(), leadData: { destination: 'Goa' } } };
+		const batch = [...leads.slice(0, 10), leads[3], missing, ...leads.slice(10)];
+		const result = await run(userRules, batch, 'trigger', 'continueRegularOutput');
+		const routedTo = (process: string) => batch.filter((item) => item !== missing && processOf(item) === process).map((item) => item.opportunityId);
+		expect(outputOf(result, 'WEST').map((o) => o.opportunityId)).toEqual(routedTo('WEST'));
+		expect(outputOf(result, 'PSV').map((o) => o.opportunityId)).toEqual(routedTo('PSV'));
+		expect(outputOf(result, 'NO_FILTER')).toEqual([expect.objectContaining({ error: 'Item 11 has no opportunityId to save the route to' })]);
+		expect(await store.auditTrail(ns, leads[3].opportunityId as string)).toEqual([expect.objectContaining({ action: 'setFiltration' })]);
+		for (const lead of leads) expect(await store.getOpportunity(ns, lead.opportunityId as string)).toMatchObject({ filtrationProcess: processOf(lead) });
+	});
+
 	test('mistakes reach the user: a bad rule names itself; an item without opportunityId says to put Dedupe first', async () => {
 		const bad = await run({ rules: { rule: [{ process: 'PSV', conditions: { condition: [{ field: 'destination', operator: 'regex', expected: '(' }] } }] } }, [await deduped({})]);
 		expect(errorOf(bad)).toMatch(/^Routing rule 1, condition 1: invalid regular expression/);
