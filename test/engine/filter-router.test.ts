@@ -116,7 +116,7 @@ describe('Filter Router, through the n8n engine on real Redis', () => {
 		const routedTo = (process: string) => batch.filter((item) => item !== missing && processOf(item) === process).map((item) => item.opportunityId);
 		expect(outputOf(result, 'WEST').map((o) => o.opportunityId)).toEqual(routedTo('WEST'));
 		expect(outputOf(result, 'PSV').map((o) => o.opportunityId)).toEqual(routedTo('PSV'));
-		expect(outputOf(result, 'NO_FILTER')).toEqual([expect.objectContaining({ error: 'Item 11 has no opportunityId to save the route to' })]);
+		expect(outputOf(result, 'UNKNOWN')).toEqual([expect.objectContaining({ error: 'Item 11 has no opportunityId to save the route to' })]);
 		expect(await store.auditTrail(ns, leads[3].opportunityId as string)).toEqual([expect.objectContaining({ action: 'setFiltration' })]);
 		for (const lead of leads) expect(await store.getOpportunity(ns, lead.opportunityId as string)).toMatchObject({ filtrationProcess: processOf(lead) });
 	});
