@@ -15,6 +15,7 @@ import { dedupeKeysOf, type CheckInput, type LeadStore, type Verdict, type Match
 import { MongoLeadStore } from '../shared/store/mongoStore';
 import { RedisLeadStore } from '../shared/store/redisStore';
 import { dedupeProperties } from './description';
+import { failedItem } from '../common/failedItem';
 
 interface OpenStore {
 	store: LeadStore;
@@ -162,7 +163,7 @@ export class Dedupe implements INodeType {
 				}
 				const error = new NodeOperationError(this.getNode(), `Cannot dedupe item ${itemIndex}: ${problem}`, { itemIndex });
 				if (!this.continueOnFail()) throw error;
-				fresh.push({ json: { ...json, error: error.message }, error, pairedItem });
+				fresh.push(failedItem(this, json, error.message, pairedItem));
 			}
 			const inputs = checks.map((c) => c.input);
 			const verdicts = checkOnly ? await store.checkOnlyMany(inputs) : await store.checkAndRecordMany(inputs);

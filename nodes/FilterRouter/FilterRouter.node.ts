@@ -13,6 +13,7 @@ import { addEntries } from '../shared/streams';
 import { handOffOnce, type HandoffRequest } from '../shared/syncHandoff';
 import { filterRouterProperties, routerOutputs } from './description';
 import { redisCredentialEntry } from '../common/redisCredential';
+import { failedItem } from '../common/failedItem';
 
 interface RuleParameter {
 	process: string;
@@ -142,7 +143,7 @@ export class FilterRouter implements INodeType {
 			// "Continue (regular output)" it stays here: on the default process's output (a person
 			// reviews UNKNOWN), never on NO_FILTER, which leads straight to the CRM.
 			const fallback = outputs.indexOf(table.fallback);
-			result[fallback >= 0 ? fallback : outputs.length - 1].push({ json: { ...items[itemIndex].json, error: message }, error, pairedItem: { item: itemIndex } });
+			result[fallback >= 0 ? fallback : outputs.length - 1].push(failedItem(this, items[itemIndex].json, error.message, { item: itemIndex }));
 		};
 		try {
 			const planned: Array<Routed | { itemIndex: number; failure: string; description: string }> = [];

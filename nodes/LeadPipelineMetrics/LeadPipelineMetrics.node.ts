@@ -6,6 +6,7 @@ import { redisCredentialTestMethods } from '../common/redisCredentialTest';
 import { withRedis } from '../shared/redis';
 import { metricsProperties } from './description';
 import { dashboard, getLeadMetrics, getQueueHealth, pause, replay, resume, type Operation } from './operations';
+import { failedItem } from '../common/failedItem';
 
 const operations: Record<string, Operation> = {
 	health: getQueueHealth,
@@ -55,7 +56,7 @@ export class LeadPipelineMetrics implements INodeType {
 							} catch (error) {
 								const failure = error instanceof NodeOperationError ? error : new NodeOperationError(this.getNode(), error as Error, { itemIndex });
 								if (!this.continueOnFail()) throw failure;
-								out.push({ json: { error: failure.message }, error: failure, pairedItem: { item: itemIndex } });
+								out.push(failedItem(this, items[itemIndex].json, failure.message, { item: itemIndex }));
 							}
 						}
 						return out;

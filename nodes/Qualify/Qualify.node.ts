@@ -13,6 +13,7 @@ import { isPushed } from '../shared/store/opportunityOps';
 import { handOffOnce, type HandoffOutcome } from '../shared/syncHandoff';
 import { qualifyProperties } from './description';
 import { redisCredentialEntry } from '../common/redisCredential';
+import { failedItem } from '../common/failedItem';
 
 /** One item's result: which output (0 = Done/Qualified, 1 = Rejected/Not Qualified) and its JSON. */
 type Outcome = [0 | 1, IDataObject];
@@ -194,7 +195,7 @@ export class Qualify implements INodeType {
 					out[output].push({ json: testRun ? { ...result, testRun: true } : result, pairedItem });
 				} catch (error) {
 					if (!this.continueOnFail()) throw error instanceof NodeOperationError ? error : new NodeOperationError(this.getNode(), error as Error, { itemIndex });
-					out[1].push({ json: { ...json, error: (error as Error).message }, error: error as NodeOperationError, pairedItem });
+					out[1].push(failedItem(this, json, (error as Error).message, pairedItem));
 				}
 			}
 		} finally {

@@ -114,8 +114,9 @@ describe('Redis Stream › Add, through the n8n engine', () => {
 			credentials: { leadPipelineRedis: redisCredential() }, mode: PRODUCTION,
 		});
 		const out = outputOf(run, 'Add to filter queue');
+		// The failed item goes on with its own data next to the error (Continue, regular output).
 		expect(out.filter((o) => o.error)).toEqual([
-			{ error: expect.stringMatching(/Message JSON is not valid JSON/) },
+			{ raw: '{not json', error: expect.stringMatching(/Message JSON is not valid JSON/) },
 		]);
 		expect((await entries(stream)).map((e) => JSON.parse(e.fields.message))).toEqual([{ ok: 1 }, { ok: 3 }]);
 	});

@@ -4,6 +4,7 @@ import { NodeOperationError } from 'n8n-workflow';
 
 import { addEntries, type StreamEntry, type TrimOptions } from '../../shared/streams';
 import { isTestRun, requiredText } from './common';
+import { failedItem } from '../../common/failedItem';
 
 const show = { show: { operation: ['add'] } };
 
@@ -131,7 +132,7 @@ function plan(ctx: IExecuteFunctions, items: INodeExecutionData[], failures: INo
 			sources.push([itemIndex]);
 		} catch (error) {
 			if (!ctx.continueOnFail()) throw new NodeOperationError(ctx.getNode(), error as Error, { itemIndex });
-			failures.push({ json: { error: (error as Error).message }, pairedItem: { item: itemIndex } });
+			failures.push(failedItem(ctx, item.json, (error as Error).message, { item: itemIndex }));
 		}
 	});
 	return { entries, sources };
@@ -167,7 +168,7 @@ export async function executeAdd(
 		}
 		const text = `Redis refused the entry for ${stream}: ${result.error.message}`;
 		if (!this.continueOnFail()) throw new NodeOperationError(this.getNode(), text, { itemIndex: sources[i][0] });
-		out.push({ json: { error: text, stream, message: message as never, ...testRun }, pairedItem });
+		out.push(failedItem(this, { stream, message: message as never, ...testRun }, text, pairedItem));
 	});
 	return [...out, ...failures];
 }

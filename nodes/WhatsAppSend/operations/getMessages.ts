@@ -2,6 +2,7 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-wor
 import { NodeOperationError } from 'n8n-workflow';
 
 import { openWhatsAppStore } from '../context';
+import { failedItem } from '../../common/failedItem';
 
 /** Get Message History: a lead's logged messages (oldest first), or one message by id. */
 export async function executeGetMessages(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
@@ -15,7 +16,7 @@ export async function executeGetMessages(this: IExecuteFunctions): Promise<INode
 			if (!key) {
 				const error = new NodeOperationError(this.getNode(), `Item ${i}: ${byTrace ? 'Trace ID' : 'Message ID'} is empty`, { itemIndex: i });
 				if (!this.continueOnFail()) throw error;
-				out.push({ json: { error: error.message }, error, pairedItem: { item: i } });
+				out.push(failedItem(this, items[i].json, error.message, { item: i }));
 				continue;
 			}
 			if (byTrace) {

@@ -7,6 +7,7 @@ import type { MessageStatus } from '../../shared/whatsapp/messageLog';
 import { metricsScope, recordMetrics } from '../../common/metricsOptions';
 import { COUNTER, type DecisionEvent } from '../../shared/metrics/counters';
 import { openWhatsAppStore } from '../context';
+import { failedItem } from '../../common/failedItem';
 
 // Meta's statuses[].status values and where they move the message.
 const META_STATUS: Record<string, MessageStatus> = { sent: 'SENT', delivered: 'DELIVERED', read: 'READ', failed: 'FAILED' };
@@ -43,7 +44,7 @@ export async function executeRecordStatus(this: IExecuteFunctions): Promise<INod
 				const problem = !status || !wamid ? 'has no message id (id)' : `has status "${String(status.status)}", not sent/delivered/read/failed`;
 				const error = new NodeOperationError(this.getNode(), `Item ${i} ${problem}`, { itemIndex: i, description: "Connect the Lead Trigger's Events output (Meta statuses[] items) to Record Status." });
 				if (!this.continueOnFail()) throw error;
-				out.push({ json: { ...json, error: error.message }, error, pairedItem });
+				out.push(failedItem(this, json, error.message, pairedItem));
 				continue;
 			}
 			const seconds = Number(status.timestamp);
