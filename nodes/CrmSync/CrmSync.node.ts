@@ -13,7 +13,6 @@ import { CrmConfigurationError } from '../shared/crm/transport';
 import { syncOpportunity, type SyncOutcome } from '../shared/crm/sync';
 import { buildProvider, syncTargetOf } from './provider';
 import { crmSyncProperties } from './description';
-import { redisCredentialEntry } from '../common/redisCredential';
 
 export class CrmSync implements INodeType {
 	description: INodeTypeDescription = {
@@ -30,7 +29,9 @@ export class CrmSync implements INodeType {
 		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main, NodeConnectionTypes.Main],
 		outputNames: ['Synced', 'Skipped', 'Failed'],
 		credentials: [
-			redisCredentialEntry,
+			// A database credential, named as the project names it (the rule only knows n8n's own Redis).
+			// eslint-disable-next-line n8n-nodes-base/node-class-description-credentials-name-unsuffixed
+			{ name: 'leadPipelineRedis', required: true, testedBy: 'leadPipelineRedisConnectionTest' },
 			{ name: 'leadPipelineLeadSquaredApi', required: true, displayOptions: { show: { provider: ['leadsquared'] } } },
 			{ name: 'leadPipelineCrmApi', required: true, displayOptions: { show: { provider: ['inhouse'] } } },
 		],

@@ -5,7 +5,7 @@ import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 import { metricsScope, recordMetrics } from '../common/metricsOptions';
 import { mongoCredentialTestMethods, safeMongoMessage, toMongoCredentialData } from '../common/mongoCredential';
 import { openPipeline } from '../common/pipelineSettings';
-import { REDIS_CREDENTIAL, redisCredentialEntry, toRedisCredentialData } from '../common/redisCredential';
+import { REDIS_CREDENTIAL, toRedisCredentialData } from '../common/redisCredential';
 import { redisCredentialTestMethods } from '../common/redisCredentialTest';
 import { leadOfItem, type LeadFields } from '../shared/leadItem';
 import { connectRedis, closeRedis } from '../shared/redis';
@@ -117,7 +117,9 @@ export class Dedupe implements INodeType {
 		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main],
 		outputNames: ['New', 'Duplicate'],
 		credentials: [
-			{ ...redisCredentialEntry, displayOptions: { hide: { store: ['mongodb'] } } },
+			// A database credential, named as the project names it (the rule only knows n8n's own Redis).
+			// eslint-disable-next-line n8n-nodes-base/node-class-description-credentials-name-unsuffixed
+			{ name: 'leadPipelineRedis', required: true, testedBy: 'leadPipelineRedisConnectionTest', displayOptions: { hide: { store: ['mongodb'] } } },
 			// Only version 1 with Store = MongoDB; v2 reads MongoDB from the Redis credential's Pipeline Settings.
 			{ name: 'leadPipelineMongo', required: true, testedBy: 'leadPipelineMongoConnectionTest', displayOptions: { show: { store: ['mongodb'], '@version': [1] } } },
 		],

@@ -12,7 +12,6 @@ import { initialStage } from '../shared/stages';
 import { addEntries } from '../shared/streams';
 import { handOffOnce, type HandoffRequest } from '../shared/syncHandoff';
 import { filterRouterProperties, routerOutputs } from './description';
-import { redisCredentialEntry } from '../common/redisCredential';
 import { failedItem } from '../common/failedItem';
 
 interface RuleParameter {
@@ -108,7 +107,9 @@ export class FilterRouter implements INodeType {
 		inputs: [NodeConnectionTypes.Main],
 		outputs: `={{(${routerOutputs})($parameter)}}`,
 		credentials: [
-			redisCredentialEntry,
+			// A database credential, named as the project names it (the rule only knows n8n's own Redis).
+			// eslint-disable-next-line n8n-nodes-base/node-class-description-credentials-name-unsuffixed
+			{ name: 'leadPipelineRedis', required: true, testedBy: 'leadPipelineRedisConnectionTest' },
 		],
 		properties: filterRouterProperties,
 	};

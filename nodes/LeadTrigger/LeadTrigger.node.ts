@@ -3,7 +3,6 @@ import * as n8nWorkflow from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 
 import { formSecretTestMethods } from '../common/formSecretCredential';
-import { redisCredentialEntry } from '../common/redisCredential';
 import { redisCredentialTestMethods } from '../common/redisCredentialTest';
 import { leadTriggerProperties } from './description';
 import { handleGet, handlePost } from './intake';
@@ -34,7 +33,9 @@ export class LeadTrigger implements INodeType {
 		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main, NodeConnectionTypes.Main],
 		outputNames: ['Leads', 'Rejected', 'Events'],
 		credentials: [
-			{ ...redisCredentialEntry, displayOptions: { show: { durableAccept: [true] } } },
+			// A database credential, named as the project names it (the rule only knows n8n's own Redis).
+			// eslint-disable-next-line n8n-nodes-base/node-class-description-credentials-name-unsuffixed
+			{ name: 'leadPipelineRedis', required: true, testedBy: 'leadPipelineRedisConnectionTest', displayOptions: { show: { durableAccept: [true] } } },
 			{
 				name: 'leadPipelineWhatsAppApi',
 				required: true,

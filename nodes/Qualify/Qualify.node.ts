@@ -12,7 +12,6 @@ import type { StoredOpportunity } from '../shared/store/contract';
 import { isPushed } from '../shared/store/opportunityOps';
 import { handOffOnce, type HandoffOutcome } from '../shared/syncHandoff';
 import { qualifyProperties } from './description';
-import { redisCredentialEntry } from '../common/redisCredential';
 import { failedItem } from '../common/failedItem';
 
 /** One item's result: which output (0 = Done/Qualified, 1 = Rejected/Not Qualified) and its JSON. */
@@ -165,7 +164,9 @@ export class Qualify implements INodeType {
 		inputs: [NodeConnectionTypes.Main],
 		outputs: `={{ $parameter["operation"] === "qualify" ? [{ "type": "main", "displayName": "Qualified" }, { "type": "main", "displayName": "Not Qualified" }] : [{ "type": "main", "displayName": "Done" }, { "type": "main", "displayName": "Rejected" }] }}`,
 		credentials: [
-			redisCredentialEntry,
+			// A database credential, named as the project names it (the rule only knows n8n's own Redis).
+			// eslint-disable-next-line n8n-nodes-base/node-class-description-credentials-name-unsuffixed
+			{ name: 'leadPipelineRedis', required: true, testedBy: 'leadPipelineRedisConnectionTest' },
 		],
 		properties: qualifyProperties,
 	};

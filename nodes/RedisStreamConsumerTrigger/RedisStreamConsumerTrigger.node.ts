@@ -15,7 +15,7 @@ import { closeRedis, connectRedis } from '../shared/redis';
 import { adviseOnRedisError } from '../shared/redisErrors';
 import { peekUndelivered, testRunMessage } from '../shared/streamPeek';
 import { metricsScope, settingsForMetrics } from '../common/metricsOptions';
-import { REDIS_CREDENTIAL, redisCredentialEntry, toRedisCredentialData } from '../common/redisCredential';
+import { REDIS_CREDENTIAL, toRedisCredentialData } from '../common/redisCredential';
 import { redisCredentialTestMethods } from '../common/redisCredentialTest';
 import { ConsumerFailure, StreamConsumer, type BatchOutcome, type StreamMessage } from '../shared/streamConsumer';
 import { consumerProperties, readConsumerOptions } from './consumerOptions';
@@ -76,7 +76,7 @@ export class RedisStreamConsumerTrigger implements INodeType {
 		inputs: [],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [
-			redisCredentialEntry,
+			{ name: 'leadPipelineRedis', required: true, testedBy: 'leadPipelineRedisConnectionTest' },
 		],
 		properties: consumerProperties,
 	};

@@ -3,7 +3,7 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeType, INo
 import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
 import { metricsScope, recordMetrics, settingsForMetrics, type MetricsScope } from '../common/metricsOptions';
-import { REDIS_CREDENTIAL, redisCredentialEntry, toRedisCredentialData } from '../common/redisCredential';
+import { REDIS_CREDENTIAL, toRedisCredentialData } from '../common/redisCredential';
 import { toWebhookSigning, WEBHOOK_SIGNING_CREDENTIAL, webhookSigningTestMethods, type WebhookSigning } from '../common/webhookSigningCredential';
 import { redisCredentialTestMethods } from '../common/redisCredentialTest';
 import { displayUrl, parseDelayList, type BackoffSchedule } from '../shared/http';
@@ -272,7 +272,7 @@ export class WebhookDeliver implements INodeType {
 		outputNames: ['Delivered', 'Failed', 'Deferred'],
 		credentials: [
 			{ name: 'leadPipelineWebhookSigningApi', required: false, testedBy: 'leadPipelineWebhookSigningCheck' },
-			{ ...redisCredentialEntry, displayOptions: { show: { useRedis: [true] } } },
+			{ name: 'leadPipelineRedis', required: true, testedBy: 'leadPipelineRedisConnectionTest', displayOptions: { show: { useRedis: [true] } } },
 		],
 		properties: webhookDeliverProperties,
 	};

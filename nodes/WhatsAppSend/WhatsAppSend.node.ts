@@ -6,7 +6,6 @@ import { executeGetMessages } from './operations/getMessages';
 import { executeRecordStatus } from './operations/recordStatus';
 import { executeSend } from './operations/send';
 import { redisCredentialTestMethods } from '../common/redisCredentialTest';
-import { redisCredentialEntry } from '../common/redisCredential';
 
 // Send has three outputs; Record Status and Get Message History one.
 const OUTPUTS = `={{ $parameter.operation === "send" ? [{ "type": "main", "displayName": "Sent" }, { "type": "main", "displayName": "Not Sent" }, { "type": "main", "displayName": "Deferred" }] : [{ "type": "main" }] }}`;
@@ -25,7 +24,9 @@ export class WhatsAppSend implements INodeType {
 		inputs: [NodeConnectionTypes.Main],
 		outputs: OUTPUTS,
 		credentials: [
-			redisCredentialEntry,
+			// A database credential, named as the project names it (the rule only knows n8n's own Redis).
+			// eslint-disable-next-line n8n-nodes-base/node-class-description-credentials-name-unsuffixed
+			{ name: 'leadPipelineRedis', required: true, testedBy: 'leadPipelineRedisConnectionTest' },
 			{ name: 'leadPipelineWhatsAppApi', required: false, displayOptions: { show: { operation: ['send'], channel: ['cloudApi', 'cloudApiWithQrFallback'] } } },
 			{ name: 'leadPipelineQrSessionApi', required: false, displayOptions: { show: { operation: ['send'], channel: ['qrSession', 'cloudApiWithQrFallback'] } } },
 		],

@@ -6,11 +6,6 @@ export const REDIS_CREDENTIAL = 'leadPipelineRedis';
 /** The credential's Test method; its one implementation is in ./redisCredentialTest.ts. */
 export const REDIS_CREDENTIAL_TEST = 'leadPipelineRedisConnectionTest';
 
-/**
- * The credential entry of every node that reads the Lead Pipeline Redis credential: one place for
- * its name and its Test (a node adds displayOptions by spreading it).
- */
-export const redisCredentialEntry = { name: REDIS_CREDENTIAL, required: true, testedBy: REDIS_CREDENTIAL_TEST };
 
 export function toRedisCredentialData(data: object | undefined): RedisCredentialData {
 	const d = (data ?? {}) as ICredentialDataDecryptedObject;
