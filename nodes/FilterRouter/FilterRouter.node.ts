@@ -62,9 +62,14 @@ async function saveRoutes(pipeline: OpenPipeline, routed: Routed[]): Promise<Map
 	return failed;
 }
 
-/** NO_FILTER opportunities to the sync queue: once each when saved in the store. */
-async function handOffNoFilter(ctx: IExecuteFunctions, pipeline: OpenPipeline, routed: Routed[], persisted: boolean): Promise<void> {
+/**
+ * NO_FILTER opportunities to the sync queue: once each when saved in the store. Returns why each
+ * item that could not be queued failed; those must not go down NO_FILTER as if queued.
+ */
+async function handOffNoFilter(pipeline: OpenPipeline, routed: Routed[], persisted: boolean): Promise<Map<number, string>> {
 	const { settings, store, redis } = pipeline;
+	const failed = new Map<number, string>();
+	const failHandoff = (r: Routed, message: string) => failed.set(r.itemIndex, `Could not add opportunity ${String(r.json.opportunityId)} to the sync queue: ${message}`);
 	const messages = routed.map((r) => ({
 		_id: String(r.json.opportunityId ?? r.json.traceId ?? ''),
 		traceID: String(leadOfItem(r.json).traceId ?? ''),
@@ -74,23 +79,18 @@ async function handOffNoFilter(ctx: IExecuteFunctions, pipeline: OpenPipeline, r
 	if (!persisted) {
 		// Without the store there is no record of an earlier send: every run adds the message.
 		const written = await addEntries(redis, messages.map((message) => ({ stream: settings.syncQueue, message })));
-		written.forEach((w, k) => (w.ok ? (routed[k].json.syncEntryId = w.id) : failHandoff(ctx, routed[k], w.error.message)));
-		return;
+		written.forEach((w, k) => (w.ok ? (routed[k].json.syncEntryId = w.id) : failHandoff(routed[k], w.error.message)));
+		return failed;
 	}
 	const requests: HandoffRequest[] = routed.map((r, k) => ({ namespace: settings.namespace, opportunityId: messages[k]._id, traceId: messages[k].traceID, stage: r.stage, by: BY, message: messages[k] }));
 	const outcomes = await handOffOnce(store, redis, settings.syncQueue, requests);
 	outcomes.forEach((o, k) => {
 		if (o.status === 'sent') routed[k].json.syncEntryId = o.entryId;
 		else if (o.status === 'alreadySent') routed[k].json.syncQueued = 'already';
-		else if (o.status === 'busy') failHandoff(ctx, routed[k], 'another execution is adding this opportunity to the sync queue right now; retry later');
-		else failHandoff(ctx, routed[k], o.error.message);
+		else if (o.status === 'busy') failHandoff(routed[k], 'another lead message is adding this opportunity to the sync queue right now; retry later');
+		else failHandoff(routed[k], o.error.message);
 	});
-}
-
-function failHandoff(ctx: IExecuteFunctions, r: Routed, message: string): void {
-	const text = `Could not add opportunity ${String(r.json.opportunityId)} to the sync queue: ${message}`;
-	if (!ctx.continueOnFail()) throw new NodeOperationError(ctx.getNode(), text, { itemIndex: r.itemIndex, description: 'The stream consumer retries the batch; the opportunity is sent once.' });
-	r.json.error = text;
+	return failed;
 }
 
 export class FilterRouter implements INodeType {
@@ -173,7 +173,13 @@ export class FilterRouter implements INodeType {
 				else routed.push(p);
 			}
 
-			if (pipeline && sendNoFilter) await handOffNoFilter(this, pipeline, routed.filter((r) => r.process === 'NO_FILTER'), persist);
+			if (pipeline && sendNoFilter) {
+				const notQueued = await handOffNoFilter(pipeline, routed.filter((r) => r.process === 'NO_FILTER'), persist);
+				for (const [itemIndex, message] of notQueued) {
+					routed.splice(routed.findIndex((r) => r.itemIndex === itemIndex), 1);
+					fail(itemIndex, message, 'The stream consumer retries the batch (or replay the dead letter); the opportunity is queued once.');
+				}
+			}
 			if (pipeline && count) {
 				const events = routed.map((r) => ({ traceId: String(leadOfItem(r.json).traceId ?? r.json.id ?? ''), counter: COUNTER.routed, labels: { process: r.process } }));
 				await recordMetrics(this.logger, pipeline.redis, metricsScope(this.getMode(), options, pipeline.settings), events);

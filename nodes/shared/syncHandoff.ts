@@ -1,5 +1,3 @@
-import { randomUUID } from 'node:crypto';
-
 import type Redis from 'ioredis';
 
 import type { LeadStore } from './store/contract';
@@ -34,17 +32,18 @@ export const HANDOFF_LEASE_MS = 60_000;
 
 /**
  * Hands opportunities to the sync queue once each: promoteOnce in the store, the XADDs in one
- * pipelined round trip, then promotionSent. A redelivery after the send gets 'alreadySent'; an
- * attempt that died between promote and send is redone once its lease lapses (never lost, rarely
- * doubled — CRM Sync is idempotent); 'busy' = another attempt is sending right now (retry later).
+ * pipelined round trip, then promotionSent. A redelivery after the send gets 'alreadySent'. The
+ * lease is owned by the message's traceId, so the redelivery of a message whose execution died
+ * between promote and send (n8n killed) takes its own lease back and sends at once — waiting for
+ * the lease to lapse would fail the redelivered batch. It can double the message, never lose it
+ * (CRM Sync is idempotent). 'busy' = a different message is sending it right now (retry later).
  */
 export async function handOffOnce(store: LeadStore, redis: Redis, syncQueue: string, requests: HandoffRequest[], leaseMs = HANDOFF_LEASE_MS): Promise<HandoffOutcome[]> {
 	const outcomes: HandoffOutcome[] = [];
 	const toSend: number[] = [];
-	const attempt = randomUUID();
 	for (const [i, r] of requests.entries()) {
 		try {
-			const { state, opportunity } = await store.promoteOnce(r.namespace, r.opportunityId, { by: r.by, traceId: r.traceId, stage: r.stage, owner: `${r.traceId}:${attempt}`, leaseMs });
+			const { state, opportunity } = await store.promoteOnce(r.namespace, r.opportunityId, { by: r.by, traceId: r.traceId, stage: r.stage, owner: r.traceId, leaseMs });
 			if (state === 'done') outcomes[i] = { status: 'alreadySent', promotedAt: opportunity.promotedAt as string | undefined };
 			else if (state === 'leased') outcomes[i] = { status: 'busy' };
 			else {

@@ -86,6 +86,28 @@ describe('Filter Router, through the n8n engine on real Redis', () => {
 		expect(entries.map(([, fields]) => JSON.parse(fields[1]))).toEqual([{ _id: item.opportunityId, traceID: (item.message as IDataObject).traceId, action: 'CREATE', source: 'WHATSAPP_BOT' }]);
 	});
 
+	test('a batch that took the sync-queue promotion but did not add the message (XADD failed, or n8n was killed) adds it when the batch comes again, inside the 60 s lease: never lost', async () => {
+		const item = await deduped({ destination: 'Goa' }, 'WHATSAPP_BOT');
+		const opportunityId = item.opportunityId as string;
+		await redis.set(`${ns}:syncQueue`, 'not a stream'); // the XADD after the promotion fails
+		const failed = await run({ ...userRules, sendNoFilter: true }, [item]);
+		expect(errorOf(failed)).toMatch(/Could not add opportunity .* to the sync queue/);
+		await redis.del(`${ns}:syncQueue`);
+		const again = await run({ ...userRules, sendNoFilter: true }, [item], 'trigger', 'continueErrorOutput');
+		expect(outputOf(again, 'NO_FILTER')).toEqual([expect.objectContaining({ opportunityId, syncEntryId: expect.stringMatching(/^\d+-\d+$/) })]);
+		const entries = await redis.xrange(`${ns}:syncQueue`, '-', '+');
+		expect(entries.map(([, fields]) => JSON.parse(fields[1])._id)).toEqual([opportunityId]);
+	});
+
+	test('a sync-queue write that fails goes out of the error output with the lead, never down NO_FILTER as if queued', async () => {
+		const item = await deduped({ destination: 'Goa' }, 'WHATSAPP_BOT');
+		await redis.set(`${ns}:syncQueue`, 'not a stream'); // XADD answers WRONGTYPE
+		const result = await run({ ...userRules, sendNoFilter: true }, [item], 'trigger', 'continueErrorOutput');
+		expect(result.data.resultData.runData.NO_FILTER).toBeUndefined();
+		const errors = result.data.resultData.runData.Router[0].data!.main[5]!.map((i) => i.json);
+		expect(errors).toEqual([expect.objectContaining({ opportunityId: item.opportunityId, message: item.message, error: expect.stringMatching(/Could not add opportunity .* to the sync queue: .*WRONGTYPE/) })]);
+	});
+
 	test('Hide Unused Outputs shows only the processes the table can reach, and items land on the right one', async () => {
 		const parameters: INodeParameters = { rules: { rule: [{ process: 'WEST', conditions: { condition: [{ field: 'destination', operator: 'equals', expected: 'Goa' }] } }] }, defaultProcess: 'PSV', hideUnusedOutputs: true };
 		const items = [await deduped({ destination: 'Goa' }), await deduped({ destination: 'Bali' })];

@@ -136,7 +136,7 @@ function leaseState(lease: Lease | undefined, owner: string, nowMs: number): 'ac
 export interface PromoteInput extends Actor {
 	/** Stage the promotion sets (QUALIFIED, UNKNOWN_QUALIFIED, UPCOMING_QUALIFIED). */
 	stage: string;
-	/** Unique per attempt (e.g. traceId + execution id). */
+	/** The message doing the promotion (its traceId): its own redelivery takes the lease back. */
 	owner: string;
 	leaseMs: number;
 }
