@@ -44,7 +44,7 @@ export class CrmSync implements INodeType {
 		const items = this.getInputData();
 		const options = this.getNodeParameter('options', 0, {}) as IDataObject;
 		const dryRun = this.getMode() === 'manual' && options.writeInTestRuns !== true;
-		const pipeline = await openPipeline(this, 'crm-sync', { namespace: options.namespace as string | undefined });
+		const pipeline = await openPipeline(this, { namespace: options.namespace as string | undefined });
 		const synced: INodeExecutionData[] = [];
 		const skipped: INodeExecutionData[] = [];
 		const failed: INodeExecutionData[] = [];

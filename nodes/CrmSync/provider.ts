@@ -1,6 +1,7 @@
 import type Redis from 'ioredis';
 import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
 
+import { cachedCredentials } from '../common/credentialCache';
 import { InhouseCrmProvider } from '../shared/crm/inhouse';
 import { LeadSquaredProvider, leadSquaredBaseUrl } from '../shared/crm/leadsquared';
 import { bucketKey, LocalRateLimiter, RedisRateLimiter, type RateLimit, type RateLimiter } from '../shared/crm/rateLimiter';
@@ -52,7 +53,7 @@ export async function buildProvider(ctx: IExecuteFunctions, redis: Redis, option
 	const owner = String(ctx.getNodeParameter('defaultOwner', 0, '') ?? '').trim();
 	const defaultOwner = owner ? { crmUserId: owner } : undefined;
 	if (providerName === 'inhouse') {
-		const cred = await ctx.getCredentials('leadPipelineCrmApi');
+		const cred = await cachedCredentials(ctx, 'leadPipelineCrmApi');
 		const baseUrl = String(cred.baseUrl ?? '');
 		const apiKey = String(cred.apiKey ?? '');
 		const provider = new InhouseCrmProvider(
@@ -61,7 +62,7 @@ export async function buildProvider(ctx: IExecuteFunctions, redis: Redis, option
 		);
 		return { provider, secrets: [apiKey], defaultOwner };
 	}
-	const cred = await ctx.getCredentials('leadPipelineLeadSquaredApi');
+	const cred = await cachedCredentials(ctx, 'leadPipelineLeadSquaredApi');
 	const host = String(cred.host ?? '');
 	const accessKey = String(cred.accessKey ?? '');
 	const secretKey = String(cred.secretKey ?? '');

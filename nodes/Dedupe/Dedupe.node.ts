@@ -8,7 +8,8 @@ import { openPipeline } from '../common/pipelineSettings';
 import { REDIS_CREDENTIAL, toRedisCredentialData } from '../common/redisCredential';
 import { redisCredentialTestMethods } from '../common/redisCredentialTest';
 import { leadOfItem, type LeadFields } from '../shared/leadItem';
-import { connectRedis, closeRedis } from '../shared/redis';
+import { borrowRedis } from '../shared/redisPool';
+import { cachedCredentials } from '../common/credentialCache';
 import type { SettingsOverrides } from '../shared/settings';
 import { COUNTER, type DecisionEvent } from '../shared/metrics/counters';
 import { dedupeKeysOf, type CheckInput, type LeadStore, type Verdict, type MatchKind } from '../shared/store/contract';
@@ -41,9 +42,9 @@ async function openStoreV1(ctx: IExecuteFunctions): Promise<OpenStore> {
 		}
 	}
 	try {
-		const redis = await connectRedis(toRedisCredentialData(await ctx.getCredentials(REDIS_CREDENTIAL)), 'command', 'n8n-lead-pipeline:dedupe');
-		const store = new RedisLeadStore(redis);
-		return { store, redis, namespaceOf, timeZone: ctx.getTimezone(), close: async () => await closeRedis(redis) };
+		const borrowed = await borrowRedis(toRedisCredentialData(await cachedCredentials(ctx, REDIS_CREDENTIAL)));
+		const store = new RedisLeadStore(borrowed.redis);
+		return { store, redis: borrowed.redis, namespaceOf, timeZone: ctx.getTimezone(), close: async () => borrowed.release() };
 	} catch (error) {
 		throw new NodeOperationError(ctx.getNode(), error as Error);
 	}
@@ -53,7 +54,7 @@ async function openStoreV1(ctx: IExecuteFunctions): Promise<OpenStore> {
 async function openStore(ctx: IExecuteFunctions): Promise<OpenStore> {
 	if (ctx.getNode().typeVersion < 2) return await openStoreV1(ctx);
 	const options = ctx.getNodeParameter('options', 0, {}) as SettingsOverrides;
-	const pipeline = await openPipeline(ctx, 'dedupe', { namespace: options.namespace, leadStore: options.leadStore });
+	const pipeline = await openPipeline(ctx, { namespace: options.namespace, leadStore: options.leadStore });
 	return { store: pipeline.store, redis: pipeline.redis, namespaceOf: () => pipeline.settings.namespace, timeZone: pipeline.settings.timeZone, close: pipeline.close };
 }
 

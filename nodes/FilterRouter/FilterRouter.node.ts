@@ -134,7 +134,7 @@ export class FilterRouter implements INodeType {
 		const sendNoFilter = !testRun && (this.getNodeParameter('sendNoFilter', 0, false) as boolean);
 		const options = this.getNodeParameter('options', 0, {}) as IDataObject;
 		const count = metricsWanted(this.getMode(), options);
-		const pipeline: OpenPipeline | undefined = persist || sendNoFilter || count ? await openPipeline(this, 'filter-router') : undefined;
+		const pipeline: OpenPipeline | undefined = persist || sendNoFilter || count ? await openPipeline(this) : undefined;
 
 		const routed: Routed[] = [];
 		const fail = (itemIndex: number, message: string, description?: string) => {

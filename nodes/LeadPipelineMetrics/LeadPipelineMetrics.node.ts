@@ -3,7 +3,8 @@ import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
 import { REDIS_CREDENTIAL, toRedisCredentialData } from '../common/redisCredential';
 import { redisCredentialTestMethods } from '../common/redisCredentialTest';
-import { withRedis } from '../shared/redis';
+import { withSharedRedis } from '../shared/redisPool';
+import { cachedCredentials } from '../common/credentialCache';
 import { metricsProperties } from './description';
 import { dashboard, getLeadMetrics, getQueueHealth, pause, replay, resume, type Operation } from './operations';
 import { failedItem } from '../common/failedItem';
@@ -45,10 +46,10 @@ export class LeadPipelineMetrics implements INodeType {
 		const name = this.getNodeParameter('operation', 0) as string;
 		const operation = operations[name];
 		if (!operation) throw new NodeOperationError(this.getNode(), `Unknown operation "${name}"`);
-		const credential = toRedisCredentialData(await this.getCredentials(REDIS_CREDENTIAL));
+		const credential = toRedisCredentialData(await cachedCredentials(this, REDIS_CREDENTIAL));
 		try {
 			return [
-				await withRedis(
+				await withSharedRedis(
 					credential,
 					async (redis) => {
 						const out: INodeExecutionData[] = [];
@@ -63,7 +64,6 @@ export class LeadPipelineMetrics implements INodeType {
 						}
 						return out;
 					},
-					'n8n-lead-pipeline:metrics',
 				),
 			];
 		} catch (error) {

@@ -179,7 +179,7 @@ export class Qualify implements INodeType {
 		// Editor test runs read the store to show the outcome, but write nothing and send nothing.
 		const testRun = this.getMode() === 'manual';
 		const out: INodeExecutionData[][] = [[], []];
-		const pipeline = await openPipeline(this, 'qualify');
+		const pipeline = await openPipeline(this);
 		const events: DecisionEvent[] = [];
 		try {
 			for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {

@@ -7,7 +7,8 @@ import type {
 } from 'n8n-workflow';
 import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
-import { withRedis } from '../shared/redis';
+import { withSharedRedis } from '../shared/redisPool';
+import { cachedCredentials } from '../common/credentialCache';
 import { REDIS_CREDENTIAL, toRedisCredentialData } from '../common/redisCredential';
 import { redisCredentialTestMethods } from '../common/redisCredentialTest';
 import { executeAcknowledge, acknowledgeProperties } from './operations/acknowledge';
@@ -100,9 +101,9 @@ export class RedisStream implements INodeType {
 		const items = this.getInputData();
 		const operation = operations[this.getNodeParameter('operation', 0) as string];
 		if (!operation) throw new NodeOperationError(this.getNode(), `Unknown operation "${this.getNodeParameter('operation', 0)}"`);
-		const credential = toRedisCredentialData(await this.getCredentials(REDIS_CREDENTIAL));
+		const credential = toRedisCredentialData(await cachedCredentials(this, REDIS_CREDENTIAL));
 		try {
-			return [await withRedis(credential, async (redis) => await operation.call(this, redis, items))];
+			return [await withSharedRedis(credential, async (redis) => await operation.call(this, redis, items))];
 		} catch (error) {
 			// A NodeOperationError from the operation passes through unchanged.
 			throw new NodeOperationError(this.getNode(), error as Error);

@@ -8,7 +8,8 @@ import { toWebhookSigning, WEBHOOK_SIGNING_CREDENTIAL, webhookSigningTestMethods
 import { redisCredentialTestMethods } from '../common/redisCredentialTest';
 import { displayUrl, parseDelayList, type BackoffSchedule } from '../shared/http';
 import { COUNTER, type DecisionEvent } from '../shared/metrics/counters';
-import { closeRedis, connectRedis } from '../shared/redis';
+import { borrowRedis, type BorrowedRedis } from '../shared/redisPool';
+import { cachedCredentials } from '../common/credentialCache';
 import {
 	deliver,
 	isEnvelope,
@@ -285,12 +286,14 @@ export class WebhookDeliver implements INodeType {
 		const names = queueNames(options);
 		const useRedis = this.getNodeParameter('useRedis', 0, false) as boolean;
 		let redis: Redis | undefined;
+		let borrowed: BorrowedRedis | undefined;
 		let metrics: MetricsScope | undefined;
 		if (useRedis) {
 			try {
-				const fields = await this.getCredentials(REDIS_CREDENTIAL);
+				const fields = await cachedCredentials(this, REDIS_CREDENTIAL);
 				metrics = metricsScope(this.getMode(), options as IDataObject, settingsForMetrics(fields, this.getTimezone()));
-				redis = await connectRedis(toRedisCredentialData(fields), 'command', 'n8n-lead-pipeline:webhook');
+				borrowed = await borrowRedis(toRedisCredentialData(fields));
+				redis = borrowed.redis;
 			} catch (error) {
 				throw new NodeOperationError(this.getNode(), error as Error);
 			}
@@ -304,7 +307,7 @@ export class WebhookDeliver implements INodeType {
 			}
 			return await deliverItems(this, manual, options, names, redis, metrics);
 		} finally {
-			await closeRedis(redis);
+			borrowed?.release();
 		}
 	}
 }

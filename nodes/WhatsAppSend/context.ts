@@ -2,9 +2,10 @@ import type Redis from 'ioredis';
 import type { ICredentialDataDecryptedObject, IExecuteFunctions } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
+import { cachedCredentials } from '../common/credentialCache';
 import { readPipelineSettings } from '../common/pipelineSettings';
 import { toRedisCredentialData } from '../common/redisCredential';
-import { closeRedis, connectRedis } from '../shared/redis';
+import { borrowRedis, type BorrowedRedis } from '../shared/redisPool';
 import type { CloudApiConfig, QrSessionConfig } from '../shared/whatsapp/channels';
 import { whatsAppKeys } from '../shared/whatsapp/keys';
 import { MessageLog } from '../shared/whatsapp/messageLog';
@@ -32,12 +33,13 @@ export interface WhatsAppStore {
  */
 export async function openWhatsAppStore(ctx: IExecuteFunctions, logDays = 30): Promise<WhatsAppStore> {
 	const { settings, credential } = await readPipelineSettings(ctx);
-	let redis: Redis;
+	let borrowed: BorrowedRedis;
 	try {
-		redis = await connectRedis(toRedisCredentialData(credential as object), 'command', 'n8n-lead-pipeline:whatsapp');
+		borrowed = await borrowRedis(toRedisCredentialData(credential as object));
 	} catch (error) {
 		throw new NodeOperationError(ctx.getNode(), error as Error);
 	}
+	const redis = borrowed.redis;
 	const keys = whatsAppKeys(settings.namespace);
 	return {
 		redis,
@@ -45,13 +47,13 @@ export async function openWhatsAppStore(ctx: IExecuteFunctions, logDays = 30): P
 		counters: new OutreachCounters(redis, keys),
 		timeZone: settings.timeZone,
 		namespace: settings.namespace,
-		close: async () => await closeRedis(redis),
+		close: async () => borrowed.release(),
 	};
 }
 
 async function optionalCredentials(ctx: IExecuteFunctions, name: string): Promise<ICredentialDataDecryptedObject | undefined> {
 	try {
-		return await ctx.getCredentials<ICredentialDataDecryptedObject>(name);
+		return await cachedCredentials(ctx, name);
 	} catch {
 		return undefined;
 	}

@@ -1,11 +1,12 @@
-import type { ICredentialDataDecryptedObject, IWebhookFunctions } from 'n8n-workflow';
+import type { ICredentialDataDecryptedObject, IExecuteFunctions, IWebhookFunctions } from 'n8n-workflow';
 
 /**
- * Decrypted credentials for webhook nodes that answer without starting an execution.
+ * Decrypted credentials, read once per `ttlMs` per workflow, node and credential id.
  *
  * n8n 2.41 answers every `getCredentials` with a database read, a decrypt and a fresh expression
- * isolate (measured: more CPU than the rest of an enqueue-only request together). So the Lead
- * Trigger reads each credential once per `ttlMs` per workflow, node and credential id. Picking
+ * isolate (measured: more CPU than the rest of an enqueue-only request together). The Lead Trigger
+ * answers requests without an execution, and a filter-queue batch runs three of the pack's nodes
+ * that each read the Redis credential: per request / per node per batch, that read dominated. Picking
  * another credential on the node changes the id and applies at once; an edited credential is in use
  * within `ttlMs`. Editor test runs always read afresh, so what a user just edited is what they test.
  * A failed read is not kept.
@@ -15,7 +16,7 @@ export const credentialCache = {
 	entries: new Map<string, { readAt: number; data: Promise<ICredentialDataDecryptedObject> }>(),
 };
 
-export async function cachedCredentials(ctx: IWebhookFunctions, type: string): Promise<ICredentialDataDecryptedObject> {
+export async function cachedCredentials(ctx: IWebhookFunctions | IExecuteFunctions, type: string): Promise<ICredentialDataDecryptedObject> {
 	if (ctx.getMode() === 'manual' || credentialCache.ttlMs <= 0) return await ctx.getCredentials(type);
 	const node = ctx.getNode();
 	const key = [ctx.getWorkflow().id, node.id, type, node.credentials?.[type]?.id ?? ''].join('\u0000');

@@ -2,12 +2,13 @@ import type Redis from 'ioredis';
 import type { ICredentialDataDecryptedObject, IExecuteFunctions } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import { closeRedis, connectRedis } from '../shared/redis';
+import { borrowRedis, type BorrowedRedis } from '../shared/redisPool';
 import { effectiveTimeZone, pipelineSettingsFrom, SettingsError, withOverrides, type PipelineSettings, type SettingsOverrides } from '../shared/settings';
 import type { LeadStore } from '../shared/store/contract';
 import { MongoLeadStore } from '../shared/store/mongoStore';
 import { RedisLeadStore } from '../shared/store/redisStore';
 import { safeMongoMessage } from './mongoCredential';
+import { cachedCredentials } from './credentialCache';
 import { REDIS_CREDENTIAL, toRedisCredentialData } from './redisCredential';
 
 /**
@@ -26,7 +27,7 @@ function settingsError(ctx: IExecuteFunctions, error: unknown): never {
 
 /** Settings from the credential, a node's overrides applied, the time zone resolved. */
 export async function readPipelineSettings(ctx: IExecuteFunctions, overrides: SettingsOverrides = {}): Promise<{ settings: PipelineSettings; credential: ICredentialDataDecryptedObject }> {
-	const credential = await ctx.getCredentials(REDIS_CREDENTIAL);
+	const credential = await cachedCredentials(ctx, REDIS_CREDENTIAL);
 	try {
 		const settings = withOverrides(pipelineSettingsFrom(credential), overrides, credential);
 		return { settings: { ...settings, timeZone: effectiveTimeZone(settings, ctx.getTimezone()) }, credential };
@@ -55,19 +56,20 @@ async function openMongo(ctx: IExecuteFunctions, settings: PipelineSettings): Pr
 }
 
 /** Opens Redis and the lead store the settings name; close() releases both. */
-export async function openPipeline(ctx: IExecuteFunctions, purpose: string, overrides: SettingsOverrides = {}): Promise<OpenPipeline> {
+export async function openPipeline(ctx: IExecuteFunctions, overrides: SettingsOverrides = {}): Promise<OpenPipeline> {
 	const { settings, credential } = await readPipelineSettings(ctx, overrides);
-	let redis: Redis;
+	let borrowed: BorrowedRedis;
 	try {
-		redis = await connectRedis(toRedisCredentialData(credential), 'command', `n8n-lead-pipeline:${purpose}`);
+		borrowed = await borrowRedis(toRedisCredentialData(credential));
 	} catch (error) {
 		throw new NodeOperationError(ctx.getNode(), error as Error);
 	}
+	const redis = borrowed.redis;
 	let store: LeadStore;
 	try {
 		store = settings.leadStore === 'mongodb' ? await openMongo(ctx, settings) : new RedisLeadStore(redis);
 	} catch (error) {
-		await closeRedis(redis);
+		borrowed.release();
 		throw error instanceof NodeOperationError ? error : new NodeOperationError(ctx.getNode(), error as Error);
 	}
 	return {
@@ -75,8 +77,11 @@ export async function openPipeline(ctx: IExecuteFunctions, purpose: string, over
 		redis,
 		store,
 		async close() {
-			await store.close();
-			await closeRedis(redis);
+			try {
+				await store.close();
+			} finally {
+				borrowed.release();
+			}
 		},
 	};
 }
