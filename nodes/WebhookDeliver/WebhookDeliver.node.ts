@@ -14,6 +14,7 @@ import {
 	deliver,
 	isEnvelope,
 	newEnvelope,
+	previewDelivery,
 	type AttemptRecord,
 	type DeliveryEnvelope,
 	type DeliveryOutcome,
@@ -33,6 +34,7 @@ import { webhookDeliverProperties } from './description';
 interface Options {
 	allowInternal?: boolean;
 	concurrency?: number;
+	deliverInTestRuns?: boolean;
 	dlqStream?: string;
 	keyPrefix?: string;
 	retryAfterCapSeconds?: number;
@@ -128,6 +130,42 @@ function summary(envelope: DeliveryEnvelope): IDataObject {
 	return { webhookId: envelope.webhookId, eventType: envelope.eventType, traceId: envelope.traceId, url, method: envelope.method };
 }
 
+/** An item whose delivery cannot even be planned (no URL, bad JSON), for the Failed output. */
+function invalidItem(ctx: IExecuteFunctions, plan: Extract<Planned, { problem: string }>, extra: IDataObject = {}): INodeExecutionData {
+	const error = new NodeOperationError(ctx.getNode(), `Item ${plan.itemIndex}: ${plan.problem}`, { itemIndex: plan.itemIndex });
+	const json = ctx.getInputData()[plan.itemIndex].json;
+	return { json: { ...json, webhook: { reason: 'invalid', error: error.message, attempts: [], ...extra } }, pairedItem: { item: plan.itemIndex } };
+}
+
+/**
+ * An editor test run without "Deliver in Test Runs": each item shows the request it would send
+ * (testRun: true) on Delivered, or why it could not be sent on Failed. Nothing is sent, nothing
+ * in Redis is read or written, nothing is counted.
+ */
+function previewItems(ctx: IExecuteFunctions, plans: Planned[], settings: DeliverySettings): INodeExecutionData[][] {
+	const now = Date.now();
+	const delivered: INodeExecutionData[] = [];
+	const failed: INodeExecutionData[] = [];
+	for (const plan of plans) {
+		if ('problem' in plan) {
+			failed.push(invalidItem(ctx, plan, { testRun: true }));
+			continue;
+		}
+		const { itemIndex, envelope } = plan;
+		const base = { ...ctx.getInputData()[itemIndex].json };
+		const pairedItem = { item: itemIndex };
+		const preview = previewDelivery(envelope, settings, now);
+		const webhook: IDataObject = { ...summary(envelope), testRun: true };
+		if (envelope.notBefore !== undefined) webhook.notBefore = new Date(envelope.notBefore).toISOString();
+		if (preview.ok) {
+			delivered.push({ json: { ...base, webhook: { ...webhook, request: preview.request as unknown as IDataObject } }, pairedItem });
+		} else {
+			failed.push({ json: { ...base, webhook: { ...webhook, reason: 'permanent', endpointGone: false, error: preview.error, attempts: [] } }, pairedItem });
+		}
+	}
+	return [delivered, failed, []];
+}
+
 /** Delivers every item; one function so the node class stays a thin face. */
 async function deliverItems(
 	ctx: IExecuteFunctions,
@@ -170,6 +208,7 @@ async function deliverItems(
 	if (useRetryQueue && !manual && redis) await releaseDue(redis, names, Date.now());
 
 	const plans = items.map((item, i) => planItem(ctx, item, i));
+	if (manual && options.deliverInTestRuns !== true) return previewItems(ctx, plans, settings);
 	const deliverable = plans.filter((p): p is Extract<Planned, { envelope: DeliveryEnvelope }> => 'envelope' in p);
 	const already = idempotency && redis ? await deliveredRecords(redis, names, deliverable.map((p) => p.envelope.webhookId)) : [];
 	const now = Date.now();
@@ -190,12 +229,7 @@ async function deliverItems(
 	const toDeadLetter: Parameters<typeof deadLetterDeliveries>[2] = [];
 	const json = (i: number) => items[i].json;
 
-	for (const plan of plans) {
-		if ('problem' in plan) {
-			const error = new NodeOperationError(ctx.getNode(), `Item ${plan.itemIndex}: ${plan.problem}`, { itemIndex: plan.itemIndex });
-			failed.push({ json: { ...json(plan.itemIndex), webhook: { reason: 'invalid', error: error.message, attempts: [] } }, pairedItem: { item: plan.itemIndex } });
-		}
-	}
+	for (const plan of plans) if ('problem' in plan) failed.push(invalidItem(ctx, plan));
 	for (const { itemIndex, envelope, outcome } of done) {
 		const pairedItem = { item: itemIndex };
 		const base = { ...json(itemIndex) };

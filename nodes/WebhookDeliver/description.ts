@@ -21,7 +21,8 @@ export const webhookDeliverProperties: INodeProperties[] = [
 		default: 'deliver',
 	},
 	{
-		displayName: 'Editor test runs deliver for real (so you can see your endpoint fire) but never touch Redis: no delivered-ID record, no retry queue, no dead-letter entry.',
+		displayName:
+			'Editor test runs send nothing: each item shows the signed request it would send (testRun: true). With "Deliver in Test Runs" (Options) on they deliver for real, but still never touch Redis: no delivered-ID record, no retry queue, no dead-letter entry.',
 		name: 'manualNotice',
 		type: 'notice',
 		default: '',
@@ -217,6 +218,13 @@ export const webhookDeliverProperties: INodeProperties[] = [
 				typeOptions: { minValue: 1, maxValue: 200 },
 				default: 10,
 				description: 'Deliveries in flight at once within one execution',
+			},
+			{
+				displayName: 'Deliver in Test Runs',
+				name: 'deliverInTestRuns',
+				type: 'boolean',
+				default: false,
+				description: 'Whether a manual run in the editor really sends the webhooks. Off: it returns the signed request each item would send (testRun: true) and calls no endpoint.',
 			},
 			{
 				displayName: 'Dead-Letter Stream',

@@ -1,9 +1,12 @@
 import { createHash } from 'node:crypto';
 
 import {
+	assertLiteralAllowed,
 	DEFAULT_TIMEOUT_MS,
+	displayUrl,
 	httpRequest,
 	HttpRequestError,
+	parseTarget,
 	retryAfterOf,
 	systemClock,
 	verdictOf,
@@ -125,6 +128,53 @@ export function extraHeaders(headers: Record<string, string>): Record<string, st
 
 const RESPONSE_SNIPPET = 500;
 
+/** The headers of one attempt, as sent: signed afresh for its own timestamp. */
+function attemptHeaders(envelope: DeliveryEnvelope, settings: DeliverySettings, attempt: number, atMs: number, body: string): Record<string, string> {
+	return {
+		...extraHeaders(envelope.headers),
+		...(settings.secretHeaders ?? {}),
+		'content-type': 'application/json',
+		'x-webhook-event': envelope.eventType,
+		'x-webhook-id': envelope.webhookId,
+		'x-webhook-attempt': String(attempt),
+		...(settings.signingKeys.length ? standardWebhookHeaders({ id: envelope.webhookId, timestamp: Math.floor(atMs / 1000), body, keys: settings.signingKeys }) : {}),
+	};
+}
+
+/** Shown instead of a credential header's value in a preview. */
+export const HIDDEN_HEADER_VALUE = '(hidden: from the Webhook Signing credential)';
+
+export interface DeliveryRequestPreview {
+	/** Origin and path only: a query or user info may hold a token. */
+	url: string;
+	method: 'POST' | 'PUT';
+	headers: Record<string, string>;
+	/** The payload; the body sent is its JSON text, over which the signature is computed. */
+	body: unknown;
+}
+
+export type DeliveryPreview = { ok: true; request: DeliveryRequestPreview } | { ok: false; error: string };
+
+/**
+ * The request the envelope's next attempt would make, for editor test runs: nothing is sent. The
+ * signature is real (an HMAC reveals no key), so a receiver's check can be tried against it; a
+ * credential header keeps its name and loses its value. A URL the client would refuse without
+ * connecting (not absolute http(s), an internal IP literal) is an error here too; names that
+ * resolve to internal addresses are only found by a real send.
+ */
+export function previewDelivery(envelope: DeliveryEnvelope, settings: DeliverySettings, nowMs: number): DeliveryPreview {
+	let url: URL;
+	try {
+		url = parseTarget(envelope.url);
+		if (!settings.allowInternal) assertLiteralAllowed(url.hostname);
+	} catch (error) {
+		return { ok: false, error: (error as Error).message };
+	}
+	const headers = attemptHeaders(envelope, settings, envelope.nextAttempt, nowMs, JSON.stringify(envelope.payload ?? null));
+	for (const name of Object.keys(settings.secretHeaders ?? {})) headers[name] = HIDDEN_HEADER_VALUE;
+	return { ok: true, request: { url: displayUrl(url), method: envelope.method, headers, body: envelope.payload ?? null } };
+}
+
 /**
  * Runs the envelope's remaining attempts. Each attempt is signed afresh (its own timestamp) over
  * the same body bytes with the same webhook-id.
@@ -136,17 +186,7 @@ export async function deliver(envelope: DeliveryEnvelope, settings: DeliverySett
 	const started = clock.now();
 	const attemptOnce = async (attempt: number): Promise<AttemptRecord & { retryAfterMs?: number }> => {
 		const at = clock.now();
-		const headers: Record<string, string> = {
-			...extraHeaders(envelope.headers),
-			...(settings.secretHeaders ?? {}),
-			'content-type': 'application/json',
-			'x-webhook-event': envelope.eventType,
-			'x-webhook-id': envelope.webhookId,
-			'x-webhook-attempt': String(attempt),
-			...(settings.signingKeys.length
-				? standardWebhookHeaders({ id: envelope.webhookId, timestamp: Math.floor(at / 1000), body, keys: settings.signingKeys })
-				: {}),
-		};
+		const headers = attemptHeaders(envelope, settings, attempt, at, body);
 		try {
 			const response = await send({
 				url: envelope.url,

@@ -221,17 +221,70 @@ describe('Webhook Deliver, through the n8n engine', () => {
 		expect(receiver.to('/once')).toHaveLength(2);
 
 		const fresh = [lead()];
-		await deliver('/once', fresh, { redis: true, mode: 'manual' });
-		await deliver('/once', fresh, { redis: true, mode: 'manual' });
+		const reallyDeliver = { deliverInTestRuns: true };
+		await deliver('/once', fresh, { redis: true, mode: 'manual', options: reallyDeliver });
+		await deliver('/once', fresh, { redis: true, mode: 'manual', options: reallyDeliver });
 		expect(receiver.to('/once')).toHaveLength(4);
 		expect(await redis.exists(`${names.keyPrefix}:delivered:${webhookIdFor(fresh[0].traceId as string, 'lead.created')}`)).toBe(0);
 	});
 
-	test('editor runs never write the dead-letter stream', async () => {
+	test('editor runs that deliver for real never write the dead-letter stream', async () => {
 		receiver.on('/manual-down', { status: 500 });
-		const out = await deliver('/manual-down', [lead()], { redis: true, mode: 'manual', params: { attempts: 1 } });
+		const out = await deliver('/manual-down', [lead()], { redis: true, mode: 'manual', params: { attempts: 1 }, options: { deliverInTestRuns: true } });
 		expect(out.failed).toHaveLength(1);
 		expect(await redis.exists(names.dlqStream)).toBe(0);
+	});
+
+	test('an editor test run sends nothing by default: it outputs the signed request it would send (testRun), never a secret, and touches no Redis', async () => {
+		receiver.on('/preview', {});
+		const sentBefore = receiver.received.length;
+		const item = lead();
+		const id = webhookIdFor(item.traceId as string, 'lead.created');
+		const out = await deliver('/preview', [item], {
+			redis: true,
+			mode: 'manual',
+			params: { extraHeaders: { header: [{ name: 'X-Tenant', value: 'west' }] } },
+		});
+		expect(receiver.received.slice(sentBefore).map((r) => `${r.method} ${r.path}`)).toEqual([]);
+		expect(out.failed).toEqual([]);
+		expect(out.deferred).toEqual([]);
+		expect(out.delivered).toHaveLength(1);
+		expect(out.delivered[0]).toMatchObject(item);
+		const preview = hook(out.delivered[0]);
+		expect(preview).toMatchObject({ testRun: true, webhookId: id, eventType: 'lead.created', url: `${receiver.url}/preview`, method: 'POST' });
+		expect(preview.status).toBeUndefined();
+		const request = preview.request as { url: string; method: string; headers: Record<string, string>; body: unknown };
+		expect(request).toMatchObject({ url: `${receiver.url}/preview`, method: 'POST', body: item });
+		expect(request.headers).toMatchObject({
+			'webhook-id': id,
+			'webhook-timestamp': expect.stringMatching(/^\d+$/),
+			'x-webhook-id': id,
+			'x-webhook-event': 'lead.created',
+			'x-webhook-attempt': '1',
+			'content-type': 'application/json',
+			'X-Tenant': 'west',
+		});
+		// The signature shown is the one the receiver would get: it verifies over the body shown.
+		expect(verifyStandardWebhook(request.headers, Buffer.from(JSON.stringify(request.body)), secret)).toEqual({ ok: true });
+		// The auth header from the credential is named, its value hidden.
+		expect(request.headers.Authorization).toBeDefined();
+		const shown = JSON.stringify(out.run);
+		for (const hidden of ['TOPSECRET', secret, secret.slice('whsec_'.length), oldSecret.slice('whsec_'.length)]) expect(shown).not.toContain(hidden);
+		expect(await redis.exists(`${names.keyPrefix}:delivered:${id}`)).toBe(0);
+		expect(await redis.exists(names.dlqStream, names.retryStream, `${names.retryStream}:scheduled`)).toBe(0);
+	});
+
+	test('an editor test run previews a fed-back dead letter instead of redelivering it; an unusable URL goes to Failed', async () => {
+		receiver.on('/replay-later', { failTimes: 3 });
+		await deliver('/replay-later', [lead()], { redis: true });
+		const [[dlqId, fields]] = await redis.xrange(names.dlqStream, '-', '+');
+		const consumed = { id: dlqId, stream: names.dlqStream, deliveryCount: 1, message: JSON.parse(fieldsToObject(fields).message) };
+		const sentBefore = receiver.received.length;
+		const out = await deliver('/ignored', [consumed, lead({ target: 'not a url' })], { redis: true, mode: 'manual', params: { url: `={{ $json.target ?? "${receiver.url}/ignored" }}` } });
+		expect(receiver.received.slice(sentBefore).map((r) => `${r.method} ${r.path}`)).toEqual([]);
+		expect(hook(out.delivered[0])).toMatchObject({ testRun: true, request: expect.objectContaining({ url: `${receiver.url}/replay-later`, headers: expect.objectContaining({ 'x-webhook-attempt': '1' }) }) });
+		expect(hook(out.failed[0])).toMatchObject({ testRun: true, reason: 'permanent', error: expect.stringMatching(/not a valid absolute URL/) });
+		expect(await redis.xlen(names.dlqStream)).toBe(1);
 	});
 
 	test('long waits go through the retry queue: deferred, released when due, redelivered by the consumer path, not-due copies parked', async () => {

@@ -85,7 +85,8 @@ export function displayUrl(url: URL): string {
 	return `${url.protocol}//${url.host}${url.pathname}`;
 }
 
-function parseTarget(raw: string): URL {
+/** The URL a request would go to; HttpRequestError INVALID_URL when it is not absolute http(s). */
+export function parseTarget(raw: string): URL {
 	let url: URL;
 	try {
 		url = new URL(raw);
