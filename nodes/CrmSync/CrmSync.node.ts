@@ -66,15 +66,17 @@ export class CrmSync implements INodeType {
 					failed.push({ json: { error: 'The item has no opportunity id: expected a sync message { _id, traceID } (as the consumer trigger delivers it, under message) or { opportunityId }', field: '_id', input: json }, pairedItem });
 					continue;
 				}
-				let outcome: SyncOutcome;
-				try {
-					outcome = await syncOpportunity(store, built.provider, { ...target, opportunityId: target.opportunityId }, {
+				const attempt = async () =>
+					await syncOpportunity(store, built.provider, { ...target, opportunityId: target.opportunityId! }, {
 						dryRun,
 						holder: `${this.getExecutionId() ?? 'run'}:${itemIndex}:${randomUUID()}`,
 						leaseTtlMs: Math.round(Number(options.leaseSeconds ?? 120) * 1000),
 						defaultOwner: built.defaultOwner,
 						followUp: { enabled: options.followUp !== false, afterHours: Number(options.followUpAfterHours ?? 24) },
 					});
+				let outcome: SyncOutcome;
+				try {
+					outcome = await syncWaitingOutLease(this, attempt, Number(options.waitForPushSeconds ?? 150) * 1000);
 				} catch (error) {
 					throw crmError(this, error, itemIndex, secrets);
 				}
@@ -94,6 +96,40 @@ export class CrmSync implements INodeType {
 		}
 		return [synced, skipped, failed];
 	}
+}
+
+/**
+ * Syncs, waiting while another execution holds the push lease if that lease lapses within
+ * `maxWaitMs`: it polls each second, so a push that finishes gives "already pushed" at once, and
+ * a lease that lapses (n8n killed mid-push) is taken over, looking the CRM up before creating.
+ * Failing the batch instead redelivers it every claim timeout and could dead-letter the whole batch
+ * before a dead execution's lease lapses. A lease that outlasts the wait fails at once.
+ */
+async function syncWaitingOutLease(ctx: IExecuteFunctions, attempt: () => Promise<SyncOutcome>, maxWaitMs: number): Promise<SyncOutcome> {
+	const deadline = Date.now() + maxWaitMs;
+	const signal = ctx.getExecutionCancelSignal?.();
+	for (;;) {
+		try {
+			return await attempt();
+		} catch (error) {
+			if (!(error instanceof PushInProgressError) || !error.leaseExpiresAt || signal?.aborted) throw error;
+			const lapsesAt = Date.parse(error.leaseExpiresAt);
+			if (!(lapsesAt <= deadline)) throw error;
+			await pause(Math.min(1_000, Math.max(0, lapsesAt - Date.now() + 100)), signal);
+		}
+	}
+}
+
+async function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+	await new Promise<void>((resolve) => {
+		const timer = setTimeout(done, ms);
+		function done() {
+			clearTimeout(timer);
+			signal?.removeEventListener('abort', done);
+			resolve();
+		}
+		signal?.addEventListener('abort', done);
+	});
 }
 
 /**

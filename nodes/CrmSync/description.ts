@@ -135,7 +135,15 @@ export const crmSyncProperties: INodeProperties[] = [
 				type: 'number',
 				typeOptions: { minValue: 1 },
 				default: 120,
-				description: 'How long one execution owns an opportunity while pushing it; another delivery meanwhile fails to be retried later',
+				description: 'How long one execution owns an opportunity while pushing it; another delivery meanwhile waits (see below) or fails to be retried later',
+			},
+			{
+				displayName: 'Wait for a Push in Progress (Seconds)',
+				name: 'waitForPushSeconds',
+				type: 'number',
+				typeOptions: { minValue: 0 },
+				default: 150,
+				description: 'When another execution holds the push lease (e.g. n8n was killed mid-push) and it ends within this many seconds, wait for it and then push, looking the CRM up first. 0: fail the execution at once so the stream consumer retries later. Keep it below the consumer\'s Max Execution Time.',
 			},
 			{
 				displayName: 'Rate Limit (Calls)',

@@ -193,14 +193,34 @@ describe('CRM Sync to LeadSquared, through the n8n engine on real Redis and the 
 		expect(errorOf(first)).toMatch(/opportunity capture: .*no complete response within 500 ms.*looks it up first/);
 		expect(lsq.leads).toHaveLength(1);
 		expect(lsq.opportunities).toHaveLength(1);
-		// Redelivered at once: the lease is still live, so it is refused rather than racing the CRM.
-		expect(errorOf(await sync([s.item], params))).toMatch(/being pushed to the CRM by another execution/);
+		// Redelivered at once, not waiting: the lease is still live, so it is refused rather than racing the CRM.
+		expect(errorOf(await sync([s.item], lsqParams({}, { timeoutMs: 500, leaseSeconds: 2, waitForPushSeconds: 0 })))).toMatch(/being pushed to the CRM by another execution/);
 		const lease = ((await store.getOpportunity(ns, s.opportunityId))!.crm as { lease: { until: number } }).lease;
 		await new Promise((r) => setTimeout(r, Math.max(0, lease.until - Date.now()) + 50));
 		const { synced } = outputs(await sync([s.item], params));
 		expect(synced).toEqual([expect.objectContaining({ recoveredExpiredLease: true, leadCreated: false, opportunityExisted: true, crmOpportunityId: lsq.opportunities[0].OpportunityId })]);
 		expect(lsq.leads).toHaveLength(1);
 		expect(lsq.opportunities).toHaveLength(1);
+	});
+
+	test('a push lease left by an execution that died (n8n killed mid-push) is waited out, then the CRM is looked up first: the batch is not failed and retried until it is dead-lettered', async () => {
+		const s = await seed({ phone: '+919845000120' });
+		const other = await seed({ phone: '+919845000121' });
+		await store.acquirePushLease(ns, s.opportunityId, 1_500, 'killed-execution');
+		// Not waiting: the whole batch fails for the consumer to retry (the old behaviour, still an option).
+		expect(errorOf(await sync([other.item, s.item], lsqParams({}, { waitForPushSeconds: 0 })))).toMatch(/being pushed to the CRM by another execution/);
+		const { synced, skipped } = outputs(await sync([other.item, s.item], lsqParams()));
+		expect(skipped.map((o) => o.opportunityId)).toEqual([other.opportunityId]); // pushed by the failed batch before it stopped
+		expect(synced).toEqual([expect.objectContaining({ opportunityId: s.opportunityId, recoveredExpiredLease: true, leadCreated: true })]);
+		expect(lsq.opportunities.filter((o) => JSON.stringify(o).includes(s.traceId))).toHaveLength(1);
+	});
+
+	test('a lease that outlasts Wait for a Push in Progress is not waited for: the execution fails at once', async () => {
+		const s = await seed({ phone: '+919845000122' });
+		await store.acquirePushLease(ns, s.opportunityId, 60_000, 'another-execution');
+		const started = Date.now();
+		expect(errorOf(await sync([s.item], lsqParams({}, { waitForPushSeconds: 5 })))).toMatch(/being pushed to the CRM by another execution/);
+		expect(Date.now() - started).toBeLessThan(5_000);
 	});
 
 	test('permanent 4xx: the item goes to Failed with LeadSquared\'s message verbatim; the lease is given back', async () => {
@@ -274,9 +294,10 @@ describe('CRM Sync behind the Redis Stream Consumer Trigger', () => {
 		expect(lsq.leads).toHaveLength(1);
 		expect(lsq.opportunities).toHaveLength(1);
 		const runs = triggers.flatMap((t) => t.runs);
-		// The race happened: one delivery met the other's live lease and was redelivered later, then skipped.
-		expect(runs.map(errorOf)).toContainEqual(expect.stringMatching(/being pushed to the CRM by another execution/));
-		expect(runs.filter((r) => !errorOf(r)).flatMap((r) => outputOf(r, 'CRM Sync', 1))).toEqual([expect.objectContaining({ reason: expect.stringMatching(/already pushed/) })]);
+		// The race happened: one delivery met the other's live lease, waited for it (no failed
+		// execution, no redelivery) and was skipped once the other had pushed.
+		expect(runs.map(errorOf)).toEqual([undefined, undefined]);
+		expect(runs.flatMap((r) => outputOf(r, 'CRM Sync', 1))).toEqual([expect.objectContaining({ reason: expect.stringMatching(/already pushed/) })]);
 	});
 
 	test('500 on every attempt: the consumer dead-letters the sync message after Max Retries, nothing created', async () => {
