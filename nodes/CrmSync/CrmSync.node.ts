@@ -74,12 +74,9 @@ export class CrmSync implements INodeType {
 						defaultOwner: built.defaultOwner,
 						followUp: { enabled: options.followUp !== false, afterHours: Number(options.followUpAfterHours ?? 24) },
 					});
-				let outcome: SyncOutcome;
-				try {
-					outcome = await syncWaitingOutLease(this, attempt, Number(options.waitForPushSeconds ?? 150) * 1000);
-				} catch (error) {
-					throw crmError(this, error, itemIndex, secrets);
-				}
+				const result = await syncWaitingOutLease(this, attempt, Number(options.waitForPushSeconds ?? 150) * 1000);
+				if ('error' in result) throw crmError(this, result.error, itemIndex, secrets);
+				const { outcome } = result;
 				const out = { json: { ...(outcome as unknown as IDataObject), ...(json.id ? { streamEntryId: json.id } : {}) }, pairedItem };
 				// "Already pushed" is a redelivery (or a concurrent run) of a push counted as synced.
 				const repeat = outcome.kind === 'skipped' && outcome.reason.startsWith('already pushed');
@@ -105,18 +102,20 @@ export class CrmSync implements INodeType {
  * Failing the batch instead redelivers it every claim timeout and could dead-letter the whole batch
  * before a dead execution's lease lapses. A lease that outlasts the wait fails at once.
  */
-async function syncWaitingOutLease(ctx: IExecuteFunctions, attempt: () => Promise<SyncOutcome>, maxWaitMs: number): Promise<SyncOutcome> {
+async function syncWaitingOutLease(ctx: IExecuteFunctions, attempt: () => Promise<SyncOutcome>, maxWaitMs: number): Promise<{ outcome: SyncOutcome } | { error: unknown }> {
 	const deadline = Date.now() + maxWaitMs;
 	const signal = ctx.getExecutionCancelSignal?.();
 	for (;;) {
-		try {
-			return await attempt();
-		} catch (error) {
-			if (!(error instanceof PushInProgressError) || !error.leaseExpiresAt || signal?.aborted) throw error;
-			const lapsesAt = Date.parse(error.leaseExpiresAt);
-			if (!(lapsesAt <= deadline)) throw error;
-			await pause(Math.min(1_000, Math.max(0, lapsesAt - Date.now() + 100)), signal);
-		}
+		const result = await attempt().then(
+			(outcome) => ({ outcome }),
+			(error: unknown) => ({ error }),
+		);
+		if ('outcome' in result) return result;
+		const { error } = result;
+		if (!(error instanceof PushInProgressError) || !error.leaseExpiresAt || signal?.aborted) return result;
+		const lapsesAt = Date.parse(error.leaseExpiresAt);
+		if (!(lapsesAt <= deadline)) return result;
+		await pause(Math.min(1_000, Math.max(0, lapsesAt - Date.now() + 100)), signal);
 	}
 }
 
