@@ -30,12 +30,12 @@ export async function settled(read, what, { timeoutMs = 180_000, intervalMs = 50
 }
 
 /** Prints a phase timing line to stderr (the test runner keeps stdout for its report). */
-export function timer() {
+export function timer(prefix = 'full-pipeline') {
 	const started = Date.now();
 	let lap = started;
 	return (label) => {
 		const now = Date.now();
-		process.stderr.write(`[full-pipeline] ${label}: ${((now - lap) / 1000).toFixed(1)} s (total ${((now - started) / 1000).toFixed(1)} s)\n`);
+		process.stderr.write(`[${prefix}] ${label}: ${((now - lap) / 1000).toFixed(1)} s (total ${((now - started) / 1000).toFixed(1)} s)\n`);
 		lap = now;
 	};
 }
