@@ -49,7 +49,7 @@ async function main(): Promise<void> {
 				}),
 			),
 		}),
-		'/crm/opportunities': () => crm.opportunities.map((o) => ({ id: o.id, leadId: o.leadId, traceId: o.traceId, opportunityId: o.opportunityId, stage: o.stage })),
+		'/crm/opportunities': () => crm.opportunities.map((o) => ({ id: o.id, leadId: o.leadId, traceId: o.traceId, opportunityId: o.opportunityId, stage: o.stage, receivedAt: o.receivedAt })),
 		'/crm/followups': () => crm.followUps.map((f) => ({ id: f.id, opportunityId: f.opportunityId, dueAt: f.dueAt })),
 		'/webhooks': () =>
 			receiver.received.map((r) => {

@@ -26,6 +26,8 @@ export interface InhouseOpportunity {
 	stage?: string;
 	crmStageMeta?: unknown;
 	fields?: Record<string, string>;
+	/** When the creating request arrived (ms since the epoch). */
+	receivedAt: number;
 }
 
 export interface InhouseFollowUp {
@@ -120,7 +122,7 @@ export class InhouseCrmSandbox {
 		const scoped = `${r.path}|${key}`;
 		const seen = this.idempotency.get(scoped);
 		if (seen) return { status: 200, body: { ...(seen.reply.body as object), replayed: true } };
-		const reply = r.path === '/leads' ? this.createLead(r.body as Record<string, unknown>) : r.path === '/opportunities' ? this.createOpportunity(r.body as Record<string, unknown>) : this.createFollowUp(r.body as Record<string, unknown>);
+		const reply = r.path === '/leads' ? this.createLead(r.body as Record<string, unknown>) : r.path === '/opportunities' ? this.createOpportunity(r.body as Record<string, unknown>, r.receivedAt) : this.createFollowUp(r.body as Record<string, unknown>);
 		if (reply.status < 300) this.idempotency.set(scoped, { reply });
 		return reply;
 	}
@@ -142,7 +144,7 @@ export class InhouseCrmSandbox {
 		return { status: 201, body: { id: lead.id } };
 	}
 
-	private createOpportunity(b: Record<string, unknown>): Reply {
+	private createOpportunity(b: Record<string, unknown>, receivedAt: number): Reply {
 		for (const field of ['leadId', 'traceId', 'opportunityId']) if (typeof b[field] !== 'string' || !b[field]) return fail(400, `${field} is required`);
 		if (!this.leads.some((l) => l.id === b.leadId)) return fail(404, `No lead ${String(b.leadId)}`);
 		const opportunity: InhouseOpportunity = {
@@ -154,6 +156,7 @@ export class InhouseCrmSandbox {
 			stage: b.stage as string | undefined,
 			crmStageMeta: b.crmStageMeta,
 			fields: b.fields as Record<string, string> | undefined,
+			receivedAt,
 		};
 		this.opportunities.push(opportunity);
 		return { status: 201, body: { id: opportunity.id, leadId: opportunity.leadId } };

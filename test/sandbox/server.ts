@@ -12,6 +12,8 @@ export interface RecordedRequest {
 	headers: http.IncomingHttpHeaders;
 	body: unknown;
 	rawBody: string;
+	/** When the whole request had arrived (ms since the epoch, sub-ms precision): latency benchmarks read it. */
+	receivedAt: number;
 }
 
 export interface Reply {
@@ -75,6 +77,7 @@ export class SandboxServer {
 	private async onRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
 		const chunks: Buffer[] = [];
 		for await (const chunk of req) chunks.push(chunk as Buffer);
+		const receivedAt = performance.timeOrigin + performance.now();
 		const rawBody = Buffer.concat(chunks).toString('utf8');
 		const url = new URL(req.url ?? '/', 'http://sandbox');
 		let body: unknown;
@@ -83,7 +86,7 @@ export class SandboxServer {
 		} catch {
 			body = Symbol.for('invalid-json');
 		}
-		const request: RecordedRequest = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: req.headers, body, rawBody };
+		const request: RecordedRequest = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: req.headers, body, rawBody, receivedAt };
 		this.requests.push(request);
 		const fault = this.faults.find((f) => f.remaining > 0 && request.path.endsWith(f.path) && (!f.method || f.method === request.method));
 		if (fault) fault.remaining--;
