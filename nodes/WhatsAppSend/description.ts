@@ -267,6 +267,13 @@ export const sendProperties: INodeProperties[] = [
 				description: 'The same trace ID with the same text/template is not sent again within this time: the repeat gets the first message ID',
 			},
 			{
+				displayName: 'Resend Interrupted Sends',
+				name: 'resendInterrupted',
+				type: 'boolean',
+				default: false,
+				description: 'Whether to send again a message whose earlier run stopped mid-send (n8n killed or restarted after claiming it). WhatsApp may have delivered it already, so off it goes to Not Sent with the reason (never twice); on, it is sent again (maybe twice).',
+			},
+			{
 				displayName: 'Fall Back to Template',
 				name: 'fallbackTemplate',
 				type: 'fixedCollection',

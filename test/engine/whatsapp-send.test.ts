@@ -3,6 +3,9 @@ import type { IDataObject, IRun } from 'n8n-workflow';
 import { closeHttpAgents } from '../../nodes/shared/http';
 import { closeSharedRedis } from '../../nodes/shared/redis';
 import { useWhatsAppClock } from '../../nodes/shared/whatsapp/clock';
+import { contentHash } from '../../nodes/shared/whatsapp/contentHash';
+import { whatsAppKeys } from '../../nodes/shared/whatsapp/keys';
+import { MessageLog } from '../../nodes/shared/whatsapp/messageLog';
 import { startGraphSandbox, type GraphSandbox } from '../sandbox/graphApi';
 import { startQrSandbox, type QrSandbox } from '../sandbox/qrSession';
 import { fixedClock, type FixedClock } from '../support/clock';
@@ -289,6 +292,33 @@ describe('idempotency and editor test runs', () => {
 		const other = sent(await send([item], textParams({ text: 'A new offer' })))[0];
 		expect(other.duplicate).toBe(false);
 		expect(graph.requests).toHaveLength(2);
+	});
+
+	test('a send interrupted mid-way (n8n killed after claiming it) is not sent again once its lease lapses: Not Sent with the reason; "Resend Interrupted Sends" sends it', async () => {
+		const item = lead('+972501234599');
+		const to = '972501234599';
+		const hash = contentHash(to, { kind: 'text', body: 'Hi Dana, thanks for your enquiry', previewUrl: false });
+		const log = new MessageLog(redis, whatsAppKeys(ns), 3_600_000);
+		// What a killed run leaves: its claim, never settled. Its lease lapses (clock moves past it).
+		expect(await log.claim(item.traceId as string, hash, 'killed-run', 60_000, 86_400_000, clock.now())).toMatchObject({ claimed: true });
+		clock.advance(61_000);
+		const run = await send([item]);
+		expect(notSent(run)).toEqual([expect.objectContaining({ outcome: 'notSent', reason: expect.stringMatching(/interrupted/), fix: expect.stringMatching(/Resend Interrupted Sends/) })]);
+		expect(graph.requests).toHaveLength(0);
+		// Still not sent by a later delivery: the interruption is remembered, not a lease that lapses.
+		expect(notSent(await send([item]))).toHaveLength(1);
+		const resent = sent(await send([item], textParams({ options: { allowInternal: true, resendInterrupted: true } })));
+		expect(resent).toEqual([expect.objectContaining({ outcome: 'sent', duplicate: false })]);
+		expect(graph.requests).toHaveLength(1);
+		expect(sent(await send([item]))[0]).toMatchObject({ duplicate: true, wamid: resent[0].wamid });
+	});
+
+	test('a claim still inside its lease (another run is sending) defers, as before', async () => {
+		const item = lead('+972501234598');
+		const hash = contentHash('972501234598', { kind: 'text', body: 'Hi Dana, thanks for your enquiry', previewUrl: false });
+		await new MessageLog(redis, whatsAppKeys(ns), 3_600_000).claim(item.traceId as string, hash, 'live-run', 60_000, 86_400_000, clock.now());
+		expect(deferred(await send([item]))).toEqual([expect.objectContaining({ reason: 'another run is sending this message right now' })]);
+		expect(graph.requests).toHaveLength(0);
 	});
 
 	test('past the window the same message may be sent again', async () => {

@@ -17,6 +17,7 @@ interface Options {
 	allowInternal?: boolean;
 	attempts?: number;
 	idempotencyHours?: number;
+	resendInterrupted?: boolean;
 	fallbackTemplate?: { template?: { name?: string; language?: string; bodyParameters?: string } };
 	logDays?: number;
 	maxInlineWaitSeconds?: number;
@@ -119,6 +120,7 @@ export async function executeSend(this: IExecuteFunctions): Promise<INodeExecuti
 			rules,
 			idempotencyWindowMs: (options.idempotencyHours ?? 24) * HOUR_MS,
 			claimLeaseMs: 60_000,
+			resendInterrupted: options.resendInterrupted === true,
 			policy: {
 				attempts: options.attempts ?? 3,
 				schedule: { kind: 'exponential', baseMs: 1000, factor: 2, maxMs: 60_000, jitter: 0.2 },

@@ -78,18 +78,32 @@ if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'error', ARGV[4]) end
 if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'errorCode', ARGV[5]) end
 return {'applied', current, trace}`;
 
-// Idempotency claim: value is "pending:<token>" while a send is in flight, then the message id.
+// Idempotency claim: "pending:<token>:<lease end, ms>" while a send is in flight, then the message id.
+// The pending value outlives its lease (it is kept for the hold time): a claim whose lease ended
+// unsettled belongs to a run that died mid-send (n8n killed), and WhatsApp may have delivered it.
 const CLAIM_SCRIPT = `
-local ok = redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2])
-if ok then return {1, ''} end
-return {0, redis.call('GET', KEYS[1]) or ''}`;
+local v = redis.call('GET', KEYS[1])
+if not v then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return {1, ''} end
+if ARGV[3] ~= '' and v == ARGV[3] then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return {1, ''} end
+return {0, v}`;
 
+// Settles only the caller's own pending claim (matched on "pending:<token>:").
 const SETTLE_SCRIPT = `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+local v = redis.call('GET', KEYS[1])
+if not v or string.sub(v, 1, string.len(ARGV[1])) ~= ARGV[1] then return 0 end
 if ARGV[2] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end
 return 1`;
 
-export type ClaimResult = { claimed: true; token: string } | { claimed: false; messageId?: string; inFlight: boolean };
+export type ClaimResult =
+	| { claimed: true; token: string }
+	| { claimed: false; messageId?: string; inFlight: boolean; interrupted?: { claim: string; leaseEndedAt: number } };
+
+const parsePending = (value: string): { leaseEnd: number } | undefined => {
+	if (!value.startsWith('pending:')) return undefined;
+	const leaseEnd = Number(value.slice(value.lastIndexOf(':') + 1));
+	// A claim written before lease ends were recorded: treat as still in flight (it lapses by TTL).
+	return { leaseEnd: Number.isFinite(leaseEnd) ? leaseEnd : Number.POSITIVE_INFINITY };
+};
 
 export type StatusUpdate =
 	| { result: 'applied'; previous: MessageStatus; traceId: string }
@@ -147,14 +161,19 @@ export class MessageLog {
 	}
 
 	/**
-	 * Takes the right to send (traceId, content hash) for `leaseMs`. Losing means either a message id
-	 * (sent before, inside the window) or another run still sending.
+	 * Takes the right to send (traceId, content hash) for `leaseMs` (from `nowMs`, the flow's clock);
+	 * the claim is kept for `holdMs`. Losing means a message id (sent before, inside the window),
+	 * another run still sending, or `interrupted`: a run took it and never settled it before its lease
+	 * ended. `takeOver` (the value `interrupted.claim`) takes an interrupted claim on purpose.
 	 */
-	async claim(traceId: string, hash: string, token: string, leaseMs: number): Promise<ClaimResult> {
-		const [ok, value] = (await this.redis.eval(CLAIM_SCRIPT, 1, this.keys.claim(traceId, hash), `pending:${token}`, String(leaseMs))) as [number, string];
+	async claim(traceId: string, hash: string, token: string, leaseMs: number, holdMs: number, nowMs: number, takeOver = ''): Promise<ClaimResult> {
+		const value = `pending:${token}:${nowMs + leaseMs}`;
+		const [ok, current] = (await this.redis.eval(CLAIM_SCRIPT, 1, this.keys.claim(traceId, hash), value, String(Math.max(holdMs, leaseMs)), takeOver)) as [number, string];
 		if (ok === 1) return { claimed: true, token };
-		if (value.startsWith('pending:')) return { claimed: false, inFlight: true };
-		return { claimed: false, messageId: value || undefined, inFlight: false };
+		const pending = parsePending(current);
+		if (!pending) return { claimed: false, messageId: current || undefined, inFlight: false };
+		if (pending.leaseEnd > nowMs) return { claimed: false, inFlight: true };
+		return { claimed: false, inFlight: false, interrupted: { claim: current, leaseEndedAt: pending.leaseEnd } };
 	}
 
 	/** Reads a claim without taking it. */
@@ -165,7 +184,7 @@ export class MessageLog {
 
 	/** Sent: the claim now names the message for the rest of the window. Not sent: the claim is dropped. */
 	async settleClaim(traceId: string, hash: string, token: string, messageId: string | undefined, windowMs: number): Promise<void> {
-		await this.redis.eval(SETTLE_SCRIPT, 1, this.keys.claim(traceId, hash), `pending:${token}`, messageId ?? '', String(windowMs));
+		await this.redis.eval(SETTLE_SCRIPT, 1, this.keys.claim(traceId, hash), `pending:${token}:`, messageId ?? '', String(windowMs));
 	}
 }
 

@@ -38,6 +38,8 @@ export interface SendSettings {
 	idempotencyWindowMs: number;
 	/** How long a claim blocks other runs while this one sends (beyond the retries' own time). */
 	claimLeaseMs: number;
+	/** Send again a message whose earlier run died mid-send (it may be delivered twice). */
+	resendInterrupted?: boolean;
 	policy: RetryPolicy;
 	signal?: AbortSignal;
 }
@@ -112,9 +114,24 @@ export class WhatsAppSender {
 		}
 
 		const token = randomUUID();
-		const claim = await deps.log.claim(item.traceId, hash, token, settings.claimLeaseMs + this.maxSendTime());
+		const leaseMs = settings.claimLeaseMs + this.maxSendTime();
+		let claim = await deps.log.claim(item.traceId, hash, token, leaseMs, settings.idempotencyWindowMs, now);
+		if (!claim.claimed && claim.interrupted && settings.resendInterrupted) {
+			claim = await deps.log.claim(item.traceId, hash, token, leaseMs, settings.idempotencyWindowMs, now, claim.interrupted.claim);
+		}
 		if (!claim.claimed) {
 			if (claim.messageId) return await this.duplicate(base, claim.messageId);
+			if (claim.interrupted) {
+				return {
+					output: 'notSent',
+					whatsApp: {
+						...base,
+						outcome: 'notSent',
+						reason: `an earlier run was interrupted while sending this message (its claim lapsed unsettled at ${isoTime(claim.interrupted.leaseEndedAt)}): WhatsApp may have delivered it, so it is not sent again`,
+						fix: 'Check the chat with this lead; to send it anyway, run it again with the option "Resend Interrupted Sends" on',
+					},
+				};
+			}
 			return { output: 'deferred', whatsApp: { ...base, outcome: 'deferred', reason: 'another run is sending this message right now', sendAfter: isoTime(now + settings.claimLeaseMs) } };
 		}
 		const releaseClaim = async () => await deps.log.settleClaim(item.traceId, hash, token, undefined, 0);
