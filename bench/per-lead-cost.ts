@@ -2,6 +2,7 @@
 // harness), at batch 1000 on real Redis. Prints figures; asserts nothing.
 //   node -r ./test/support/ts-register.js bench/per-lead-cost.ts [--batch=1000] [--rounds=10] [--cpu-profile=<file>]
 // --cpu-profile: a V8 CPU profile of the measured rounds only (no module loading), for DevTools.
+// --heap-profile: a V8 sampling heap profile of the same rounds (who allocates; GC is a large share).
 //
 // 1. Lead Trigger: one bulk import of `batch` website leads (normalize + one pipelined add-once to
 //    the queue stream), against a pipelined XADD of the same messages in the same run (the Redis
@@ -23,6 +24,7 @@ import { runWorkflow, type WorkflowJson } from '../test/engine/harness/run-workf
 import { redisCredential, redisUrl } from '../test/support/redis';
 
 const profileFile = process.argv.find((a) => a.startsWith('--cpu-profile='))?.split('=')[1];
+const heapProfileFile = process.argv.find((a) => a.startsWith('--heap-profile='))?.split('=')[1];
 const arg = (name: string, fallback: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);
 const BATCH = arg('batch', 1000);
 const ROUNDS = arg('rounds', 10);
@@ -183,10 +185,15 @@ async function main() {
 		let cursor = '0-0';
 		const session = new Session();
 		for (let round = 0; round < ROUNDS + 2; round++) {
+			if (round === 2 && (profileFile || heapProfileFile)) session.connect();
 			if (round === 2 && profileFile) {
-				session.connect();
 				await session.post('Profiler.enable');
 				await session.post('Profiler.start');
+			}
+			if (round === 2 && heapProfileFile) {
+				await session.post('HeapProfiler.enable');
+				// Every object kept in the profile, even those collected since: allocation, not retention.
+				await session.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
 			}
 			const intake = await intakeRound(round);
 			const { items, last } = await consumed(redis, cursor);
@@ -209,10 +216,9 @@ async function main() {
 			for (const [name, t] of Object.entries(packRun.nodes)) (rows.nodes[name] ??= []).push(t);
 			for (const [name, t] of Object.entries(noOps.nodes)) (rows.noOpNodes[name] ??= []).push(t);
 		}
-		if (profileFile) {
-			writeFileSync(profileFile, JSON.stringify((await session.post('Profiler.stop')).profile));
-			session.disconnect();
-		}
+		if (profileFile) writeFileSync(profileFile, JSON.stringify((await session.post('Profiler.stop')).profile));
+		if (heapProfileFile) writeFileSync(heapProfileFile, JSON.stringify((await session.post('HeapProfiler.stopSampling')).profile));
+		if (profileFile || heapProfileFile) session.disconnect();
 		const intake = perLeadOf(rows.intake);
 		const xadd = perLeadOf(rows.xadd);
 		const pack = perLeadOf(rows.pack);

@@ -95,7 +95,9 @@ async function countVerdicts(
 		const event: DecisionEvent = verdict.duplicate
 			? { traceId: input.traceId, counter: COUNTER.duplicate, labels: { matchedOn: verdict.matchedOn } }
 			: { traceId: input.traceId, counter: COUNTER.new };
-		byNamespace.set(input.namespace, [...(byNamespace.get(input.namespace) ?? []), event]);
+		const events = byNamespace.get(input.namespace);
+		if (events) events.push(event);
+		else byNamespace.set(input.namespace, [event]);
 	});
 	for (const [namespace, events] of byNamespace) {
 		await recordMetrics(ctx.logger, redis, metricsScope(ctx.getMode(), options, { namespace, timeZone }), events);

@@ -28,36 +28,38 @@ function ruleInputs(rules: RuleParameter[]): RoutingRuleInput[] {
 
 type Routed = { itemIndex: number; json: IDataObject; process: FiltrationProcess; stage: string };
 
-/** Store calls in flight at once per batch: enough to fill a round trip, bounded for huge inputs. */
-const SAVE_WINDOW = 500;
+/** Routes saved per store round trip: bounded so a huge input does not build one giant request. */
+const SAVE_CHUNK = 1000;
 
 /**
  * Saves each route to its opportunity (the first routing wins: a redelivered lead keeps the route it
- * got, applied to `r`) and records active opportunities. The store calls of a batch run together,
- * so Redis sees them pipelined: a few round trips per batch instead of three per lead. Each save is
- * an atomic compare-and-set on its own opportunity, so running them together changes no outcome.
- * Returns the items whose route could not be saved.
+ * got, applied to `r`) and records active opportunities. A batch's saves go to the store together
+ * (Redis: one MGET and one pipelined round of compare-and-sets), each still atomic on its own
+ * opportunity, so batching changes no outcome. Returns the items whose route could not be saved.
  */
 async function saveRoutes(pipeline: OpenPipeline, routed: Routed[]): Promise<Map<number, Error>> {
 	const { store, settings } = pipeline;
 	const failed = new Map<number, Error>();
-	const save = async (r: Routed) => {
-		const opportunityId = r.json.opportunityId as string;
-		const saved = await store.setFiltration(settings.namespace, opportunityId, { by: BY, traceId: leadOfItem(r.json).traceId!, process: r.process, stage: r.stage }).catch((error: Error) => error);
-		if (saved instanceof Error) {
-			failed.set(r.itemIndex, saved);
-			return;
-		}
-		r.process = saved.opportunity.filtrationProcess ?? r.process;
-		r.stage = saved.opportunity.stage;
-		Object.assign(r.json, { filtrationProcess: r.process, stage: r.stage });
-		if (r.json.leadId) await store.addActiveOpportunity(settings.namespace, String(r.json.leadId), opportunityId, r.process);
-	};
-	for (let start = 0; start < routed.length; start += SAVE_WINDOW) {
-		const outcomes = await Promise.allSettled(routed.slice(start, start + SAVE_WINDOW).map(save));
-		// Anything else (adding the active opportunity) fails the node, as a failed store always did.
-		const rejected = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
-		if (rejected) throw rejected.reason;
+	for (let start = 0; start < routed.length; start += SAVE_CHUNK) {
+		const chunk = routed.slice(start, start + SAVE_CHUNK);
+		const saved = await store.setFiltrationMany(settings.namespace, chunk.map((r) => ({
+			opportunityId: r.json.opportunityId as string,
+			input: { by: BY, traceId: leadOfItem(r.json).traceId!, process: r.process, stage: r.stage },
+		})));
+		const active: Array<Promise<boolean>> = [];
+		chunk.forEach((r, k) => {
+			const outcome = saved[k];
+			if (outcome instanceof Error) {
+				failed.set(r.itemIndex, outcome);
+				return;
+			}
+			r.process = outcome.opportunity.filtrationProcess ?? r.process;
+			r.stage = outcome.opportunity.stage;
+			Object.assign(r.json, { filtrationProcess: r.process, stage: r.stage });
+			if (r.json.leadId) active.push(store.addActiveOpportunity(settings.namespace, String(r.json.leadId), r.json.opportunityId as string, r.process));
+		});
+		// A failed add of an active opportunity fails the node, as a failed store always did.
+		await Promise.all(active);
 	}
 	return failed;
 }

@@ -51,7 +51,7 @@ export function redisOptions(
 		connectTimeout: 5_000,
 		retryStrategy: backoff,
 		...(role === 'command'
-			? { maxRetriesPerRequest: 1, enableOfflineQueue: false }
+			? { maxRetriesPerRequest: 1, enableOfflineQueue: false, enableAutoPipelining: true }
 			: { maxRetriesPerRequest: null, enableOfflineQueue: true }),
 	};
 	if (cred.connectionType === 'url') return common;

@@ -184,6 +184,25 @@ function contractSuite(adapter: Adapter): void {
 		await expect(store.setFiltration(ns, 'opp_missing', { ...actor, process: 'PSV', stage: 'FRESH_LEAD' })).rejects.toThrow(/No opportunity opp_missing/);
 	});
 
+	test('setFiltrationMany: a batch in input order, the first routing wins inside the batch too, a missing one is its own error', async () => {
+		const a = await original();
+		const b = await original();
+		await store.setFiltration(ns, b, { ...actor, process: 'WEST', stage: 'FRESH_LEAD' });
+		const results = await store.setFiltrationMany(ns, [
+			{ opportunityId: a, input: { ...actor, process: 'PSV', stage: 'FRESH_LEAD' } },
+			{ opportunityId: 'opp_missing', input: { ...actor, process: 'PSV', stage: 'FRESH_LEAD' } },
+			{ opportunityId: b, input: { ...actor, process: 'PSV', stage: 'FRESH_LEAD' } },
+			// The same opportunity twice in one batch (a lead delivered twice): one routing, one audit entry.
+			{ opportunityId: a, input: { ...actor, process: 'UNKNOWN', stage: 'FRESH_LEAD' } },
+		]);
+		expect(results[1]).toBeInstanceOf(Error);
+		expect((results[1] as Error).message).toMatch(/No opportunity opp_missing/);
+		const ok = [results[0], results[2], results[3]] as Array<{ changed: boolean; opportunity: { filtrationProcess?: string } }>;
+		expect(ok.map((r) => [r.changed, r.opportunity.filtrationProcess])).toEqual([[true, 'PSV'], [false, 'WEST'], [false, 'PSV']]);
+		expect((await store.auditTrail(ns, a)).map((e) => [e.action, e.to])).toEqual([['setFiltration', { filtrationProcess: 'PSV', stage: 'FRESH_LEAD' }]]);
+		expect(await store.getOpportunity(ns, a)).toMatchObject({ filtrationProcess: 'PSV', stage: 'FRESH_LEAD' });
+	});
+
 	test('transitionStage: compare-and-set on from, idempotent on a repeat, audited, refused on a pushed opportunity', async () => {
 		const id = await original();
 		await store.setFiltration(ns, id, { ...actor, process: 'PSV', stage: 'FRESH_LEAD' });

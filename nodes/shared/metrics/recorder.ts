@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 
 import type Redis from 'ioredis';
 
+import { evalScript, luaScript } from '../redisScripts';
 import { addDays, dateIn, dayKey, fieldOf, seenKey, type DecisionEvent } from './counters';
 
 export interface RecorderOptions {
@@ -43,7 +44,7 @@ export const DEFAULT_DEDUPE_DAYS = 7;
 // ARGV: nDay, dayTtl, seenTtl, then (seenId, field, by) per event.
 // Key types are checked before anything is written: a script error half-way would leave events
 // marked as seen but never counted (Lua scripts do not roll back).
-const RECORD_SCRIPT = `
+const RECORD_SCRIPT = luaScript(`
 local nDay = tonumber(ARGV[1])
 for i = 1, #KEYS do
   local t = redis.call('TYPE', KEYS[i]).ok
@@ -72,7 +73,7 @@ if counted > 0 then
 end
 if counted + already > 0 then redis.call('EXPIRE', today, ARGV[3]) end
 return { counted, already }
-`;
+`);
 
 function seenId(traceId: string, field: string): string {
 	// 20 hex chars (80 bits) keep the seen hashes small; a collision would need ~10^12 events.
@@ -127,7 +128,7 @@ export async function recordDecisions(
 		const seenKeys = Array.from({ length: dedupeDays }, (_, i) => seenKey(namespace, addDays(utcDate, -i)));
 		const keys = [...dayKeys, ...seenKeys];
 		const reply = (await withTimeout(
-			redis.eval(RECORD_SCRIPT, keys.length, ...keys, dayKeys.length, (retentionDays + 1) * 86_400, (dedupeDays + 1) * 86_400, ...args),
+			evalScript(redis, RECORD_SCRIPT, { keys, args: [dayKeys.length, (retentionDays + 1) * 86_400, (dedupeDays + 1) * 86_400, ...args] }),
 			options.timeoutMs ?? 2_000,
 		)) as [number, number];
 		result.counted = Number(reply[0]);

@@ -77,6 +77,7 @@ export interface LeadStore {
 	getProfile(namespace: string, leadId: string): Promise<StoredProfile | null>;
 	/** Routing, stage machine, sales person, promotion and CRM push lease: see opportunityStore.ts. */
 	setFiltration: OpportunityStore['setFiltration'];
+	setFiltrationMany: OpportunityStore['setFiltrationMany'];
 	transitionStage: OpportunityStore['transitionStage'];
 	assignSalesPerson: OpportunityStore['assignSalesPerson'];
 	promoteOnce: OpportunityStore['promoteOnce'];

@@ -29,6 +29,14 @@ export class OpportunityNotFoundError extends Error {
 	}
 }
 
+/** One compare-and-set of a batch: the document read at `version`, its next state and audit entry. */
+export interface VersionedWrite {
+	opportunityId: string;
+	version: unknown;
+	next: StoredOpportunity;
+	audit?: AuditEntry;
+}
+
 /** Lost the compare-and-set this many times in a row: something is hammering one opportunity. */
 const MAX_ATTEMPTS = 50;
 
@@ -41,6 +49,16 @@ export abstract class OpportunityStore {
 
 	/** Atomic: the document and its audit entry, only if the stored version is still `version`. */
 	protected abstract writeIfUnchanged(namespace: string, opportunityId: string, version: unknown, next: StoredOpportunity, audit?: AuditEntry): Promise<boolean>;
+
+	/** readVersioned for many documents, in order; an adapter with a batch read overrides it. */
+	protected async readVersionedMany(namespace: string, opportunityIds: string[]): Promise<Array<{ doc: StoredOpportunity; version: unknown } | null>> {
+		return await Promise.all(opportunityIds.map((id) => this.readVersioned(namespace, id)));
+	}
+
+	/** writeIfUnchanged for many documents, in order, each on its own; an adapter with a batch write overrides it. */
+	protected async writeIfUnchangedMany(namespace: string, writes: VersionedWrite[]): Promise<boolean[]> {
+		return await Promise.all(writes.map((w) => this.writeIfUnchanged(namespace, w.opportunityId, w.version, w.next, w.audit)));
+	}
 
 	/** Audit entries of an opportunity, oldest first. */
 	abstract auditTrail(namespace: string, opportunityId: string): Promise<AuditEntry[]>;
@@ -56,6 +74,59 @@ export abstract class OpportunityStore {
 		throw new Error(`Opportunity ${opportunityId} in ${namespace} kept changing under ${MAX_ATTEMPTS} attempts to update it`);
 	}
 
+	/**
+	 * apply() for a batch: each round reads every unsettled document at once, plans each, and writes
+	 * the changed ones at once, each its own compare-and-set; the ones that lost a race (another
+	 * writer, or the same opportunity earlier in this batch) go round again. Results in input order;
+	 * a missing opportunity or one that kept changing is an Error in its place, the rest go on.
+	 */
+	protected async applyMany<R>(namespace: string, opportunityIds: string[], plan: (doc: StoredOpportunity, now: Date, index: number) => Plan<R>): Promise<Array<R | Error>> {
+		const results = new Array<R | Error>(opportunityIds.length);
+		const lostRaces = new Array<number>(opportunityIds.length).fill(0);
+		let pending = opportunityIds.map((_, i) => i);
+		while (pending.length > 0) {
+			// One write per opportunity per round: a repeat waits for the next round (not a lost race)
+			// and plans on the document as written.
+			const claimed = new Set<string>();
+			const now: number[] = [];
+			const later: number[] = [];
+			for (const i of pending) {
+				if (claimed.has(opportunityIds[i])) later.push(i);
+				else {
+					claimed.add(opportunityIds[i]);
+					now.push(i);
+				}
+			}
+			const current = await this.readVersionedMany(namespace, now.map((i) => opportunityIds[i]));
+			const writes: VersionedWrite[] = [];
+			const planned: Array<{ index: number; result: R }> = [];
+			const date = new Date();
+			now.forEach((i, k) => {
+				const found = current[k];
+				if (!found) {
+					results[i] = new OpportunityNotFoundError(namespace, opportunityIds[i]);
+					return;
+				}
+				const p = plan(found.doc, date, i);
+				if (!p.next) {
+					results[i] = p.result;
+					return;
+				}
+				writes.push({ opportunityId: opportunityIds[i], version: found.version, next: p.next, audit: p.audit });
+				planned.push({ index: i, result: p.result });
+			});
+			const written = await this.writeIfUnchangedMany(namespace, writes);
+			const retry: number[] = [];
+			planned.forEach((p, k) => {
+				if (written[k]) results[p.index] = p.result;
+				else if (++lostRaces[p.index] >= MAX_ATTEMPTS) results[p.index] = new Error(`Opportunity ${opportunityIds[p.index]} in ${namespace} kept changing under ${MAX_ATTEMPTS} attempts to update it`);
+				else retry.push(p.index);
+			});
+			pending = [...retry, ...later].sort((a, b) => a - b);
+		}
+		return results;
+	}
+
 	/** Stage change, validated by the caller, applied as a compare-and-set on `from`. */
 	async transitionStage(namespace: string, opportunityId: string, input: TransitionInput): Promise<TransitionResult> {
 		try {
@@ -69,6 +140,11 @@ export abstract class OpportunityStore {
 	/** Filtration process + initial stage; the first routing wins (idempotent). */
 	async setFiltration(namespace: string, opportunityId: string, input: FiltrationInput): Promise<{ changed: boolean; opportunity: StoredOpportunity }> {
 		return await this.apply(namespace, opportunityId, (doc, now) => planFiltration(doc, input, now));
+	}
+
+	/** setFiltration for a batch (the Filter Router's saves): results in input order, an Error in place of each that failed. */
+	async setFiltrationMany(namespace: string, routes: Array<{ opportunityId: string; input: FiltrationInput }>): Promise<Array<{ changed: boolean; opportunity: StoredOpportunity } | Error>> {
+		return await this.applyMany(namespace, routes.map((r) => r.opportunityId), (doc, now, i) => planFiltration(doc, routes[i].input, now));
 	}
 
 	async assignSalesPerson(namespace: string, opportunityId: string, input: AssignInput): Promise<AssignResult> {

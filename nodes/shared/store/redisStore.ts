@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto';
-
 import type Redis from 'ioredis';
 
 import type { FiltrationProcess } from '../lead';
@@ -18,7 +16,8 @@ import {
 	type Verdict,
 } from './contract';
 import type { AuditEntry } from './opportunityOps';
-import { OpportunityStore } from './opportunityStore';
+import { OpportunityStore, type VersionedWrite } from './opportunityStore';
+import { evalScript, evalScriptMany, luaScript, type ScriptCall } from '../redisScripts';
 
 /**
  * Most entries the `<namespace>:duplicates` audit log holds. At the cap new duplicates are still
@@ -32,7 +31,7 @@ export const DUPLICATES_LOG_CAP = 100_000;
 // so a verdict is never stored without its log line and a redelivery never logs it twice), else
 // profile find-or-create by phone, the opportunity and the identity keys (TTL = dedupe window). Keys derive from the namespace inside the script, so a
 // namespace must live on one Redis node (no cluster slot spreading).
-const CHECK_AND_RECORD = `${APPEND_WITHIN_CAP_LUA}
+const CHECK_AND_RECORD = luaScript(`${APPEND_WITHIN_CAP_LUA}
 local ns, traceId, oppId, newLeadId = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local window, verdictTtl, now = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
 local lead = cjson.decode(ARGV[8])
@@ -77,9 +76,7 @@ for i, kind in ipairs(kinds) do redis.call('SET', ns .. ':key:' .. kind .. ':' .
 local verdict = cjson.encode({ duplicate = false, traceId = traceId, opportunityId = oppId, leadId = leadId, isNewProfile = isNew })
 redis.call('SET', verdictKey, verdict, 'EX', verdictTtl)
 return verdict
-`;
-
-const CHECK_AND_RECORD_SHA = createHash('sha1').update(CHECK_AND_RECORD).digest('hex');
+`);
 
 const UPDATE_OPPORTUNITY = `
 local raw = redis.call('GET', KEYS[1])
@@ -91,16 +88,19 @@ return 1
 `;
 
 // Compare-and-set on the exact stored JSON, with the audit entry in the same step.
-const WRITE_IF_UNCHANGED = `
+const WRITE_IF_UNCHANGED = luaScript(`
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2])
 if ARGV[3] ~= '' then redis.call('RPUSH', KEYS[2], ARGV[3]) end
 return 1
-`;
+`);
+
+const writeCall = (namespace: string, w: VersionedWrite): ScriptCall => ({
+	keys: [`${namespace}:opportunity:${w.opportunityId}`, `${namespace}:audit:${w.opportunityId}`],
+	args: [w.version as string, JSON.stringify(w.next), w.audit ? JSON.stringify(w.audit) : ''],
+});
 
 export class RedisLeadStore extends OpportunityStore implements LeadStore {
-	private scriptLoaded: Promise<unknown> | undefined;
-
 	constructor(
 		private readonly redis: Redis,
 		private readonly ownsConnection = false,
@@ -114,11 +114,23 @@ export class RedisLeadStore extends OpportunityStore implements LeadStore {
 	}
 
 	protected async writeIfUnchanged(namespace: string, opportunityId: string, version: unknown, next: StoredOpportunity, audit?: AuditEntry): Promise<boolean> {
-		const written = await this.redis.eval(
-			WRITE_IF_UNCHANGED, 2, `${namespace}:opportunity:${opportunityId}`, `${namespace}:audit:${opportunityId}`,
-			version as string, JSON.stringify(next), audit ? JSON.stringify(audit) : '',
-		);
-		return Number(written) === 1;
+		return Number(await evalScript(this.redis, WRITE_IF_UNCHANGED, writeCall(namespace, { opportunityId, version, next, audit }))) === 1;
+	}
+
+	/** One MGET for the batch. */
+	protected async readVersionedMany(namespace: string, opportunityIds: string[]): Promise<Array<{ doc: StoredOpportunity; version: unknown } | null>> {
+		if (opportunityIds.length === 0) return [];
+		const raws = await this.redis.mget(opportunityIds.map((id) => `${namespace}:opportunity:${id}`));
+		return raws.map((raw) => (raw ? { doc: JSON.parse(raw) as StoredOpportunity, version: raw } : null));
+	}
+
+	/** One pipelined round trip; each write is still its own atomic compare-and-set. */
+	protected async writeIfUnchangedMany(namespace: string, writes: VersionedWrite[]): Promise<boolean[]> {
+		const replies = await evalScriptMany(this.redis, WRITE_IF_UNCHANGED, writes.map((w) => writeCall(namespace, w)));
+		return replies.map(([error, written]) => {
+			if (error) throw error;
+			return Number(written) === 1;
+		});
 	}
 
 	async auditTrail(namespace: string, opportunityId: string): Promise<AuditEntry[]> {
@@ -130,23 +142,19 @@ export class RedisLeadStore extends OpportunityStore implements LeadStore {
 	}
 
 	async checkAndRecordMany(inputs: CheckInput[]): Promise<Verdict[]> {
-		if (inputs.length === 0) return [];
-		// Loaded once per store so the batch sends only the script's SHA.
-		this.scriptLoaded ??= this.redis.script('LOAD', CHECK_AND_RECORD);
-		await this.scriptLoaded;
-		const pipeline = this.redis.pipeline();
-		for (const input of inputs) {
+		const replies = await evalScriptMany(this.redis, CHECK_AND_RECORD, inputs.map((input) => {
 			const kinds = MATCH_ORDER.filter((kind) => input.keys[kind]);
 			const window = Math.max(1, Math.floor(input.windowSeconds));
-			pipeline.call(
-				'EVALSHA', CHECK_AND_RECORD_SHA, 0,
-				input.namespace, input.traceId, `opp_${input.traceId}`, `lead_${newTraceId()}`, window, window + 86_400,
-				new Date().toISOString(), JSON.stringify(input.lead),
-				JSON.stringify(kinds.length ? kinds : {}), JSON.stringify(kinds.length ? kinds.map((kind) => input.keys[kind]) : {}),
-				DUPLICATES_LOG_CAP,
-			);
-		}
-		const replies = (await pipeline.exec()) ?? [];
+			return {
+				keys: [],
+				args: [
+					input.namespace, input.traceId, `opp_${input.traceId}`, `lead_${newTraceId()}`, window, window + 86_400,
+					new Date().toISOString(), JSON.stringify(input.lead),
+					JSON.stringify(kinds.length ? kinds : {}), JSON.stringify(kinds.length ? kinds.map((kind) => input.keys[kind]) : {}),
+					DUPLICATES_LOG_CAP,
+				],
+			};
+		}));
 		return replies.map(([error, reply]) => {
 			if (error) throw error;
 			return this.verdictOf(reply as string);

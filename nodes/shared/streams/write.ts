@@ -1,5 +1,6 @@
 import type Redis from 'ioredis';
 
+import { evalScriptMany, luaScript } from '../redisScripts';
 import { encodeMessage, MESSAGE_FIELD, type StreamEntry, type WriteResult } from './entries';
 import { trimSafely, type TrimOptions } from './trim';
 
@@ -45,7 +46,7 @@ export type OnceResult = { stored: true; id: string } | { stored: false; earlier
 
 // XADD and the remember key in one step: an entry is either stored and remembered, or neither, so a
 // caller that retries after a failure is never told "duplicate" for an entry that was not stored.
-const ADD_ONCE_SCRIPT = `
+const ADD_ONCE_SCRIPT = luaScript(`
 if KEYS[2] ~= '' then
   local earlier = redis.call('GET', KEYS[2])
   if earlier then return { 0, earlier } end
@@ -53,19 +54,15 @@ end
 local id = redis.call('XADD', KEYS[1], '*', '${MESSAGE_FIELD}', ARGV[1])
 if KEYS[2] ~= '' then redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3]) end
 return { 1, id }
-`;
+`);
 
 /** Appends entries unless their once-key was seen; one pipelined round trip, then a safe trim. */
 export async function addEntriesOnce(redis: Redis, entries: OnceEntry[], trim: TrimOptions = {}): Promise<OnceResult[]> {
 	if (entries.length === 0) return [];
-	const pipeline = redis.pipeline();
-	for (const e of entries) {
-		pipeline.eval(
-			ADD_ONCE_SCRIPT, 2, e.stream, e.onceKey ?? '',
-			encodeMessage(e.message), e.rememberValue, Math.max(1, Math.floor(e.rememberSeconds)),
-		);
-	}
-	const replies = (await pipeline.exec()) ?? [];
+	const replies = await evalScriptMany(redis, ADD_ONCE_SCRIPT, entries.map((e) => ({
+		keys: [e.stream, e.onceKey ?? ''],
+		args: [encodeMessage(e.message), e.rememberValue, Math.max(1, Math.floor(e.rememberSeconds))],
+	})));
 	const results = replies.map(([error, reply]): OnceResult => {
 		if (error) throw error;
 		const [stored, value] = reply as [number, string];
