@@ -17,7 +17,7 @@ export function adviseOnRedisError(error: unknown, keys: { stream?: string; dlqS
 	if (/NOPERM/.test(message)) {
 		return {
 			permanent: true,
-			description: 'The Redis user lacks a permission the consumer needs (XREADGROUP, XACK, XAUTOCLAIM, XCLAIM, XADD, EVAL on the stream, DLQ and error keys): grant it with ACL SETUSER.',
+			description: 'The Redis user lacks a permission the consumer needs (XREADGROUP, XACK, XAUTOCLAIM, XCLAIM, XADD, EVAL, EVALSHA and SCRIPT LOAD on the stream, DLQ and error keys): grant it with ACL SETUSER.',
 		};
 	}
 	if (/unknown command/i.test(message)) {
