@@ -12,6 +12,7 @@
 // --pipeline=10,1000: also the pack's consumer workflow in real n8n (trigger → Dedupe Leads →
 //   Filter Router → Redis Stream Add, unique leads) at these batch sizes, parallel 1, against the
 //   trigger → No-Op cell of the same shape: the pack's cost per lead in n8n = 1/rate - 1/rate(No-Op).
+// --pipeline-parallel=1,4: the parallel executions of those pipeline cells (default 1).
 // Each run's backlog is written to a staging stream first and renamed onto the consumer's stream in
 // one step, so every read is a full batch and executions = messages / batch exactly.
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -38,12 +39,13 @@ const BATCHES = list('batches', '10,100,500,1000');
 const PARALLEL = list('parallel', '1,4,8');
 const RSS_RUN = { batch: 1000, concurrency: 4 };
 const PIPELINE_BATCHES = argText('pipeline', '') ? list('pipeline', '') : [];
+const PIPELINE_PARALLEL = list('pipeline-parallel', '1');
 const PIPELINE_NS = `bench:pipe:${process.pid}`;
 const RUNS = BATCHES.flatMap((batch) => PARALLEL.map((concurrency) => ({ batch, concurrency })));
-for (const run of [RSS_RUN, ...PIPELINE_BATCHES.map((batch) => ({ batch, concurrency: 1 }))]) {
+for (const run of [RSS_RUN, ...PIPELINE_BATCHES.flatMap((batch) => PIPELINE_PARALLEL.map((concurrency) => ({ batch, concurrency })))]) {
 	if (!RUNS.some((r) => r.batch === run.batch && r.concurrency === run.concurrency)) RUNS.push(run);
 }
-const PIPELINE_RUNS = PIPELINE_BATCHES.map((batch) => ({ batch, concurrency: 1, pipeline: true }));
+const PIPELINE_RUNS = PIPELINE_BATCHES.flatMap((batch) => PIPELINE_PARALLEL.map((concurrency) => ({ batch, concurrency, pipeline: true })));
 const key = (r) => `${r.pipeline ? 'pipe' : ''}b${r.batch}c${r.concurrency}`;
 const stream = (r) => `bench:${key(r)}`;
 const PAYLOAD = JSON.stringify({ source: 'WEBSITE', traceId: '01JD0000000000000000000000', leadData: { name: 'Asha Rao', phone: '+919845098450', email: 'asha@example.com', destination: 'Goa' } });
@@ -146,8 +148,8 @@ function pipelineWorkflow(run) {
 	const processes = ['NO_FILTER', 'PSV', 'WEST', 'UNKNOWN', 'UPCOMING'];
 	return {
 		...base,
-		id: `LpBenchPipe${String(run.batch).padStart(4, '0')}c1`,
-		name: `bench pipeline batch ${run.batch}`,
+		id: `LpBenchPipe${String(run.batch).padStart(4, '0')}c${run.concurrency}`,
+		name: `bench pipeline batch ${run.batch} x ${run.concurrency}`,
 		nodes: [
 			base.nodes[0],
 			pack('Dedupe', 'dedupe', 200, {}, 2),
@@ -230,10 +232,10 @@ try {
 	for (const run of PIPELINE_RUNS) {
 		const messages = run.batch * Math.max(Math.round(EXECUTIONS / 4), 10);
 		const cellFloor = (await floor(n8n, CELL_FLOOR_SECONDS)).rate;
-		const noOp = await timeDrain({ batch: run.batch, concurrency: 1 }, messages);
+		const noOp = await timeDrain({ batch: run.batch, concurrency: run.concurrency }, messages);
 		const r = await timeDrain(run, messages);
 		const usPerLead = 1e6 / r.msgPerS - 1e6 / noOp.msgPerS;
-		out(`pipeline (Dedupe → Filter Router → Add), batch ${run.batch} × 1: ${r.execPerS.toFixed(1)} executions/s, ${Math.round(r.msgPerS)} msg/s (${messages} new leads); trigger → No-Op just before: ${Math.round(noOp.msgPerS)} msg/s; floor ${cellFloor.toFixed(1)}/s: ${(100 * r.execPerS / cellFloor).toFixed(0)}%; the pack's cost in n8n ${usPerLead.toFixed(0)} µs/lead; load ${load1()}`);
+		out(`pipeline (Dedupe → Filter Router → Add), batch ${run.batch} × ${run.concurrency}: ${r.execPerS.toFixed(1)} executions/s, ${Math.round(r.msgPerS)} msg/s (${messages} new leads); trigger → No-Op just before: ${Math.round(noOp.msgPerS)} msg/s; floor ${cellFloor.toFixed(1)}/s: ${(100 * r.execPerS / cellFloor).toFixed(0)}%; the pack's cost in n8n ${usPerLead.toFixed(0)} µs/lead; load ${load1()}`);
 	}
 	const ws = inspectorUrl(n8n.logs);
 	if (!ws) throw new Error('no inspector address in the n8n output');

@@ -58,7 +58,8 @@ async function openStore(ctx: IExecuteFunctions): Promise<OpenStore> {
 	return { store: pipeline.store, redis: pipeline.redis, namespaceOf: () => pipeline.settings.namespace, timeZone: pipeline.settings.timeZone, close: pipeline.close };
 }
 
-async function exClientCheck(ctx: IExecuteFunctions, redis: Redis | undefined): Promise<(lead: LeadFields) => Promise<boolean>> {
+/** undefined: no ex-client check configured (nothing to await per lead). */
+async function exClientCheck(ctx: IExecuteFunctions, redis: Redis | undefined): Promise<((lead: LeadFields) => Promise<boolean>) | undefined> {
 	const mode = ctx.getNodeParameter('exClients', 0) as string;
 	const keysOf = (lead: LeadFields) => [lead.phone, lead.email?.trim().toLowerCase()].filter((v): v is string => Boolean(v));
 	if (mode === 'list') {
@@ -77,7 +78,7 @@ async function exClientCheck(ctx: IExecuteFunctions, redis: Redis | undefined): 
 			return keys.length > 0 && (await redis.smismember(key, ...keys)).some((hit) => hit === 1);
 		};
 	}
-	return async () => false;
+	return undefined;
 }
 
 /** new / duplicate{matchedOn} per recorded verdict; one write per namespace (v1 may vary it per item). */
@@ -183,7 +184,7 @@ export class Dedupe implements INodeType {
 					(onDuplicate === 'continue' ? fresh : duplicates).push(out);
 					continue;
 				}
-				const exClient = await isExClient(lead);
+				const exClient = isExClient ? await isExClient(lead) : false;
 				fresh.push({
 					json: {
 						...json,

@@ -142,6 +142,8 @@ export class RedisLeadStore extends OpportunityStore implements LeadStore {
 	}
 
 	async checkAndRecordMany(inputs: CheckInput[]): Promise<Verdict[]> {
+		// One clock reading per batch: the leads of a batch are recorded in the same instant.
+		const now = new Date().toISOString();
 		const replies = await evalScriptMany(this.redis, CHECK_AND_RECORD, inputs.map((input) => {
 			const kinds = MATCH_ORDER.filter((kind) => input.keys[kind]);
 			const window = Math.max(1, Math.floor(input.windowSeconds));
@@ -149,7 +151,7 @@ export class RedisLeadStore extends OpportunityStore implements LeadStore {
 				keys: [],
 				args: [
 					input.namespace, input.traceId, `opp_${input.traceId}`, `lead_${newTraceId()}`, window, window + 86_400,
-					new Date().toISOString(), JSON.stringify(input.lead),
+					now, JSON.stringify(input.lead),
 					JSON.stringify(kinds.length ? kinds : {}), JSON.stringify(kinds.length ? kinds.map((kind) => input.keys[kind]) : {}),
 					DUPLICATES_LOG_CAP,
 				],
