@@ -85,6 +85,21 @@ describe('recordDecisions', () => {
 		expect(await redis.ttl(seenKey(namespace, '2025-03-01'))).toBeLessThanOrEqual(8 * 86_400);
 	});
 
+	test('a batch larger than one read chunk: marks of earlier days, of today and repeats inside the batch each count once', async () => {
+		const namespace = `${prefix}large`;
+		const yesterday = new Date('2025-02-28T12:00:00Z');
+		// 300 decisions counted yesterday, 200 earlier today; then 1,800 events arrive in one batch:
+		// those 500 again, 1,000 new ones, and 300 repeats of new ones inside the batch.
+		const event = (i: number): DecisionEvent => ({ traceId: `lead-${i}`, counter: 'received', labels: { channel: i % 2 ? 'WEBSITE' : 'WHATSAPP' } });
+		expect(await recordDecisions(redis, { namespace, now: yesterday }, Array.from({ length: 300 }, (_, i) => event(i)))).toMatchObject({ ok: true, counted: 300 });
+		expect(await recordDecisions(redis, { namespace, now }, Array.from({ length: 200 }, (_, i) => event(300 + i)))).toMatchObject({ ok: true, counted: 200 });
+		const batch = [...Array.from({ length: 1_500 }, (_, i) => event(i)), ...Array.from({ length: 300 }, (_, i) => event(500 + i * 3))];
+		expect(await recordDecisions(redis, { namespace, now }, batch)).toMatchObject({ ok: true, counted: 1_000, alreadyCounted: 800 });
+		expect(await redis.hgetall(dayKey(namespace, 'UTC', '2025-03-01'))).toEqual({ 'received|WEBSITE': '600', 'received|WHATSAPP': '600' });
+		expect(await redis.hlen(seenKey(namespace, '2025-03-01'))).toBe(1_200);
+		expect(await recordDecisions(redis, { namespace, now }, batch)).toMatchObject({ ok: true, counted: 0, alreadyCounted: 1_800 });
+	});
+
 	test('events that do not fit their counter are skipped and reported, the rest counted', async () => {
 		const namespace = `${prefix}invalid`;
 		const result = await recordDecisions(redis, { namespace, now }, [

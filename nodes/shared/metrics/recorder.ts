@@ -44,6 +44,9 @@ export const DEFAULT_DEDUPE_DAYS = 7;
 // ARGV: nDay, dayTtl, seenTtl, then (seenId, field, by) per event.
 // Key types are checked before anything is written: a script error half-way would leave events
 // marked as seen but never counted (Lua scripts do not roll back).
+// Work per batch, not per event: each seen hash is read with HMGET in chunks, today's marks go in
+// with one HSET per chunk and each distinct field gets one HINCRBY per day hash (summed here).
+// One redis.call per event per seen day cost ≈ 9 µs of Redis time per event at 7 days.
 const RECORD_SCRIPT = luaScript(`
 local nDay = tonumber(ARGV[1])
 for i = 1, #KEYS do
@@ -52,21 +55,49 @@ for i = 1, #KEYS do
     return redis.error_reply('WRONGTYPE metrics key ' .. KEYS[i] .. ' holds a ' .. t .. ', not a hash')
   end
 end
+local CHUNK = 500
 local today = KEYS[nDay + 1]
-local counted, already = 0, 0
+local ids, fields, bys, n = {}, {}, {}, 0
 for i = 4, #ARGV, 3 do
-  local id, field, by = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
-  local seen = false
-  for s = nDay + 2, #KEYS do
-    if redis.call('HEXISTS', KEYS[s], id) == 1 then seen = true break end
+  n = n + 1
+  ids[n], fields[n], bys[n] = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
+end
+local seen = {}
+for s = nDay + 1, #KEYS do
+  if redis.call('EXISTS', KEYS[s]) == 1 then
+    for from = 1, n, CHUNK do
+      local hits = redis.call('HMGET', KEYS[s], unpack(ids, from, math.min(n, from + CHUNK - 1)))
+      for j = 1, #hits do
+        if hits[j] then seen[ids[from + j - 1]] = true end
+      end
+    end
   end
-  if not seen and redis.call('HSETNX', today, id, 1) == 0 then seen = true end
-  if seen then
+end
+local counted, already = 0, 0
+local marks, totals, order = {}, {}, {}
+for i = 1, n do
+  local id = ids[i]
+  if seen[id] then
     already = already + 1
   else
-    for d = 1, nDay do redis.call('HINCRBY', KEYS[d], field, by) end
+    -- A repeat later in this same batch is already counted.
+    seen[id] = true
     counted = counted + 1
+    marks[#marks + 1] = id
+    marks[#marks + 1] = '1'
+    local field = fields[i]
+    if not totals[field] then
+      order[#order + 1] = field
+      totals[field] = 0
+    end
+    totals[field] = totals[field] + bys[i]
   end
+end
+for from = 1, #marks, 2 * CHUNK do
+  redis.call('HSET', today, unpack(marks, from, math.min(#marks, from + 2 * CHUNK - 1)))
+end
+for _, field in ipairs(order) do
+  for d = 1, nDay do redis.call('HINCRBY', KEYS[d], field, string.format('%d', totals[field])) end
 end
 if counted > 0 then
   for d = 1, nDay do redis.call('EXPIRE', KEYS[d], ARGV[2]) end
