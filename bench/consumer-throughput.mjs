@@ -13,6 +13,8 @@
 //   Filter Router → Redis Stream Add, unique leads) at these batch sizes, parallel 1, against the
 //   trigger → No-Op cell of the same shape: the pack's cost per lead in n8n = 1/rate - 1/rate(No-Op).
 // --pipeline-parallel=1,4: the parallel executions of those pipeline cells (default 1).
+// --pipeline-cpu-profile=<file.cpuprofile>: n8n's CPU profile of one more drain of the first pipeline
+//   cell, after its measured one (the profiler slows it; its rate is printed apart).
 // Each run's backlog is written to a staging stream first and renamed onto the consumer's stream in
 // one step, so every read is a full batch and executions = messages / batch exactly.
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -229,6 +231,12 @@ try {
 		out(`${String(batch).padStart(6)} | ${cells.join(' | ')}`);
 	}
 
+	const ws = inspectorUrl(n8n.logs);
+	if (!ws) throw new Error('no inspector address in the n8n output');
+	const inspector = await connectInspector(ws);
+	const pid = await inspector.pid();
+	if (pid !== n8n.process.pid) throw new Error(`inspector is on pid ${pid}, n8n is ${n8n.process.pid}`);
+	const pipelineProfileFile = argText('pipeline-cpu-profile', '');
 	for (const run of PIPELINE_RUNS) {
 		const messages = run.batch * Math.max(Math.round(EXECUTIONS / 4), 10);
 		const cellFloor = (await floor(n8n, CELL_FLOOR_SECONDS)).rate;
@@ -236,12 +244,12 @@ try {
 		const r = await timeDrain(run, messages);
 		const usPerLead = 1e6 / r.msgPerS - 1e6 / noOp.msgPerS;
 		out(`pipeline (Dedupe → Filter Router → Add), batch ${run.batch} × ${run.concurrency}: ${r.execPerS.toFixed(1)} executions/s, ${Math.round(r.msgPerS)} msg/s (${messages} new leads); trigger → No-Op just before: ${Math.round(noOp.msgPerS)} msg/s; floor ${cellFloor.toFixed(1)}/s: ${(100 * r.execPerS / cellFloor).toFixed(0)}%; the pack's cost in n8n ${usPerLead.toFixed(0)} µs/lead; load ${load1()}`);
+		if (pipelineProfileFile && run === PIPELINE_RUNS[0]) {
+			const [p, profile] = await inspector.profile(() => timeDrain(run, messages));
+			writeFileSync(pipelineProfileFile, JSON.stringify(profile));
+			out(`  profiled one more drain of this cell (${Math.round(p.msgPerS)} msg/s under the profiler): ${pipelineProfileFile}`);
+		}
 	}
-	const ws = inspectorUrl(n8n.logs);
-	if (!ws) throw new Error('no inspector address in the n8n output');
-	const inspector = await connectInspector(ws);
-	const pid = await inspector.pid();
-	if (pid !== n8n.process.pid) throw new Error(`inspector is on pid ${pid}, n8n is ${n8n.process.pid}`);
 	const profileFile = argText('cpu-profile', '');
 	if (profileFile) {
 		const [r, profile] = await inspector.profile(() => timeDrain(RSS_RUN, 100 * RSS_RUN.batch));

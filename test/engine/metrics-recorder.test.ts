@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 import type Redis from 'ioredis';
 
 import { COUNTER, COUNTER_NAMES, dayKey, seenKey, type DecisionEvent } from '../../nodes/shared/metrics/counters';
@@ -98,6 +100,13 @@ describe('recordDecisions', () => {
 		expect(await redis.hgetall(dayKey(namespace, 'UTC', '2025-03-01'))).toEqual({ 'received|WEBSITE': '600', 'received|WHATSAPP': '600' });
 		expect(await redis.hlen(seenKey(namespace, '2025-03-01'))).toBe(1_200);
 		expect(await recordDecisions(redis, { namespace, now }, batch)).toMatchObject({ ok: true, counted: 0, alreadyCounted: 1_800 });
+	});
+
+	test('the seen mark of an event is the first 20 hex of sha1(traceId + newline + field): marks stored by earlier versions stay valid', async () => {
+		const namespace = `${prefix}mark`;
+		await recordDecisions(redis, { namespace, now }, [{ traceId: 'pinned', counter: 'routed', labels: { process: 'PSV' } }]);
+		const mark = createHash('sha1').update('pinned\nrouted|PSV').digest('hex').slice(0, 20);
+		expect(await redis.hkeys(seenKey(namespace, '2025-03-01'))).toEqual([mark]);
 	});
 
 	test('events that do not fit their counter are skipped and reported, the rest counted', async () => {
