@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 
-import { evalScript, evalScriptMany, luaScript } from '../../nodes/shared/redisScripts';
+import { batchedLuaScript, evalScript, evalScriptBatched, evalScriptMany, luaScript } from '../../nodes/shared/redisScripts';
 import { deletePrefix, testRedis, uniquePrefix } from '../support/redis';
 
 // Scripts run by SHA; one Redis has never seen (here: a fresh random comment, so no other test or
@@ -34,4 +34,46 @@ test('a call Redis refuses keeps its own error; the others still run', async () 
 	expect(replies[1][0]?.message).toMatch(/WRONGTYPE/);
 	await expect(evalScript(redis, script, { keys: [wrongType], args: [1] })).rejects.toThrow(/WRONGTYPE/);
 	expect(await evalScriptMany(redis, script, [])).toEqual([]);
+});
+
+// The body as for one call; here it also hands back what it saw of its own KEYS and ARGV.
+const batchedCounting = () =>
+	batchedLuaScript(`-- ${randomBytes(8).toString('hex')}`, `
+if ARGV[1] == 'fail' then return redis.error_reply('ERR asked to fail') end
+local total = redis.call('INCRBY', KEYS[1], ARGV[1])
+return { total, #KEYS, #ARGV, ARGV[#ARGV] }`);
+
+describe('evalScriptBatched', () => {
+	test('250 calls in three script runs: each call sees only its own keys and args, replies in call order', async () => {
+		const script = batchedCounting();
+		const calls = Array.from({ length: 250 }, (_, i) => ({ keys: [`${prefix}b${i % 7}`], args: [1, 'x', `last-${i}`] }));
+		const before = Number((await redis.info('commandstats')).match(/cmdstat_evalsha:calls=(\d+)/)?.[1] ?? 0);
+		const replies = await evalScriptBatched(redis, script, calls);
+		const after = Number((await redis.info('commandstats')).match(/cmdstat_evalsha:calls=(\d+)/)?.[1] ?? 0);
+		// First run: NOSCRIPT for all three chunks, then loaded and sent again (6); later runs: 3.
+		expect(after - before).toBeLessThanOrEqual(6);
+		expect(replies).toHaveLength(250);
+		replies.forEach(([error, reply], i) => {
+			expect(error).toBeNull();
+			expect(reply).toEqual([Math.floor(i / 7) + 1, 1, 3, `last-${i}`]);
+		});
+		expect(await redis.get(`${prefix}b0`)).toBe(String(Math.ceil(250 / 7)));
+	});
+
+	test("a call's error (raised by Redis or returned) is that call's alone; the calls after it still run", async () => {
+		const script = batchedCounting();
+		const wrongType = `${prefix}blist`;
+		await redis.rpush(wrongType, 'x');
+		const replies = await evalScriptBatched(redis, script, [
+			{ keys: [`${prefix}c`], args: [2] },
+			{ keys: [wrongType], args: [1] },
+			{ keys: [`${prefix}c`], args: ['fail'] },
+			{ keys: [`${prefix}c`], args: [3] },
+		]);
+		expect(replies[0]).toEqual([null, [2, 1, 1, '2']]);
+		expect(replies[1][0]?.message).toMatch(/WRONGTYPE/);
+		expect(replies[2][0]?.message).toMatch(/asked to fail/);
+		expect(replies[3]).toEqual([null, [5, 1, 1, '3']]);
+		expect(await evalScriptBatched(redis, script, [])).toEqual([]);
+	});
 });

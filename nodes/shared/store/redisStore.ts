@@ -17,7 +17,7 @@ import {
 } from './contract';
 import type { AuditEntry } from './opportunityOps';
 import { OpportunityStore, type VersionedWrite } from './opportunityStore';
-import { evalScript, evalScriptMany, luaScript, type ScriptCall } from '../redisScripts';
+import { batchedLuaScript, evalScriptBatched, type ScriptCall } from '../redisScripts';
 
 /**
  * Most entries the `<namespace>:duplicates` audit log holds. At the cap new duplicates are still
@@ -31,7 +31,7 @@ export const DUPLICATES_LOG_CAP = 100_000;
 // so a verdict is never stored without its log line and a redelivery never logs it twice), else
 // profile find-or-create by phone, the opportunity and the identity keys (TTL = dedupe window). Keys derive from the namespace inside the script, so a
 // namespace must live on one Redis node (no cluster slot spreading).
-const CHECK_AND_RECORD = luaScript(`${APPEND_WITHIN_CAP_LUA}
+const CHECK_AND_RECORD = batchedLuaScript(APPEND_WITHIN_CAP_LUA, `
 local ns, traceId, oppId, newLeadId = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local window, verdictTtl, now = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
 local lead = cjson.decode(ARGV[8])
@@ -88,7 +88,7 @@ return 1
 `;
 
 // Compare-and-set on the exact stored JSON, with the audit entry in the same step.
-const WRITE_IF_UNCHANGED = luaScript(`
+const WRITE_IF_UNCHANGED = batchedLuaScript('', `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2])
 if ARGV[3] ~= '' then redis.call('RPUSH', KEYS[2], ARGV[3]) end
@@ -114,7 +114,7 @@ export class RedisLeadStore extends OpportunityStore implements LeadStore {
 	}
 
 	protected async writeIfUnchanged(namespace: string, opportunityId: string, version: unknown, next: StoredOpportunity, audit?: AuditEntry): Promise<boolean> {
-		return Number(await evalScript(this.redis, WRITE_IF_UNCHANGED, writeCall(namespace, { opportunityId, version, next, audit }))) === 1;
+		return (await this.writeIfUnchangedMany(namespace, [{ opportunityId, version, next, audit }]))[0];
 	}
 
 	/** One MGET for the batch. */
@@ -126,7 +126,7 @@ export class RedisLeadStore extends OpportunityStore implements LeadStore {
 
 	/** One pipelined round trip; each write is still its own atomic compare-and-set. */
 	protected async writeIfUnchangedMany(namespace: string, writes: VersionedWrite[]): Promise<boolean[]> {
-		const replies = await evalScriptMany(this.redis, WRITE_IF_UNCHANGED, writes.map((w) => writeCall(namespace, w)));
+		const replies = await evalScriptBatched(this.redis, WRITE_IF_UNCHANGED, writes.map((w) => writeCall(namespace, w)));
 		return replies.map(([error, written]) => {
 			if (error) throw error;
 			return Number(written) === 1;
@@ -144,7 +144,7 @@ export class RedisLeadStore extends OpportunityStore implements LeadStore {
 	async checkAndRecordMany(inputs: CheckInput[]): Promise<Verdict[]> {
 		// One clock reading per batch: the leads of a batch are recorded in the same instant.
 		const now = new Date().toISOString();
-		const replies = await evalScriptMany(this.redis, CHECK_AND_RECORD, inputs.map((input) => {
+		const replies = await evalScriptBatched(this.redis, CHECK_AND_RECORD, inputs.map((input) => {
 			const kinds = MATCH_ORDER.filter((kind) => input.keys[kind]);
 			const window = Math.max(1, Math.floor(input.windowSeconds));
 			return {

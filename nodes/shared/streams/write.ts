@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
 
-import { evalScriptMany, luaScript } from '../redisScripts';
+import { batchedLuaScript, evalScriptBatched } from '../redisScripts';
 import { encodeMessage, MESSAGE_FIELD, type StreamEntry, type WriteResult } from './entries';
 import { trimSafely, type TrimOptions } from './trim';
 
@@ -46,7 +46,7 @@ export type OnceResult = { stored: true; id: string } | { stored: false; earlier
 
 // XADD and the remember key in one step: an entry is either stored and remembered, or neither, so a
 // caller that retries after a failure is never told "duplicate" for an entry that was not stored.
-const ADD_ONCE_SCRIPT = luaScript(`
+const ADD_ONCE_SCRIPT = batchedLuaScript('', `
 if KEYS[2] ~= '' then
   local earlier = redis.call('GET', KEYS[2])
   if earlier then return { 0, earlier } end
@@ -59,7 +59,7 @@ return { 1, id }
 /** Appends entries unless their once-key was seen; one pipelined round trip, then a safe trim. */
 export async function addEntriesOnce(redis: Redis, entries: OnceEntry[], trim: TrimOptions = {}): Promise<OnceResult[]> {
 	if (entries.length === 0) return [];
-	const replies = await evalScriptMany(redis, ADD_ONCE_SCRIPT, entries.map((e) => ({
+	const replies = await evalScriptBatched(redis, ADD_ONCE_SCRIPT, entries.map((e) => ({
 		keys: [e.stream, e.onceKey ?? ''],
 		args: [encodeMessage(e.message), e.rememberValue, Math.max(1, Math.floor(e.rememberSeconds))],
 	})));
