@@ -35,14 +35,23 @@ const CHECK_AND_RECORD = batchedLuaScript(APPEND_WITHIN_CAP_LUA, `
 local ns, traceId, oppId, newLeadId = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local window, verdictTtl, now = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
 local lead = cjson.decode(ARGV[8])
-local kinds = cjson.decode(ARGV[9])
-local values = cjson.decode(ARGV[10])
-local duplicatesLogCap = tonumber(ARGV[11])
+local duplicatesLogCap = tonumber(ARGV[9])
+-- ARGV[10..]: (kind, value) pairs in match order.
+local kinds, identityKeys = {}, {}
+for i = 10, #ARGV, 2 do
+  kinds[#kinds + 1] = ARGV[i]
+  identityKeys[#identityKeys + 1] = ns .. ':key:' .. ARGV[i] .. ':' .. ARGV[i + 1]
+end
 local verdictKey = ns .. ':verdict:' .. traceId
-local earlier = redis.call('GET', verdictKey)
+local oppKey = ns .. ':opportunity:' .. oppId
+local byPhone = ns .. ':profile:phone:' .. (lead.phone or '')
+-- Every read in one MGET (each redis.call costs ~1.5 µs of Redis time): the verdict, the
+-- opportunity, the profile by phone, then the identity keys.
+local read = redis.call('MGET', verdictKey, oppKey, byPhone, unpack(identityKeys))
+local earlier, existingOpp = read[1], read[2]
 if earlier then return earlier end
 for i, kind in ipairs(kinds) do
-  local hit = redis.call('GET', ns .. ':key:' .. kind .. ':' .. values[i])
+  local hit = read[3 + i]
   local of = hit and cjson.decode(hit)
   -- A key held by this very lead (verdict expired before its keys) is not a duplicate of itself.
   if of and of.traceId ~= traceId then
@@ -53,26 +62,29 @@ for i, kind in ipairs(kinds) do
     return verdict
   end
 end
-local oppKey = ns .. ':opportunity:' .. oppId
-local existingOpp = redis.call('GET', oppKey)
 local leadId, isNew = newLeadId, true
 if existingOpp then
   -- Redelivered after its verdict expired: the opportunity (stage, process, CRM state) stays as it is.
   leadId, isNew = cjson.decode(existingOpp).leadId, false
-elseif lead.phone then
-  local byPhone = ns .. ':profile:phone:' .. lead.phone
-  local existing = redis.call('GET', byPhone)
-  if existing then leadId, isNew = existing, false else redis.call('SET', byPhone, leadId) end
+elseif lead.phone and read[3] then
+  leadId, isNew = read[3], false
 end
-local profileKey = ns .. ':profile:' .. leadId
-if isNew and not existingOpp then
-  redis.call('SET', profileKey, cjson.encode({ leadId = leadId, phone = lead.phone, waId = lead.waId, email = lead.email,
-    name = lead.name, createdAt = now, updatedAt = now }))
+local oppDoc = cjson.encode({ opportunityId = oppId, traceId = traceId, leadId = leadId,
+  channel = lead.channel, destination = lead.destination, stage = 'NEW', createdAt = now, updatedAt = now })
+if isNew then
+  -- A new person: the phone index, the profile and the opportunity in one MSET.
+  local profile = cjson.encode({ leadId = leadId, phone = lead.phone, waId = lead.waId, email = lead.email,
+    name = lead.name, createdAt = now, updatedAt = now })
+  if lead.phone then
+    redis.call('MSET', byPhone, leadId, ns .. ':profile:' .. leadId, profile, oppKey, oppDoc)
+  else
+    redis.call('MSET', ns .. ':profile:' .. leadId, profile, oppKey, oppDoc)
+  end
+elseif not existingOpp then
+  redis.call('SET', oppKey, oppDoc)
 end
-redis.call('SET', oppKey, cjson.encode({ opportunityId = oppId, traceId = traceId, leadId = leadId,
-  channel = lead.channel, destination = lead.destination, stage = 'NEW', createdAt = now, updatedAt = now }), 'NX')
 local ref = cjson.encode({ traceId = traceId, opportunityId = oppId })
-for i, kind in ipairs(kinds) do redis.call('SET', ns .. ':key:' .. kind .. ':' .. values[i], ref, 'EX', window) end
+for _, key in ipairs(identityKeys) do redis.call('SET', key, ref, 'EX', window) end
 local verdict = cjson.encode({ duplicate = false, traceId = traceId, opportunityId = oppId, leadId = leadId, isNewProfile = isNew })
 redis.call('SET', verdictKey, verdict, 'EX', verdictTtl)
 return verdict
@@ -151,9 +163,8 @@ export class RedisLeadStore extends OpportunityStore implements LeadStore {
 				keys: [],
 				args: [
 					input.namespace, input.traceId, `opp_${input.traceId}`, `lead_${newTraceId()}`, window, window + 86_400,
-					now, JSON.stringify(input.lead),
-					JSON.stringify(kinds.length ? kinds : {}), JSON.stringify(kinds.length ? kinds.map((kind) => input.keys[kind]) : {}),
-					DUPLICATES_LOG_CAP,
+					now, JSON.stringify(input.lead), DUPLICATES_LOG_CAP,
+					...kinds.flatMap((kind) => [kind, input.keys[kind] as string]),
 				],
 			};
 		}));
