@@ -14,10 +14,11 @@
 //   trigger → No-Op cell of the same shape: the pack's cost per lead in n8n = 1/rate - 1/rate(No-Op).
 // --pipeline-parallel=1,4: the parallel executions of those pipeline cells (default 1).
 // --pipeline-cpu-profile=<file.cpuprofile>: n8n's CPU profile of one more drain of the first pipeline
-//   cell, after its measured one (the profiler slows it; its rate is printed apart).
+//   cell, after its measured one (the profiler slows it; its rate is printed apart), and of trigger →
+//   No-Op of the same shape (<file>.no-op.cpuprofile).
 // Each run's backlog is written to a staging stream first and renamed onto the consumer's stream in
 // one step, so every read is a full batch and executions = messages / batch exactly.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -96,15 +97,33 @@ async function timeDrain(run, messages) {
 	await fill(staging, messages, run.pipeline ? uniqueLead : undefined);
 	const lastId = (await redis.xrevrange(staging, '+', '-', 'COUNT', 1))[0][0];
 	await redis.xgroup('CREATE', staging, 'g', '0');
+	const cpuBefore = await cpuNow();
 	const started = process.hrtime.bigint();
 	await redis.rename(staging, stream(run));
 	const progress = { state: '', at: Date.now() };
 	while (!(await drained(stream(run), 'g', lastId, progress))) await sleep(10);
 	const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+	const cpu = cpuPerMessage(cpuBefore, await cpuNow(), messages);
 	// Free Redis memory (shared with others) but keep the stream and its group for the consumer.
 	await redis.xtrim(stream(run), 'MAXLEN', 0);
-	return { seconds, msgPerS: messages / seconds, execPerS: messages / run.batch / seconds };
+	return { seconds, msgPerS: messages / seconds, execPerS: messages / run.batch / seconds, cpu };
 }
+
+const CLOCK_TICKS_PER_S = 100;
+/** CPU seconds so far: n8n's main thread, all of n8n's threads (Linux /proc), and the Redis server. */
+async function cpuNow() {
+	const ticks = (file) => {
+		const fields = readFileSync(file, 'utf8').replace(/^.*\) /, '').split(' ');
+		return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_S;
+	};
+	const pid = n8n?.process?.pid;
+	const info = await redis.info('cpu');
+	const redisCpu = ['used_cpu_user', 'used_cpu_sys'].reduce((sum, k) => sum + Number(info.match(new RegExp(`${k}:([\\d.]+)`))?.[1] ?? 0), 0);
+	return { main: pid ? ticks(`/proc/${pid}/task/${pid}/stat`) : 0, n8n: pid ? ticks(`/proc/${pid}/stat`) : 0, redis: redisCpu };
+}
+/** µs of CPU per message over a drain, per side. */
+const cpuPerMessage = (a, b, messages) => Object.fromEntries(Object.keys(a).map((k) => [k, (1e6 * (b[k] - a[k])) / messages]));
+const showCpu = (c) => `CPU per message: n8n main thread ${c.main.toFixed(0)} µs, n8n all threads ${c.n8n.toFixed(0)} µs, Redis ${c.redis.toFixed(0)} µs`;
 
 async function rawLoop(count) {
 	const key = 'bench:raw';
@@ -244,10 +263,16 @@ try {
 		const r = await timeDrain(run, messages);
 		const usPerLead = 1e6 / r.msgPerS - 1e6 / noOp.msgPerS;
 		out(`pipeline (Dedupe → Filter Router → Add), batch ${run.batch} × ${run.concurrency}: ${r.execPerS.toFixed(1)} executions/s, ${Math.round(r.msgPerS)} msg/s (${messages} new leads); trigger → No-Op just before: ${Math.round(noOp.msgPerS)} msg/s; floor ${cellFloor.toFixed(1)}/s: ${(100 * r.execPerS / cellFloor).toFixed(0)}%; the pack's cost in n8n ${usPerLead.toFixed(0)} µs/lead; load ${load1()}`);
+		out(`  pipeline ${showCpu(r.cpu)}; No-Op ${showCpu(noOp.cpu)}`);
 		if (pipelineProfileFile && run === PIPELINE_RUNS[0]) {
 			const [p, profile] = await inspector.profile(() => timeDrain(run, messages));
 			writeFileSync(pipelineProfileFile, JSON.stringify(profile));
 			out(`  profiled one more drain of this cell (${Math.round(p.msgPerS)} msg/s under the profiler): ${pipelineProfileFile}`);
+			// The same shape with No-Op, to tell the pack's share of GC and native time from n8n's.
+			const noOpFile = pipelineProfileFile.replace(/(\.cpuprofile)?$/, '.no-op.cpuprofile');
+			const [n, noOpProfile] = await inspector.profile(() => timeDrain({ batch: run.batch, concurrency: run.concurrency }, messages));
+			writeFileSync(noOpFile, JSON.stringify(noOpProfile));
+			out(`  and trigger → No-Op of the same shape (${Math.round(n.msgPerS)} msg/s under the profiler): ${noOpFile}`);
 		}
 	}
 	const profileFile = argText('cpu-profile', '');
