@@ -58,6 +58,9 @@ async function openStore(ctx: IExecuteFunctions): Promise<OpenStore> {
 	return { store: pipeline.store, redis: pipeline.redis, namespaceOf: () => pipeline.settings.namespace, timeZone: pipeline.settings.timeZone, close: pipeline.close };
 }
 
+/** A field the store records: a non-empty string, else absent (items may carry null or numbers). */
+const text = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
+
 /** undefined: no ex-client check configured (nothing to await per lead). */
 async function exClientCheck(ctx: IExecuteFunctions, redis: Redis | undefined): Promise<((lead: LeadFields) => Promise<boolean>) | undefined> {
 	const mode = ctx.getNodeParameter('exClients', 0) as string;
@@ -159,7 +162,7 @@ export class Dedupe implements INodeType {
 				if (!problem) {
 					const namespace = namespaceOf(itemIndex);
 					const channel = lead.source?.channel ?? 'WEBSITE';
-					checks.push({ itemIndex, lead, input: { traceId: lead.traceId!, namespace, keys, windowSeconds, lead: { channel, name: lead.name, phone: lead.phone, waId: lead.waId, email: lead.email, destination: lead.destination } } });
+					checks.push({ itemIndex, lead, input: { traceId: lead.traceId!, namespace, keys, windowSeconds, lead: { channel, name: text(lead.name), phone: text(lead.phone), waId: text(lead.waId), email: text(lead.email), destination: text(lead.destination) } } });
 					continue;
 				}
 				const pairedItem = { item: itemIndex };

@@ -82,6 +82,14 @@ describe('Dedupe Leads, through the n8n engine on real Redis', () => {
 		expect(passed.fresh).toEqual([expect.objectContaining({ dedupeSkipped: expect.stringMatching(/no phone/) })]);
 	});
 
+	test('fields that are null (as a Set node or a form may hand them over) count as absent, for an original and for its repeat', async () => {
+		const first = queued({ name: 'Chen', phone: null, waId: null, email: 'chen@example.com', destination: null });
+		const out = outputs(await dedupe([first, queued({ name: null, phone: null, email: 'CHEN@example.com' })]));
+		expect(out.fresh).toEqual([expect.objectContaining({ isDuplicate: false, isNewProfile: true })]);
+		expect(out.duplicates).toEqual([expect.objectContaining({ matchedOn: 'email' })]);
+		expect(outputs(await dedupe([first])).fresh).toEqual([expect.objectContaining({ isDuplicate: false })]);
+	});
+
 	test('Mark and Continue sends duplicates to New, marked', async () => {
 		const out = outputs(await dedupe([queued({ email: 'x@example.com' }), queued({ email: 'X@example.com' })], { onDuplicate: 'continue' }));
 		expect(out.fresh.map((o) => [o.isDuplicate, o.matchedOn])).toEqual([[false, undefined], [true, 'email']]);
