@@ -76,4 +76,13 @@ describe('evalScriptBatched', () => {
 		expect(replies[3]).toEqual([null, [5, 1, 1, '3']]);
 		expect(await evalScriptBatched(redis, script, [])).toEqual([]);
 	});
+
+	test('a call that returns nothing replies null; the replies after it keep their places', async () => {
+		const script = batchedLuaScript(`-- ${randomBytes(8).toString('hex')}`, `
+if ARGV[1] == 'none' then return nil end
+if ARGV[1] == 'false' then return false end
+return ARGV[1]`);
+		const replies = await evalScriptBatched(redis, script, ['a', 'none', 'b', 'false', 'c'].map((arg) => ({ keys: [], args: [arg] })));
+		expect(replies).toEqual([[null, 'a'], [null, null], [null, 'b'], [null, null], [null, 'c']]);
+	});
 });
