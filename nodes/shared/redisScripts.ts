@@ -53,7 +53,9 @@ export async function evalScript(redis: Redis, script: LuaScript, call: ScriptCa
  * A script whose body runs once per call, many calls per EVALSHA (see evalScriptBatched). The body
  * is written as for one call (its own KEYS and ARGV, `return` its reply) and runs in a protected
  * call, so one call's error comes back as that call's error while the others go on, as they would
- * in separate scripts. `prelude` holds local functions the body uses.
+ * in separate scripts. `prelude` holds local functions the body uses. The body also sees SHARED:
+ * the arguments that are the same for every call (evalScriptBatched's `shared`), sent once per
+ * script run instead of once per call (each argument costs Redis ~0.45 µs to receive).
  */
 export const batchedLuaScript = (prelude: string, body: string): LuaScript =>
 	// Redis time per call matters here (~1 µs per table or reply level): each call's KEYS and ARGV
@@ -61,11 +63,12 @@ export const batchedLuaScript = (prelude: string, body: string): LuaScript =>
 	// reply, ...) rather than one nested pair per call. A nil reply is sent as false (a RESP nil):
 	// a nil inside a Lua array would cut off every reply after it.
 	luaScript(`${prelude}
+local all = ARGV
+local SHARED = { unpack(all, 3, 2 + tonumber(all[2])) }
 local function one(KEYS, ARGV)
 ${body}
 end
-local replies, keyAt, argAt, at = {}, 1, 2, 0
-local all = ARGV
+local replies, keyAt, argAt, at = {}, 1, 3 + #SHARED, 0
 for c = 1, tonumber(all[1]) do
   local nKeys, nArgs = tonumber(all[argAt]), tonumber(all[argAt + 1])
   argAt = argAt + 2
@@ -91,12 +94,12 @@ const CALLS_PER_SCRIPT_RUN = 100;
  * chunk instead of one per call halves the client's cost per call (command objects, promises,
  * RESP headers) and Redis's per-script overhead.
  */
-export async function evalScriptBatched(redis: Redis, script: LuaScript, calls: ScriptCall[]): Promise<ScriptReply[]> {
+export async function evalScriptBatched(redis: Redis, script: LuaScript, calls: ScriptCall[], shared: Array<string | number> = []): Promise<ScriptReply[]> {
 	const chunks: ScriptCall[][] = [];
 	for (let at = 0; at < calls.length; at += CALLS_PER_SCRIPT_RUN) chunks.push(calls.slice(at, at + CALLS_PER_SCRIPT_RUN));
 	const runs = await evalScriptMany(redis, script, chunks.map((chunk) => {
 		const keys: string[] = [];
-		const args: Array<string | number> = [chunk.length];
+		const args: Array<string | number> = [chunk.length, shared.length, ...shared];
 		for (const call of chunk) {
 			keys.push(...call.keys);
 			args.push(call.keys.length, call.args.length, ...call.args);

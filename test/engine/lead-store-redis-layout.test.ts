@@ -60,3 +60,20 @@ test('a duplicate on the second or third kind names that kind', async () => {
 	expect(await store.checkAndRecord(input(ns, { channel: 'WEBSITE', phone: '+919800000001', email: 'x@y.in' }))).toMatchObject({ duplicate: true, matchedOn: 'email' });
 	expect(await store.checkAndRecord(input(ns, { channel: 'WEBSITE', phone: '+919800000002', email: 'z@y.in', name: 'ravi ', destination: 'kerala' }))).toMatchObject({ duplicate: true, matchedOn: 'nameDestination' });
 });
+
+test('one batch across namespaces and windows: each lead recorded in its own, replies in input order', async () => {
+	const [a, b] = [`${prefix}nsA`, `${prefix}nsB`];
+	const phone = '+919811111111';
+	const long = { ...input(a, { channel: 'WEBSITE', phone }), windowSeconds: 7200 };
+	// The longer window's lead comes before a-2 with the same phone: it is the original.
+	const verdicts = await store.checkAndRecordMany([
+		input(a, { channel: 'WEBSITE', phone: '+919822222222' }, 'a-1'),
+		long,
+		input(b, { channel: 'WEBSITE', phone }, 'b-1'),
+		input(a, { channel: 'WEBSITE', phone }, 'a-2'),
+	]);
+	expect(verdicts.map((v) => [v.traceId, v.duplicate])).toEqual([['a-1', false], [long.traceId, false], ['b-1', false], ['a-2', true]]);
+	expect(await redis.ttl(`${a}:key:phone:${phone}`)).toBeGreaterThan(7000);
+	expect(await redis.ttl(`${a}:verdict:a-2`)).toBeLessThan(3600 + 86_401);
+	expect(JSON.parse((await redis.get(`${b}:key:phone:${phone}`))!)).toEqual({ traceId: 'b-1', opportunityId: 'opp_b-1' });
+});

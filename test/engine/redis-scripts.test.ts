@@ -77,6 +77,16 @@ describe('evalScriptBatched', () => {
 		expect(await evalScriptBatched(redis, script, [])).toEqual([]);
 	});
 
+	test('shared args: sent once per script run, every call of every run sees them', async () => {
+		const script = batchedLuaScript(`-- ${randomBytes(8).toString('hex')}`, `return SHARED[1] .. '/' .. SHARED[2] .. '/' .. ARGV[1] .. '/' .. #ARGV .. '/' .. #KEYS`);
+		const calls = Array.from({ length: 230 }, (_, i) => ({ keys: [`${prefix}k${i}`], args: [i] }));
+		const replies = await evalScriptBatched(redis, script, calls, ['ns', 7]);
+		expect(replies).toEqual(calls.map((_, i) => [null, `ns/7/${i}/1/1`]));
+		// Without shared args SHARED is empty: this body's concatenation fails, as that call's error.
+		const [[error]] = await evalScriptBatched(redis, script, [{ keys: [], args: ['x'] }]);
+		expect(error?.message).toMatch(/concatenate/);
+	});
+
 	test('a call that returns nothing replies null; the replies after it keep their places', async () => {
 		const script = batchedLuaScript(`-- ${randomBytes(8).toString('hex')}`, `
 if ARGV[1] == 'none' then return nil end

@@ -17,7 +17,7 @@ import {
 } from './contract';
 import type { AuditEntry } from './opportunityOps';
 import { OpportunityStore, type VersionedWrite } from './opportunityStore';
-import { batchedLuaScript, evalScriptBatched, type ScriptCall } from '../redisScripts';
+import { batchedLuaScript, evalScriptBatched, type ScriptCall, type ScriptReply } from '../redisScripts';
 
 /**
  * Most entries the `<namespace>:duplicates` audit log holds. At the cap new duplicates are still
@@ -38,11 +38,12 @@ export const DUPLICATES_LOG_CAP = 100_000;
 // the identity keys' reference), and the common path joins strings. Decoding is left to the rare
 // paths (a duplicate, a redelivery).
 // KEYS: verdict, opportunity, profile by phone ('' without a phone), new profile, identity keys.
-// ARGV: namespace, window, verdict TTL, now, duplicates log cap, new leadId, opportunity JSON
-// head (ends in "leadId":), profile JSON, reference JSON, match kinds joined by ','.
+// ARGV: new leadId, opportunity JSON head (ends in "leadId":), profile JSON, reference JSON, match
+// kinds joined by ','. SHARED (once per script run): namespace, window, verdict TTL, now, duplicates
+// log cap.
 const CHECK_AND_RECORD = batchedLuaScript(APPEND_WITHIN_CAP_LUA, `
 local verdictKey, oppKey, byPhone, profileKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local ref = ARGV[9]
+local ref = ARGV[4]
 local read = redis.call('MGET', verdictKey, oppKey, byPhone ~= '' and byPhone or verdictKey, unpack(KEYS, 5))
 local earlier, existingOpp = read[1], read[2]
 if earlier then return earlier end
@@ -54,19 +55,19 @@ for i = 1, #KEYS - 4 do
     local traceId = cjson.decode(ref).traceId
     if of.traceId ~= traceId then
       local kind, k = nil, 0
-      for name in string.gmatch(ARGV[10], '[^,]+') do
+      for name in string.gmatch(ARGV[5], '[^,]+') do
         k = k + 1
         if k == i then kind = name end
       end
       local verdict = cjson.encode({ duplicate = true, traceId = traceId, duplicateOf = of, matchedOn = kind })
-      redis.call('SET', verdictKey, verdict, 'EX', ARGV[3])
-      appendWithinCap(ARGV[1] .. ':duplicates', tonumber(ARGV[5]), cjson.encode({ traceId = traceId, duplicateOfTraceId = of.traceId,
-        duplicateOfOpportunityId = of.opportunityId, matchedOn = kind, at = ARGV[4] }))
+      redis.call('SET', verdictKey, verdict, 'EX', SHARED[3])
+      appendWithinCap(SHARED[1] .. ':duplicates', tonumber(SHARED[5]), cjson.encode({ traceId = traceId, duplicateOfTraceId = of.traceId,
+        duplicateOfOpportunityId = of.opportunityId, matchedOn = kind, at = SHARED[4] }))
       return verdict
     end
   end
 end
-local leadId, leadIdJson, isNew = ARGV[6], '"' .. ARGV[6] .. '"', true
+local leadId, leadIdJson, isNew = ARGV[1], '"' .. ARGV[1] .. '"', true
 if existingOpp then
   -- Redelivered after its verdict expired: the opportunity (stage, process, CRM state) stays as it is.
   leadId, isNew = cjson.decode(existingOpp).leadId, false
@@ -77,16 +78,16 @@ end
 if isNew then
   -- A new person: the phone index, the profile and the opportunity in one MSET.
   if byPhone ~= '' then
-    redis.call('MSET', byPhone, leadId, profileKey, ARGV[8], oppKey, ARGV[7] .. leadIdJson .. '}')
+    redis.call('MSET', byPhone, leadId, profileKey, ARGV[3], oppKey, ARGV[2] .. leadIdJson .. '}')
   else
-    redis.call('MSET', profileKey, ARGV[8], oppKey, ARGV[7] .. leadIdJson .. '}')
+    redis.call('MSET', profileKey, ARGV[3], oppKey, ARGV[2] .. leadIdJson .. '}')
   end
 elseif not existingOpp then
-  redis.call('SET', oppKey, ARGV[7] .. leadIdJson .. '}')
+  redis.call('SET', oppKey, ARGV[2] .. leadIdJson .. '}')
 end
-for i = 5, #KEYS do redis.call('SET', KEYS[i], ref, 'EX', ARGV[2]) end
+for i = 5, #KEYS do redis.call('SET', KEYS[i], ref, 'EX', SHARED[2]) end
 local verdict = '{"duplicate":false,' .. string.sub(ref, 2, -2) .. ',"leadId":' .. leadIdJson .. ',"isNewProfile":' .. (isNew and 'true' or 'false') .. '}'
-redis.call('SET', verdictKey, verdict, 'EX', ARGV[3])
+redis.call('SET', verdictKey, verdict, 'EX', SHARED[3])
 return verdict
 `);
 
@@ -156,30 +157,45 @@ export class RedisLeadStore extends OpportunityStore implements LeadStore {
 	async checkAndRecordMany(inputs: CheckInput[]): Promise<Verdict[]> {
 		// One clock reading per batch: the leads of a batch are recorded in the same instant.
 		const now = new Date().toISOString();
-		const replies = await evalScriptBatched(this.redis, CHECK_AND_RECORD, inputs.map((input) => {
-			const { namespace: ns, traceId, lead } = input;
-			const kinds = MATCH_ORDER.filter((kind) => input.keys[kind]);
-			const window = Math.max(1, Math.floor(input.windowSeconds));
-			const opportunityId = `opp_${traceId}`;
-			const leadId = `lead_${newTraceId()}`;
-			// The documents' JSON, the leadId left for the script (an existing profile's, or this one).
-			const oppHead = JSON.stringify({ opportunityId, traceId, channel: lead.channel, destination: lead.destination, stage: 'NEW', createdAt: now, updatedAt: now });
-			const profile = { leadId, phone: lead.phone, waId: lead.waId, email: lead.email, name: lead.name, createdAt: now, updatedAt: now };
-			return {
-				keys: [
-					`${ns}:verdict:${traceId}`, `${ns}:opportunity:${opportunityId}`, lead.phone ? `${ns}:profile:phone:${lead.phone}` : '', `${ns}:profile:${leadId}`,
-					...kinds.map((kind) => `${ns}:key:${kind}:${input.keys[kind]}`),
-				],
-				args: [
-					ns, window, window + 86_400, now, DUPLICATES_LOG_CAP, leadId, `${oppHead.slice(0, -1)},"leadId":`, JSON.stringify(profile),
-					JSON.stringify({ traceId, opportunityId }), kinds.join(','),
-				],
-			};
+		// Consecutive leads of one namespace and window (a whole batch in practice) share those
+		// arguments. Runs, not groups: each run's script calls are written to the connection in turn,
+		// so Redis still records the leads in input order.
+		const runs: number[][] = [];
+		let runKey = '';
+		inputs.forEach((input, i) => {
+			const key = `${input.namespace}\u0000${Math.max(1, Math.floor(input.windowSeconds))}`;
+			if (key === runKey) runs[runs.length - 1].push(i);
+			else runs.push([i]);
+			runKey = key;
+		});
+		const replies = new Array<ScriptReply>(inputs.length);
+		await Promise.all(runs.map(async (indexes) => {
+			const { namespace: ns, windowSeconds } = inputs[indexes[0]];
+			const window = Math.max(1, Math.floor(windowSeconds));
+			const groupReplies = await evalScriptBatched(this.redis, CHECK_AND_RECORD, indexes.map((i) => this.checkCall(inputs[i], now)), [ns, window, window + 86_400, now, DUPLICATES_LOG_CAP]);
+			indexes.forEach((i, k) => (replies[i] = groupReplies[k]));
 		}));
 		return replies.map(([error, reply]) => {
 			if (error) throw error;
 			return this.verdictOf(reply as string);
 		});
+	}
+
+	private checkCall(input: CheckInput, now: string): ScriptCall {
+		const { namespace: ns, traceId, lead } = input;
+		const kinds = MATCH_ORDER.filter((kind) => input.keys[kind]);
+		const opportunityId = `opp_${traceId}`;
+		const leadId = `lead_${newTraceId()}`;
+		// The documents' JSON, the leadId left for the script (an existing profile's, or this one).
+		const oppHead = JSON.stringify({ opportunityId, traceId, channel: lead.channel, destination: lead.destination, stage: 'NEW', createdAt: now, updatedAt: now });
+		const profile = { leadId, phone: lead.phone, waId: lead.waId, email: lead.email, name: lead.name, createdAt: now, updatedAt: now };
+		return {
+			keys: [
+				`${ns}:verdict:${traceId}`, `${ns}:opportunity:${opportunityId}`, lead.phone ? `${ns}:profile:phone:${lead.phone}` : '', `${ns}:profile:${leadId}`,
+				...kinds.map((kind) => `${ns}:key:${kind}:${input.keys[kind]}`),
+			],
+			args: [leadId, `${oppHead.slice(0, -1)},"leadId":`, JSON.stringify(profile), JSON.stringify({ traceId, opportunityId }), kinds.join(',')],
+		};
 	}
 
 	async checkOnlyMany(inputs: CheckInput[]): Promise<Verdict[]> {
