@@ -7,6 +7,7 @@ import { redisCredentialTestMethods } from '../common/redisCredentialTest';
 import type { FiltrationProcess } from '../shared/lead';
 import { channelOfItem, leadOfItem } from '../shared/leadItem';
 import { COUNTER } from '../shared/metrics/counters';
+import type { ActiveOpportunity } from '../shared/store/contract';
 import { compileRoutingTable, route, RoutingRuleError, type RoutingRuleInput, type RoutingTable } from '../shared/rules';
 import { initialStage } from '../shared/stages';
 import { addEntries } from '../shared/streams';
@@ -46,7 +47,7 @@ async function saveRoutes(pipeline: OpenPipeline, routed: Routed[]): Promise<Map
 			opportunityId: r.json.opportunityId as string,
 			input: { by: BY, traceId: leadOfItem(r.json).traceId!, process: r.process, stage: r.stage },
 		})));
-		const active: Array<Promise<boolean>> = [];
+		const active: ActiveOpportunity[] = [];
 		chunk.forEach((r, k) => {
 			const outcome = saved[k];
 			if (outcome instanceof Error) {
@@ -56,10 +57,10 @@ async function saveRoutes(pipeline: OpenPipeline, routed: Routed[]): Promise<Map
 			r.process = outcome.opportunity.filtrationProcess ?? r.process;
 			r.stage = outcome.opportunity.stage;
 			Object.assign(r.json, { filtrationProcess: r.process, stage: r.stage });
-			if (r.json.leadId) active.push(store.addActiveOpportunity(settings.namespace, String(r.json.leadId), r.json.opportunityId as string, r.process));
+			if (r.json.leadId) active.push({ leadId: String(r.json.leadId), opportunityId: r.json.opportunityId as string, process: r.process });
 		});
 		// A failed add of an active opportunity fails the node, as a failed store always did.
-		await Promise.all(active);
+		await store.addActiveOpportunities(settings.namespace, active);
 	}
 	return failed;
 }

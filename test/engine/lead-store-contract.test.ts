@@ -158,6 +158,26 @@ function contractSuite(adapter: Adapter): void {
 		expect(await store.activeOpportunities(ns, verdict.leadId)).toEqual([verdict.opportunityId]);
 	});
 
+	test('active opportunities for a batch (more than one script run): results in order, UNKNOWN skipped, repeats kept once', async () => {
+		const people = await Promise.all(Array.from({ length: 3 }, (_, i) => check({ channel: 'WEBSITE', phone: `+91984509846${i}` })));
+		const ids = people.map((v) => {
+			if (v.duplicate) throw new Error('expected an original');
+			return { leadId: v.leadId, opportunityId: v.opportunityId };
+		});
+		const entries = Array.from({ length: 1200 }, (_, i) => ({
+			leadId: ids[i % 3].leadId,
+			opportunityId: `${ids[i % 3].opportunityId}-${i % 7}`,
+			process: (i % 5 === 0 ? 'UNKNOWN' : 'PSV') as 'UNKNOWN' | 'PSV',
+		}));
+		const results = await store.addActiveOpportunities(ns, entries);
+		expect(results).toEqual(entries.map((e) => e.process !== 'UNKNOWN'));
+		for (let p = 0; p < 3; p++) {
+			const expected = [...new Set(entries.filter((e, i) => i % 3 === p && e.process !== 'UNKNOWN').map((e) => e.opportunityId))].sort();
+			expect(await store.activeOpportunities(ns, ids[p].leadId)).toEqual(expected);
+		}
+		expect(await store.addActiveOpportunities(ns, [])).toEqual([]);
+	});
+
 	test('getProfile: the person behind an original (phone, email, name), null for an unknown lead id', async () => {
 		const verdict = await check({ channel: 'WEBSITE', phone: '+919845098454', email: 'asha@example.com', name: 'Asha' });
 		if (verdict.duplicate) throw new Error('expected an original');

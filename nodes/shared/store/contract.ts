@@ -72,6 +72,8 @@ export interface LeadStore {
 	updateOpportunity(namespace: string, opportunityId: string, fields: Partial<StoredOpportunity>): Promise<void>;
 	/** Adds to the profile's active opportunities; UNKNOWN routing is not an active opportunity. */
 	addActiveOpportunity(namespace: string, leadId: string, opportunityId: string, process: FiltrationProcess): Promise<boolean>;
+	/** addActiveOpportunity for a batch (Redis: one script run per 500), results in input order. */
+	addActiveOpportunities(namespace: string, entries: ActiveOpportunity[]): Promise<boolean[]>;
 	activeOpportunities(namespace: string, leadId: string): Promise<string[]>;
 	/** The person behind an opportunity (CRM Sync needs their phone, email and name). */
 	getProfile(namespace: string, leadId: string): Promise<StoredProfile | null>;
@@ -87,6 +89,12 @@ export interface LeadStore {
 	releasePushLease: OpportunityStore['releasePushLease'];
 	auditTrail: OpportunityStore['auditTrail'];
 	close(): Promise<void>;
+}
+
+export interface ActiveOpportunity {
+	leadId: string;
+	opportunityId: string;
+	process: FiltrationProcess;
 }
 
 /** Records that the CRM has the opportunity (idempotent: the first push time is kept). */

@@ -6,6 +6,7 @@ import {
 	checkOnlyVerdicts,
 	duplicateReason,
 	MATCH_ORDER,
+	type ActiveOpportunity,
 	type CheckInput,
 	type CheckOnlyLookup,
 	type LeadStore,
@@ -275,6 +276,10 @@ export class MongoLeadStore extends OpportunityStore implements LeadStore {
 		if (process === 'UNKNOWN') return false;
 		await this.profiles.updateOne({ _id: leadId, namespace }, { $addToSet: { activeOpportunityIds: opportunityId } });
 		return true;
+	}
+
+	async addActiveOpportunities(namespace: string, entries: ActiveOpportunity[]): Promise<boolean[]> {
+		return await Promise.all(entries.map((e) => this.addActiveOpportunity(namespace, e.leadId, e.opportunityId, e.process)));
 	}
 
 	async activeOpportunities(namespace: string, leadId: string): Promise<string[]> {

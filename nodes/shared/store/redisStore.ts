@@ -8,6 +8,7 @@ import {
 	duplicateReason,
 	MATCH_ORDER,
 	type CheckInput,
+	type ActiveOpportunity,
 	type CheckOnlyLookup,
 	type LeadStore,
 	type MatchKind,
@@ -17,7 +18,7 @@ import {
 } from './contract';
 import type { AuditEntry } from './opportunityOps';
 import { OpportunityStore, type VersionedWrite } from './opportunityStore';
-import { batchedLuaScript, evalScriptBatched, type ScriptCall, type ScriptReply } from '../redisScripts';
+import { batchedLuaScript, evalScriptBatched, evalScriptMany, luaScript, type ScriptCall, type ScriptReply } from '../redisScripts';
 
 /**
  * Most entries the `<namespace>:duplicates` audit log holds. At the cap new duplicates are still
@@ -107,6 +108,12 @@ redis.call('SET', KEYS[1], ARGV[2])
 if ARGV[3] ~= '' then redis.call('RPUSH', KEYS[2], ARGV[3]) end
 return 1
 `);
+
+const ADD_ACTIVE = luaScript(`
+for i = 1, #KEYS do redis.call('SADD', KEYS[i], ARGV[i]) end
+return #KEYS
+`);
+const ACTIVE_PER_RUN = 500;
 
 const writeCall = (namespace: string, w: VersionedWrite): ScriptCall => ({
 	keys: [`${namespace}:opportunity:${w.opportunityId}`, `${namespace}:audit:${w.opportunityId}`],
@@ -247,6 +254,19 @@ export class RedisLeadStore extends OpportunityStore implements LeadStore {
 		if (process === 'UNKNOWN') return false;
 		await this.redis.sadd(`${namespace}:profile:${leadId}:active`, opportunityId);
 		return true;
+	}
+
+	async addActiveOpportunities(namespace: string, entries: ActiveOpportunity[]): Promise<boolean[]> {
+		// One script run per chunk instead of a command per lead: a command costs the client a
+		// command object and a promise (~10 µs per lead at batch 1000 in the Filter Router).
+		const active = entries.filter((e) => e.process !== 'UNKNOWN');
+		const runs: ScriptCall[] = [];
+		for (let at = 0; at < active.length; at += ACTIVE_PER_RUN) {
+			const chunk = active.slice(at, at + ACTIVE_PER_RUN);
+			runs.push({ keys: chunk.map((e) => `${namespace}:profile:${e.leadId}:active`), args: chunk.map((e) => e.opportunityId) });
+		}
+		for (const [error] of await evalScriptMany(this.redis, ADD_ACTIVE, runs)) if (error) throw error;
+		return entries.map((e) => e.process !== 'UNKNOWN');
 	}
 
 	async activeOpportunities(namespace: string, leadId: string): Promise<string[]> {
