@@ -13,7 +13,7 @@ import { recordDecisions } from '../nodes/shared/metrics/recorder';
 import type { CheckInput, Verdict } from '../nodes/shared/store/contract';
 import { RedisLeadStore } from '../nodes/shared/store/redisStore';
 import { addEntries } from '../nodes/shared/streams';
-import { redisUrl } from '../test/support/redis';
+import { deletePrefix, redisUrl } from '../test/support/redis';
 
 const arg = (name: string, fallback: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);
 const ROUNDS = arg('rounds', 10);
@@ -101,15 +101,6 @@ async function round(r: number): Promise<void> {
 	await stage('trigger: XACK', measured, () => redis.multi().xack(queue, 'g', ...ids).hdel(`${queue}:g:lastError`, ...ids).exec());
 }
 
-async function cleanUp(): Promise<void> {
-	let cursor = '0';
-	do {
-		const [next, keys] = await redis.scan(cursor, 'MATCH', `${ns}*`, 'COUNT', 5000);
-		if (keys.length) await redis.del(...keys);
-		cursor = next;
-	} while (cursor !== '0');
-}
-
 async function main(): Promise<void> {
 	await redis.xgroup('CREATE', `${ns}:filterQueue`, 'g', '0', 'MKSTREAM');
 	for (let r = 0; r <= ROUNDS; r++) await round(r);
@@ -135,6 +126,6 @@ main()
 		process.exitCode = 1;
 	})
 	.finally(async () => {
-		await cleanUp();
+		await deletePrefix(redis, ns);
 		redis.disconnect();
 	});

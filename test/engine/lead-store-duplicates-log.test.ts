@@ -1,7 +1,7 @@
 import { fieldsToObject, MESSAGE_FIELD } from '../../nodes/shared/streams';
-import { dedupeKeysOf, type CheckInput } from '../../nodes/shared/store/contract';
 import { RedisLeadStore } from '../../nodes/shared/store/redisStore';
 import { newTraceId } from '../../nodes/shared/trace';
+import { checkInput as input } from '../support/leadStore';
 import { deletePrefix, testRedis, uniquePrefix } from '../support/redis';
 
 // The Redis lead store's `<namespace>:duplicates` audit log is written through the streams module:
@@ -9,14 +9,11 @@ import { deletePrefix, testRedis, uniquePrefix } from '../support/redis';
 const prefix = uniquePrefix('dup-log');
 const redis = testRedis();
 const store = new RedisLeadStore(redis);
-const all = { phone: true, email: true, nameDestination: true };
 
 afterAll(async () => {
 	await deletePrefix(redis, prefix);
 	redis.disconnect();
 });
-
-const input = (ns: string, lead: CheckInput['lead'], traceId = newTraceId()): CheckInput => ({ traceId, namespace: ns, keys: dedupeKeysOf(lead, all), windowSeconds: 3600, lead });
 
 test('a duplicate is logged once, in the streams module entry shape; a redelivery adds nothing', async () => {
 	const ns = `${prefix}shape`;

@@ -1,6 +1,5 @@
-import { dedupeKeysOf, type CheckInput } from '../../nodes/shared/store/contract';
 import { RedisLeadStore } from '../../nodes/shared/store/redisStore';
-import { newTraceId } from '../../nodes/shared/trace';
+import { checkInput as input } from '../support/leadStore';
 import { deletePrefix, testRedis, uniquePrefix } from '../support/redis';
 
 // The Redis store's own layout: documents the client builds as JSON must read back as the earlier
@@ -9,14 +8,11 @@ import { deletePrefix, testRedis, uniquePrefix } from '../support/redis';
 const prefix = uniquePrefix('store-layout');
 const redis = testRedis();
 const store = new RedisLeadStore(redis);
-const all = { phone: true, email: true, nameDestination: true };
 
 afterAll(async () => {
 	await deletePrefix(redis, prefix);
 	redis.disconnect();
 });
-
-const input = (ns: string, lead: CheckInput['lead'], traceId = newTraceId()): CheckInput => ({ traceId, namespace: ns, keys: dedupeKeysOf(lead, all), windowSeconds: 3600, lead });
 
 test('an original stores its opportunity, profile, phone index, identity keys and verdict as JSON', async () => {
 	const ns = `${prefix}docs`;
