@@ -119,11 +119,22 @@ async function cpuNow() {
 	const pid = n8n?.process?.pid;
 	const info = await redis.info('cpu');
 	const redisCpu = ['used_cpu_user', 'used_cpu_sys'].reduce((sum, k) => sum + Number(info.match(new RegExp(`${k}:([\\d.]+)`))?.[1] ?? 0), 0);
-	return { main: pid ? ticks(`/proc/${pid}/task/${pid}/stat`) : 0, n8n: pid ? ticks(`/proc/${pid}/stat`) : 0, redis: redisCpu };
+	return { main: pid ? ticks(`/proc/${pid}/task/${pid}/stat`) : 0, n8n: pid ? ticks(`/proc/${pid}/stat`) : 0, redis: redisCpu, commands: await commandTimes() };
 }
-/** µs of CPU per message over a drain, per side. */
-const cpuPerMessage = (a, b, messages) => Object.fromEntries(Object.keys(a).map((k) => [k, (1e6 * (b[k] - a[k])) / messages]));
+/** Redis's time per command (µs, INFO commandstats; commands inside scripts count under their own name too). */
+async function commandTimes() {
+	const times = {};
+	for (const [, name, usec] of (await redis.info('commandstats')).matchAll(/cmdstat_([a-z|]+):calls=\d+,usec=(\d+)/g)) times[name] = Number(usec);
+	return times;
+}
+/** µs of CPU per message over a drain, per side; `commands`: Redis µs per message by command. */
+const cpuPerMessage = (a, b, messages) => ({
+	...Object.fromEntries(['main', 'n8n', 'redis'].map((k) => [k, (1e6 * (b[k] - a[k])) / messages])),
+	commands: Object.fromEntries(Object.keys(b.commands).map((c) => [c, (b.commands[c] - (a.commands[c] ?? 0)) / messages])),
+});
 const showCpu = (c) => `CPU per message: n8n main thread ${c.main.toFixed(0)} µs, n8n all threads ${c.n8n.toFixed(0)} µs, Redis ${c.redis.toFixed(0)} µs`;
+/** The commands that took most of Redis's time per message (a script's total includes the commands it ran). */
+const showCommands = (c) => Object.entries(c.commands).filter(([, us]) => us >= 0.5).sort((x, y) => y[1] - x[1]).slice(0, 10).map(([name, us]) => `${name} ${us.toFixed(1)}`).join(', ');
 
 async function rawLoop(count) {
 	const key = 'bench:raw';
@@ -264,6 +275,7 @@ try {
 		const usPerLead = 1e6 / r.msgPerS - 1e6 / noOp.msgPerS;
 		out(`pipeline (Dedupe → Filter Router → Add), batch ${run.batch} × ${run.concurrency}: ${r.execPerS.toFixed(1)} executions/s, ${Math.round(r.msgPerS)} msg/s (${messages} new leads); trigger → No-Op just before: ${Math.round(noOp.msgPerS)} msg/s; floor ${cellFloor.toFixed(1)}/s: ${(100 * r.execPerS / cellFloor).toFixed(0)}%; the pack's cost in n8n ${usPerLead.toFixed(0)} µs/lead; load ${load1()}`);
 		out(`  pipeline ${showCpu(r.cpu)}; No-Op ${showCpu(noOp.cpu)}`);
+		out(`  Redis µs per lead by command (pipeline): ${showCommands(r.cpu)}`);
 		if (pipelineProfileFile && run === PIPELINE_RUNS[0]) {
 			const [p, profile] = await inspector.profile(() => timeDrain(run, messages));
 			writeFileSync(pipelineProfileFile, JSON.stringify(profile));

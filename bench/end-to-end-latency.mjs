@@ -15,7 +15,13 @@
 // No-Op run would leave out the HTTP intake every lead goes through. Between phases the bench waits
 // until n8n is idle (< 15 % of a core for 2 s), so no phase pays for the last one's backlog. A warm-up
 // (2 s at up to 50/s) runs through to the CRM first. Prints figures and ratios; asserts nothing.
-//   node bench/end-to-end-latency.mjs [--rates=200] [--seconds=30] [--baseline-seconds=5] [--warmup-seconds=2]
+// --leads-per-request=N (N > 1): the leads arrive as bulk imports of N leads each (POST
+// /webhook/leads/import, HMAC-signed, rate/N requests/s), the way a form backend or a CRM export
+// sends leads in volume; a lead's latency then counts from its import request's answer, and the
+// baseline runs at the same request rate.
+// --cpu-profile=<file.cpuprofile>: n8n's CPU profile (DevTools) of the first rate's run phase.
+//   node bench/end-to-end-latency.mjs [--rates=200] [--seconds=30] [--baseline-seconds=5] [--warmup-seconds=2] [--leads-per-request=1]
+import { createHmac, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +34,7 @@ import { installPipeline } from '../scripts/pipeline-setup.mjs';
 import { expectedProcess } from '../scripts/sample-leads.mjs';
 import { startSandboxes } from '../scripts/sandboxes.mjs';
 import { openLoad, percentile } from './http-load.mjs';
+import { connectInspector, inspectorUrl } from './inspector.mjs';
 import { startRedisServer } from './redis-server.mjs';
 
 const arg = (name, fallback) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);
@@ -35,6 +42,9 @@ const RATES = (process.argv.find((a) => a.startsWith('--rates='))?.split('=')[1]
 const SECONDS = arg('seconds', 30);
 const BASELINE_SECONDS = arg('baseline-seconds', 5);
 const WARMUP_SECONDS = arg('warmup-seconds', 2);
+const PER_REQUEST = Math.max(1, Math.floor(arg('leads-per-request', 1)));
+const PROFILE_FILE = process.argv.find((a) => a.startsWith('--cpu-profile='))?.split('=')[1];
+const FORM_SECRET = randomBytes(24).toString('hex');
 const CRM_RATE_LIMIT = 2000;
 const DESTINATIONS = ['Maldives', 'Singapore'];
 const out = (line) => process.stdout.write(`${line}\n`);
@@ -69,10 +79,18 @@ const bare = {
 
 const runId = Date.now().toString(36).slice(-5);
 let leadNo = 0;
-/** A website form post with its own phone, email and name (Dedupe sees a new person each time). */
-function leadBody() {
+/** A website lead with its own phone, email and name (Dedupe sees a new person each time). */
+function lead() {
 	const i = leadNo++;
-	return JSON.stringify({ name: `Latency ${runId} ${i}`, phone: `+9197${String(10_000_000 + ((parseInt(runId, 36) * 7919 + i) % 90_000_000)).slice(-8)}`, email: `latency.${runId}.${i}@example.com`, destination: DESTINATIONS[i % DESTINATIONS.length], utm_source: 'bench' });
+	return { name: `Latency ${runId} ${i}`, phone: `+9197${String(10_000_000 + ((parseInt(runId, 36) * 7919 + i) % 90_000_000)).slice(-8)}`, email: `latency.${runId}.${i}@example.com`, destination: DESTINATIONS[i % DESTINATIONS.length], utm_source: 'bench' };
+}
+/** A website form post of one lead. */
+const leadBody = () => JSON.stringify(lead());
+let importNo = 0;
+/** A bulk import of PER_REQUEST leads, signed as the Bulk import trigger requires (HMAC of the body). */
+function importBody() {
+	const body = JSON.stringify({ importId: `latency-${runId}-${importNo++}`, leads: Array.from({ length: PER_REQUEST }, lead) });
+	return { body, headers: { 'x-lead-signature': createHmac('sha256', FORM_SECRET).update(body).digest('hex') } };
 }
 
 const traceIdOf = (record) => {
@@ -82,18 +100,45 @@ const traceIdOf = (record) => {
 		return undefined;
 	}
 };
+/** The leads a request carried, as [key, answered record]: traceId for a form post (from its answer), email for an import. */
+function acceptedLeads(records) {
+	if (PER_REQUEST === 1) return records.filter((r) => r.status === 202 && traceIdOf(r)).map((r) => [traceIdOf(r), r]);
+	return records.filter((r) => r.status === 200 && JSON.parse(r.body).successful === PER_REQUEST).flatMap((r) => JSON.parse(r.sent).leads.map((l) => [l.email, r]));
+}
 const statuses = (records) => Object.fromEntries([...records.reduce((m, r) => m.set(r.status, (m.get(r.status) ?? 0) + 1), new Map())]);
 
-/** Waits until the CRM stand-in holds an opportunity for every traceId, or 60 s pass without a new one. */
-async function crmReceipts(sandbox, traceIds) {
-	const wanted = new Set(traceIds);
+/**
+ * Waits until the CRM stand-in holds an opportunity for every key (traceId, or the lead's email for
+ * imports: their answer names no traceIds), or 60 s pass without a new one.
+ */
+async function crmReceipts(sandbox, keys) {
+	const wanted = new Set(keys);
 	let seen = -1;
 	let changedAt = Date.now();
 	for (;;) {
-		const receipts = new Map((await sandbox.read('/crm/opportunities')).filter((o) => wanted.has(o.traceId)).map((o) => [o.traceId, o.receivedAt]));
+		const emails = PER_REQUEST === 1 ? undefined : new Map((await sandbox.read('/crm/leads')).map((l) => [l.id, l.email]));
+		const keyOf = (o) => (emails ? emails.get(o.leadId) : o.traceId);
+		const found = (await sandbox.read('/crm/opportunities')).filter((o) => wanted.has(keyOf(o)));
+		const receipts = new Map(found.map((o) => [keyOf(o), o.receivedAt]));
 		if (receipts.size !== seen) [seen, changedAt] = [receipts.size, Date.now()];
-		if (receipts.size >= wanted.size || Date.now() - changedAt > 60_000) return receipts;
+		if (receipts.size >= wanted.size || Date.now() - changedAt > 60_000) return Object.assign(receipts, { traceIds: new Map(found.map((o) => [keyOf(o), o.traceId])) });
 		await sleep(500);
+	}
+}
+
+/** traceId → when it was added to syncQueue (its entry id's milliseconds). */
+async function syncQueueTimes(url) {
+	const redis = new Redis(url);
+	try {
+		const times = new Map();
+		for (const [id, fields] of await redis.xrange('syncQueue', '-', '+')) {
+			const message = JSON.parse(fields[fields.indexOf('message') + 1] ?? '{}');
+			const traceId = message.traceID ?? message.traceId;
+			if (traceId && !times.has(traceId)) times.set(traceId, Number(id.split('-')[0]));
+		}
+		return times;
+	} finally {
+		redis.disconnect();
 	}
 }
 
@@ -136,20 +181,21 @@ function logCounter(child) {
 	return { take: () => { const taken = [...counts].sort((a, b) => b[1] - a[1]); counts.clear(); return taken; } };
 }
 const logged = (taken) => (taken.length ? `; n8n logged ${taken.slice(0, 4).map(([what, n]) => `${n}× "${what}"`).join(', ')}` : '');
-/** The answers other than 202, by body. */
-function refusedWith(records) {
+/** The answers other than `ok` (202; an import's 200), by body. */
+function refusedWith(records, ok = 202) {
 	const bodies = new Map();
-	for (const r of records.filter((x) => x.status !== 202)) bodies.set(`${r.status} ${r.body.slice(0, 90)}`, (bodies.get(`${r.status} ${r.body.slice(0, 90)}`) ?? 0) + 1);
-	return bodies.size ? `; answers other than 202: ${[...bodies].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([body, n]) => `${n}× ${body}`).join(' | ')}` : '';
+	for (const r of records.filter((x) => x.status !== ok)) bodies.set(`${r.status} ${r.body.slice(0, 90)}`, (bodies.get(`${r.status} ${r.body.slice(0, 90)}`) ?? 0) + 1);
+	return bodies.size ? `; answers other than ${ok}: ${[...bodies].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([body, n]) => `${n}× ${body}`).join(' | ')}` : '';
 }
 
 const redisServer = await startRedisServer();
 let sandbox;
+let inspector;
 const n8n = await N8nInstance.create();
 try {
 	sandbox = await startSandboxes(sandboxSecrets());
 	n8n.installPack(packThePack(mkdtempSync(join(tmpdir(), 'lead-pipeline-pack-'))));
-	installPipeline(n8n, { redisUrl: redisServer.url, sandbox, env: {}, fresh: true, transform: withStandInCrmBudget });
+	installPipeline(n8n, { redisUrl: redisServer.url, sandbox, env: { LEAD_PIPELINE_FORM_SECRET: FORM_SECRET }, fresh: true, transform: withStandInCrmBudget });
 	const bareFile = join(n8n.userFolder, 'bench-latency-bare.json');
 	writeFileSync(bareFile, JSON.stringify(bare));
 	n8n.importWorkflow(bareFile);
@@ -157,49 +203,68 @@ try {
 	// `npm start`'s environment but for one setting the other benches and any high-volume n8n use:
 	// successful runs not stored (else the baseline measures 200 SQLite writes/s; the pipeline's
 	// intake starts no executions and its consumers a few per second).
-	await n8n.start({ timeoutMs: 600_000, env: { EXECUTIONS_DATA_SAVE_ON_SUCCESS: 'none' } });
+	const nodeOptions = [process.env.NODE_OPTIONS, PROFILE_FILE ? '--inspect=127.0.0.1:0' : ''].filter(Boolean).join(' ');
+	await n8n.start({ timeoutMs: 600_000, env: { EXECUTIONS_DATA_SAVE_ON_SUCCESS: 'none', ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) } });
+	inspector = PROFILE_FILE ? await connectInspector(inspectorUrl(n8n.logs)) : undefined;
 	const n8nLog = logCounter(n8n.process);
-	for (const path of ['leads', 'bench-latency-bare']) await n8n.waitForWebhook(path);
+	for (const path of ['leads', 'leads/import', 'bench-latency-bare']) await n8n.waitForWebhook(path);
 	const redis = new Redis(redisServer.url);
 	for (const stream of ['filterQueue', 'syncQueue']) {
 		while (!(await redis.xinfo('GROUPS', stream).then((g) => g.length > 0, () => false))) await sleep(200);
 	}
 	redis.disconnect();
 	out(`n8n ${n8n.url} with every template (CRM Sync at ${CRM_RATE_LIMIT} calls/s), own redis-server, stand-ins; load average ${load()} (2 cores, shared)`);
-	const intake = `${n8n.url}/webhook/leads`;
+	const intake = `${n8n.url}/webhook/${PER_REQUEST === 1 ? 'leads' : 'leads/import'}`;
+	const makeBody = PER_REQUEST === 1 ? leadBody : importBody;
+	const what = PER_REQUEST === 1 ? 'form posts' : `imports of ${PER_REQUEST} leads`;
 
-	const warmup = await openLoad(intake, { rate: Math.min(RATES[0], 50), seconds: WARMUP_SECONDS, makeBody: leadBody });
-	const warmed = await crmReceipts(sandbox, warmup.records.map(traceIdOf).filter(Boolean));
-	out(`warm-up: ${warmup.records.length} leads at ${Math.min(RATES[0], 50)}/s ${JSON.stringify(statuses(warmup.records))}, ${warmed.size} in the CRM; settled in ${(await settle(n8n.process.pid)).toFixed(0)} s${logged(n8nLog.take())}`);
+	const warmupRate = Math.min(RATES[0], 50) / PER_REQUEST;
+	const warmup = await openLoad(intake, { rate: warmupRate, seconds: WARMUP_SECONDS, makeBody });
+	const warmed = await crmReceipts(sandbox, acceptedLeads(warmup.records).map(([key]) => key));
+	out(`warm-up: ${warmup.records.length} ${what} at ${warmupRate}/s ${JSON.stringify(statuses(warmup.records))}, ${warmed.size} leads in the CRM; settled in ${(await settle(n8n.process.pid)).toFixed(0)} s${logged(n8nLog.take())}`);
 
 	for (const rate of RATES) {
-		out(`\n${rate} leads/s:`);
-		const baseline = await openLoad(`${n8n.url}/webhook/bench-latency-bare`, { rate, seconds: BASELINE_SECONDS, makeBody: leadBody });
+		const requestRate = rate / PER_REQUEST;
+		out(`\n${rate} leads/s (${requestRate} ${what}/s):`);
+		const baseline = await openLoad(`${n8n.url}/webhook/bench-latency-bare`, { rate: requestRate, seconds: BASELINE_SECONDS, makeBody: leadBody });
 		const baselineLatency = baseline.records.filter((r) => r.status === 202).map((r) => r.answeredAt - r.scheduledAt);
-		out(`  baseline, bare Webhook → Respond to Webhook, ${baseline.records.length} posts at ${rate}/s (sent at ${(baseline.records.length / baseline.sendSeconds).toFixed(1)}/s) ${JSON.stringify(statuses(baseline.records))}: ${spread(baselineLatency)}${refusedWith(baseline.records)}${logged(n8nLog.take())}; load ${load()}; settled in ${(await settle(n8n.process.pid)).toFixed(0)} s`);
+		out(`  baseline, bare Webhook → Respond to Webhook, ${baseline.records.length} posts at ${requestRate}/s (sent at ${(baseline.records.length / baseline.sendSeconds).toFixed(1)}/s) ${JSON.stringify(statuses(baseline.records))}: ${spread(baselineLatency)}${refusedWith(baseline.records)}${logged(n8nLog.take())}; load ${load()}; settled in ${(await settle(n8n.process.pid)).toFixed(0)} s`);
 
-		const run = await openLoad(intake, { rate, seconds: SECONDS, makeBody: leadBody });
-		const accepted = run.records.filter((r) => r.status === 202 && traceIdOf(r));
+		const send = () => openLoad(intake, { rate: requestRate, seconds: SECONDS, makeBody });
+		let run;
+		if (inspector && rate === RATES[0]) {
+			let profile;
+			[run, profile] = await inspector.profile(send);
+			writeFileSync(PROFILE_FILE, JSON.stringify(profile));
+			out(`  n8n's CPU profile of this run phase: ${PROFILE_FILE}`);
+		} else run = await send();
+		const accepted = acceptedLeads(run.records);
+		const acceptedRequests = new Set(accepted.map(([, r]) => r));
 		const lastAnswer = Date.now();
-		const receipts = await crmReceipts(sandbox, accepted.map(traceIdOf));
-		const intakeLatency = accepted.map((r) => r.answeredAt - r.scheduledAt);
+		const receipts = await crmReceipts(sandbox, accepted.map(([key]) => key));
+		const intakeLatency = [...acceptedRequests].map((r) => r.answeredAt - r.scheduledAt);
 		const first = run.records[0]?.scheduledAt ?? 0;
 		const answeredFor = (Math.max(...run.records.map((r) => r.answeredAt)) - first) / 1000;
-		const endToEnd = accepted.filter((r) => receipts.has(traceIdOf(r))).map((r) => ({ at: r.scheduledAt - first, latency: receipts.get(traceIdOf(r)) - r.answeredAt }));
+		const endToEnd = accepted.filter(([key]) => receipts.has(key)).map(([key, r]) => ({ at: r.scheduledAt - first, latency: receipts.get(key) - r.answeredAt }));
 		const receivedAt = [...receipts.values()].sort((a, b) => a - b);
 		const crmRate = receivedAt.length > 1 ? (receivedAt.length - 1) / ((receivedAt.at(-1) - receivedAt[0]) / 1000) : NaN;
-		out(`  intake: ${run.records.length} posts at ${rate}/s (sent at ${(run.records.length / run.sendSeconds).toFixed(1)}/s) ${JSON.stringify(statuses(run.records))}: ${(accepted.length / answeredFor).toFixed(1)} accepted/s over the ${answeredFor.toFixed(1)} s until the last answer; schedule → 202: ${spread(intakeLatency)}${refusedWith(run.records)}${logged(n8nLog.take())}`);
+		out(`  intake: ${run.records.length} ${what} at ${requestRate}/s (sent at ${(run.records.length / run.sendSeconds).toFixed(1)}/s) ${JSON.stringify(statuses(run.records))}: ${(accepted.length / answeredFor).toFixed(1)} leads accepted/s over the ${answeredFor.toFixed(1)} s until the last answer; schedule → ${PER_REQUEST === 1 ? 202 : 200}: ${spread(intakeLatency)}${refusedWith(run.records, PER_REQUEST === 1 ? 202 : 200)}${logged(n8nLog.take())}`);
 		out(`  end to end, 202 → the CRM stand-in receives POST /opportunities: ${receipts.size}/${accepted.length} accepted leads in the CRM (${accepted.length - receipts.size} missing ${((Date.now() - lastAnswer) / 1000).toFixed(0)} s after the last answer); ${spread(endToEnd.map((e) => e.latency))}; the CRM received ${crmRate.toFixed(1)} leads/s`);
 		const windows = [];
 		for (let from = 0; from < SECONDS * 1000; from += 10_000) {
 			const inWindow = endToEnd.filter((e) => e.at >= from && e.at < from + 10_000).map((e) => e.latency);
 			if (inWindow.length) windows.push(`${from / 1000}–${from / 1000 + 10} s: p50 ${ms(percentile(inWindow, 50))}, p99 ${ms(percentile(inWindow, 99))} (n=${inWindow.length})`);
 		}
+		// Where the time goes: the syncQueue entry's id is the time the Filter Router's branch queued the lead.
+		const queuedAt = await syncQueueTimes(redisServer.url);
+		const stages = endToEnd.length ? accepted.filter(([key]) => queuedAt.has(receipts.traceIds.get(key))).map(([key, r]) => ({ toSync: queuedAt.get(receipts.traceIds.get(key)) - r.answeredAt, toCrm: receipts.get(key) - queuedAt.get(receipts.traceIds.get(key)) })) : [];
+		if (stages.length) out(`  by stage: answer → queued on syncQueue (filter queue: consumer, Dedupe, Filter Router) ${spread(stages.map((x) => x.toSync))}; syncQueue → CRM receipt (CRM Sync) ${spread(stages.map((x) => x.toCrm))}`);
 		out(`  by posting time (a growing latency = a backlog): ${windows.join('; ')}`);
 		const e2e = endToEnd.map((e) => e.latency);
 		out(`  end to end / bare webhook round trip: p50 ${(percentile(e2e, 50) / percentile(baselineLatency, 50)).toFixed(1)}×, p99 ${(percentile(e2e, 99) / percentile(baselineLatency, 99)).toFixed(1)}×; load average ${load()}; settled in ${(await settle(n8n.process.pid)).toFixed(0)} s`);
 	}
 } finally {
+	inspector?.close();
 	await n8n.stop();
 	await sandbox?.stop();
 	await redisServer.stop();

@@ -37,7 +37,9 @@ export const nowMs = () => performance.timeOrigin + performance.now();
 /**
  * Open-loop load: POSTs `makeBody(i)` at `rate` requests/s for `seconds` whatever the answers, so a
  * slow server cannot slow the arrivals (no coordinated omission). Each request's latency counts
- * from its scheduled time. Returns [{ scheduledAt, answeredAt, status, body }] in order.
+ * from its scheduled time. `makeBody` returns the body, or { body, headers } for per-request headers
+ * (a signature over the body). Returns [{ scheduledAt, answeredAt, status, body, sent }] in order
+ * (`sent`: the request body).
  */
 export async function openLoad(url, { rate, seconds, makeBody, headers = { 'content-type': 'application/json' } }) {
 	const agent = new Agent({ keepAlive: true, maxSockets: 256 });
@@ -49,12 +51,13 @@ export async function openLoad(url, { rate, seconds, makeBody, headers = { 'cont
 		const scheduledAt = started + (i * 1000) / rate;
 		const wait = scheduledAt - nowMs();
 		if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-		const body = makeBody(i);
-		const record = { scheduledAt, sentAt: nowMs(), answeredAt: undefined, status: 0, body: '' };
+		const made = makeBody(i);
+		const [body, own] = typeof made === 'string' ? [made, {}] : [made.body, made.headers];
+		const record = { scheduledAt, sentAt: nowMs(), answeredAt: undefined, status: 0, body: '', sent: body };
 		records.push(record);
 		inFlight.push(
 			new Promise((resolve) => {
-				const req = request(url, { method: 'POST', agent, headers: { ...headers, 'content-length': Buffer.byteLength(body) } }, (res) => {
+				const req = request(url, { method: 'POST', agent, headers: { ...headers, ...own, 'content-length': Buffer.byteLength(body) } }, (res) => {
 					const chunks = [];
 					res.on('data', (c) => chunks.push(c));
 					res.on('end', () => {

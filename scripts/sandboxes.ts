@@ -49,6 +49,7 @@ async function main(): Promise<void> {
 				}),
 			),
 		}),
+		'/crm/leads': () => crm.leads.map((l) => ({ id: l.id, email: l.email })),
 		'/crm/opportunities': () => crm.opportunities.map((o) => ({ id: o.id, leadId: o.leadId, traceId: o.traceId, opportunityId: o.opportunityId, stage: o.stage, receivedAt: o.receivedAt })),
 		'/crm/followups': () => crm.followUps.map((f) => ({ id: f.id, opportunityId: f.opportunityId, dueAt: f.dueAt })),
 		'/webhooks': () =>

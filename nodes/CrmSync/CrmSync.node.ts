@@ -10,7 +10,8 @@ import { CrmTransientError, PushInProgressError, redactSecrets } from '../shared
 import { leadStorePort } from '../shared/crm/leadStorePort';
 import { COUNTER, type DecisionEvent } from '../shared/metrics/counters';
 import { CrmConfigurationError } from '../shared/crm/transport';
-import { syncOpportunity, type SyncOutcome } from '../shared/crm/sync';
+import { personKeys, syncOpportunity, type SyncOutcome } from '../shared/crm/sync';
+import { runInLanes } from '../shared/lanes';
 import { buildProvider, syncTargetOf } from './provider';
 import { crmSyncProperties } from './description';
 
@@ -57,14 +58,14 @@ export class CrmSync implements INodeType {
 			const built = await buildProvider(this, pipeline.redis, options);
 			secrets = built.secrets;
 			const store = leadStorePort(pipeline.store, pipeline.settings.namespace, `n8n:crmSync:${this.getWorkflow().id ?? 'workflow'}`);
-			for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
+			const targets = items.map((item) => syncTargetOf(item.json));
+			const pushOne = async (itemIndex: number): Promise<INodeExecutionData & { output: 0 | 1 | 2 }> => {
 				const json = items[itemIndex].json;
 				const pairedItem = { item: itemIndex };
-				const target = syncTargetOf(json);
+				const target = targets[itemIndex];
 				if (!target.opportunityId) {
 					count('failed', target.traceId ?? json.id);
-					failed.push({ json: { error: 'The item has no opportunity id: expected a sync message { _id, traceID } (as the consumer trigger delivers it, under message) or { opportunityId }', field: '_id', input: json }, pairedItem });
-					continue;
+					return { output: 2, json: { error: 'The item has no opportunity id: expected a sync message { _id, traceID } (as the consumer trigger delivers it, under message) or { opportunityId }', field: '_id', input: json }, pairedItem };
 				}
 				const attempt = async () =>
 					await syncOpportunity(store, built.provider, { ...target, opportunityId: target.opportunityId! }, {
@@ -81,10 +82,19 @@ export class CrmSync implements INodeType {
 				// "Already pushed" is a redelivery (or a concurrent run) of a push counted as synced.
 				const repeat = outcome.kind === 'skipped' && outcome.reason.startsWith('already pushed');
 				if (outcome.kind !== 'testRun' && !repeat) count(outcome.kind, outcome.traceId ?? target.traceId ?? json.id ?? target.opportunityId);
-				if (outcome.kind === 'synced') synced.push(out);
-				else if (outcome.kind === 'testRun') synced.push({ ...out, json: { ...out.json, testRun: true } });
-				else if (outcome.kind === 'skipped') skipped.push(out);
-				else failed.push(out);
+				if (outcome.kind === 'synced') return { output: 0, ...out };
+				if (outcome.kind === 'testRun') return { output: 0, ...out, json: { ...out.json, testRun: true } };
+				return { output: outcome.kind === 'skipped' ? 1 : 2, ...out };
+			};
+			const concurrency = Math.max(1, Math.floor(Number(options.concurrentPushes ?? DEFAULT_CONCURRENT_PUSHES)));
+			const keys = concurrency === 1 ? items.map(() => []) : await Promise.all(targets.map(async (t) => (t.opportunityId ? personKeys(await store.load(t.opportunityId)) : [])));
+			const results = await runInLanes(keys, concurrency, pushOne);
+			// The first failure (in item order) fails the execution, after the pushes running beside it ended.
+			for (const r of results) if ('error' in r) throw r.error;
+			for (const r of results) {
+				if (!('value' in r)) continue;
+				const { output, ...item } = r.value;
+				[synced, skipped, failed][output].push(item);
 			}
 		} finally {
 			// Also when an item failed the batch: the pushes before it happened.
@@ -94,6 +104,13 @@ export class CrmSync implements INodeType {
 		return [synced, skipped, failed];
 	}
 }
+
+/**
+ * A batch's pushes run this many at once: each waits on 3–4 CRM round trips, so one at a time left
+ * the CRM stage at ≈ 100 leads/s with 2 parallel executions (bench/end-to-end-latency.mjs). The
+ * rate limit still caps the calls.
+ */
+const DEFAULT_CONCURRENT_PUSHES = 10;
 
 /**
  * Syncs, waiting while another execution holds the push lease if that lease lapses within

@@ -109,6 +109,15 @@ export const crmSyncProperties: INodeProperties[] = [
 				description: 'Tries for a 429 or 5xx before the item fails as transient and the stream consumer redelivers it',
 			},
 			{
+				displayName: 'Concurrent Pushes',
+				name: 'concurrentPushes',
+				type: 'number',
+				typeOptions: { minValue: 1, maxValue: 50 },
+				default: 10,
+				description:
+					"How many of the batch's opportunities are pushed at once (each waits on 3–4 CRM calls). One person's opportunities (same phone, email or profile) still go one after another, so the CRM lead is never created twice. The Rate Limit below still caps the calls. 1: one after another in item order.",
+			},
+			{
 				displayName: 'First Follow-Up',
 				name: 'followUp',
 				type: 'boolean',

@@ -50,9 +50,12 @@ interface Seeded {
 	message: IDataObject;
 }
 
-async function seed(lead: { name?: string; phone?: string; email?: string; destination?: string }, route?: { process: FiltrationProcess; stage: string }): Promise<Seeded> {
+async function seed(
+	lead: { name?: string; phone?: string; email?: string; destination?: string },
+	route?: { process: FiltrationProcess; stage: string },
+	keys: Record<string, string> = { ...(lead.phone ? { phone: lead.phone } : {}), ...(lead.email ? { email: lead.email } : {}) },
+): Promise<Seeded> {
 	const traceId = newTraceId();
-	const keys = { ...(lead.phone ? { phone: lead.phone } : {}), ...(lead.email ? { email: lead.email } : {}) };
 	const verdict = await store.checkAndRecord({ traceId, namespace: ns, keys, windowSeconds: 3600, lead: { channel: 'WEBSITE', ...lead } });
 	if (verdict.duplicate) throw new Error('seed: expected an original');
 	if (route) await store.setFiltration(ns, verdict.opportunityId, { by: 'test', traceId, ...route });
@@ -354,6 +357,32 @@ describe('CRM Sync to the in-house CRM, through the n8n engine and the in-house 
 		expect(crm.leads).toHaveLength(1);
 		expect(crm.opportunities).toHaveLength(1);
 		expect(synced[0]).toMatchObject({ crmLeadId: crm.leads[0].id });
+	});
+
+	test('a batch pushes its opportunities side by side (Concurrent Pushes, default 10), but one person\'s opportunities one after another: one CRM lead per person', async () => {
+		// Every CRM call takes 150 ms: pushed one by one, no two requests could arrive closer than that.
+		for (const path of ['/leads', '/opportunities', '/follow-ups']) crm.delayNext(path, 150, 1_000);
+		const people = await Promise.all(Array.from({ length: 8 }, async (_, i) => await seed({ name: `P${i}`, phone: `+9198450002${String(i).padStart(2, '0')}` })));
+		// Two opportunities of one person (same phone: one profile), told apart by email only.
+		const first = await seed({ name: 'Twice', phone: '+919845000299', email: 'twice.1@example.com' }, undefined, { email: 'twice.1@example.com' });
+		const second = await seed({ name: 'Twice', phone: '+919845000299', email: 'twice.2@example.com' }, undefined, { email: 'twice.2@example.com' });
+		const items = [first.item, ...people.map((p) => p.item), second.item];
+		const { synced, skipped, failed } = outputs(await sync(items, inhouseParams()));
+		expect([skipped, failed]).toEqual([[], []]);
+		expect(synced.map((o) => o.opportunityId)).toEqual([first, ...people, second].map((s) => s.opportunityId));
+		const arrivals = crm.requests.map((r) => r.receivedAt).sort((a, b) => a - b);
+		const closest = Math.min(...arrivals.slice(1).map((at, i) => at - arrivals[i]));
+		expect(closest).toBeLessThan(50);
+		expect(crm.leads.filter((l) => l.phone === '+919845000299')).toHaveLength(1);
+		expect(crm.opportunities.filter((o) => o.leadId === crm.leads.find((l) => l.phone === '+919845000299')!.id)).toHaveLength(2);
+		expect(crm.leads).toHaveLength(9);
+		expect(crm.opportunities).toHaveLength(10);
+	});
+
+	test('Concurrent Pushes 1: one push after another, in item order', async () => {
+		const seeded = await Promise.all(Array.from({ length: 3 }, async (_, i) => await seed({ phone: `+9198450003${String(i).padStart(2, '0')}` })));
+		await sync(seeded.map((s) => s.item), inhouseParams({ concurrentPushes: 1 }));
+		expect(crm.opportunities.map((o) => o.opportunityId)).toEqual(seeded.map((s) => s.opportunityId));
 	});
 
 	test('429 with Retry-After, then success; the API key never appears in the output or errors', async () => {
