@@ -7,6 +7,7 @@ import { REDIS_CREDENTIAL, toRedisCredentialData } from '../common/redisCredenti
 import { toWebhookSigning, WEBHOOK_SIGNING_CREDENTIAL, webhookSigningTestMethods, type WebhookSigning } from '../common/webhookSigningCredential';
 import { redisCredentialTestMethods } from '../common/redisCredentialTest';
 import { displayUrl, parseDelayList, type BackoffSchedule } from '../shared/http';
+import { mapBounded } from '../shared/lanes';
 import { COUNTER, type DecisionEvent } from '../shared/metrics/counters';
 import { borrowRedis, type BorrowedRedis } from '../shared/redisPool';
 import { cachedCredentials } from '../common/credentialCache';
@@ -44,20 +45,6 @@ interface Options {
 type Planned =
 	| { itemIndex: number; envelope: DeliveryEnvelope }
 	| { itemIndex: number; problem: string };
-
-/** Runs `work` over `inputs` with at most `limit` in flight, results in input order. */
-async function mapBounded<T, R>(inputs: T[], limit: number, work: (input: T) => Promise<R>): Promise<R[]> {
-	const results = new Array<R>(inputs.length);
-	let next = 0;
-	const runners = Array.from({ length: Math.min(limit, inputs.length) }, async () => {
-		while (next < inputs.length) {
-			const index = next++;
-			results[index] = await work(inputs[index]);
-		}
-	});
-	await Promise.all(runners);
-	return results;
-}
 
 function queueNames(options: Options): WebhookQueueNames {
 	return {

@@ -15,23 +15,32 @@ export async function runInLanes<T>(keysOf: string[][], limit: number, work: (in
 	const results = new Array<LaneResult<T>>(keysOf.length).fill({ skipped: true });
 	const width = Math.max(1, Math.floor(limit) || 1);
 	const lanes = width === 1 ? [keysOf.map((_, i) => i)] : lanesOf(keysOf);
-	let nextLane = 0;
 	let failed = false;
-	const worker = async () => {
-		while (!failed && nextLane < lanes.length) {
-			const lane = lanes[nextLane++];
-			for (const index of lane) {
-				if (failed) return;
-				try {
-					results[index] = { value: await work(index) };
-				} catch (error) {
-					results[index] = { error };
-					failed = true;
-				}
+	await mapBounded(lanes, width, async (lane) => {
+		for (const index of lane) {
+			if (failed) return;
+			try {
+				results[index] = { value: await work(index) };
+			} catch (error) {
+				results[index] = { error };
+				failed = true;
 			}
 		}
-	};
-	await Promise.all(Array.from({ length: Math.min(width, lanes.length) }, worker));
+	});
+	return results;
+}
+
+/** Runs `work` over `inputs` with at most `limit` in flight, results in input order; rejects with the first error. */
+export async function mapBounded<T, R>(inputs: T[], limit: number, work: (input: T) => Promise<R>): Promise<R[]> {
+	const results = new Array<R>(inputs.length);
+	let next = 0;
+	const runners = Array.from({ length: Math.min(Math.max(1, limit), inputs.length) }, async () => {
+		while (next < inputs.length) {
+			const index = next++;
+			results[index] = await work(inputs[index]);
+		}
+	});
+	await Promise.all(runners);
 	return results;
 }
 

@@ -1,4 +1,4 @@
-import { lanesOf, runInLanes } from '../../nodes/shared/lanes';
+import { lanesOf, mapBounded, runInLanes } from '../../nodes/shared/lanes';
 
 const tick = async () => await new Promise((r) => setImmediate(r));
 
@@ -51,5 +51,21 @@ describe('lanes: bounded concurrency where items sharing a key run one after ano
 			await tick();
 		});
 		expect(order).toEqual([0, 1, 2]);
+	});
+});
+
+describe('mapBounded', () => {
+	test('at most `limit` in flight, results in input order', async () => {
+		let running = 0;
+		let most = 0;
+		const results = await mapBounded([5, 6, 7, 8, 9], 2, async (n) => {
+			running++;
+			most = Math.max(most, running);
+			await tick();
+			running--;
+			return n * 2;
+		});
+		expect(results).toEqual([10, 12, 14, 16, 18]);
+		expect(most).toBe(2);
 	});
 });
