@@ -292,7 +292,7 @@ test('?format=json gives the same numbers as the page and Redis', async () => {
 
 test('Pause (confirmed) stops the running consumer; Resume (confirmed) drains what waited', async () => {
 	const pauseFlag = `${FILTER.stream}:${FILTER.group}:paused`;
-	const page = await openDashboard(await context.newPage());
+	let page = await openDashboard(await context.newPage());
 
 	// Pause, then the confirmation step: nothing changes before "Yes".
 	await queueRowLocator(page, FILTER.stream).getByRole('button', { name: 'Pause', exact: true }).click();
@@ -316,7 +316,11 @@ test('Pause (confirmed) stops the running consumer; Resume (confirmed) drains wh
 		const truth = await queueTruth(FILTER);
 		assert.deepEqual({ output: await redis.xlen(OUTPUT), waiting: truth.waiting, inFlight: truth.inFlight }, { output: delivered, waiting: pausedLeads.length, inFlight: 0 }, `while paused, after ${i + 1} block intervals`);
 	}
-	const pausedView = await readDashboard(await openDashboard(page));
+	// The result page goes back to the dashboard by itself after 5 s (meta refresh); a goto on the
+	// same tab races that navigation (Playwright then returns no response), so read a fresh tab.
+	await page.close();
+	page = await openDashboard(await context.newPage());
+	const pausedView = await readDashboard(page);
 	await page.screenshot({ path: join(ARTIFACTS, 'dashboard-paused.png'), fullPage: true });
 	assert.equal(shownQueue(pausedView, FILTER.stream).status, 'Paused');
 	assert.match(pausedView.headline, /1 queue paused/);
