@@ -13,10 +13,16 @@ export interface LeadFields {
 
 type Json = Record<string, unknown>;
 
-/** The lead in an item: a canonical Lead, or a consumed queue message { message: { leadData, source, traceId } }. */
+const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * The lead in an item: a canonical Lead, a consumed queue message { message: { leadData, source,
+ * traceId } }, or a queue message that is the lead itself (the outreach queue's { message: { traceId,
+ * name, phone, waId } }). A text `message` is a form's free-text field, not a queue message.
+ */
 export function leadOfItem(json: Json): LeadFields {
-	const message = json.message as Json | undefined;
-	const lead = (message?.leadData ?? json.leadData ?? json) as LeadFields;
+	const message = isObject(json.message) ? json.message : undefined;
+	const lead = (message?.leadData ?? json.leadData ?? message ?? json) as LeadFields;
 	return { ...lead, traceId: lead.traceId ?? (message?.traceId as string | undefined) ?? (json.traceId as string | undefined) };
 }
 

@@ -281,6 +281,37 @@ describe('permanent errors and fallbacks', () => {
 	});
 });
 
+describe('Trace ID and To left empty: taken from the lead in the item', () => {
+	const emptyLeadFields = () => textParams({ traceId: '', to: '', text: 'Hi, thanks for your enquiry' });
+
+	test('consumed queue messages (leadData, or the lead itself): the lead\'s WhatsApp ID (else phone) and the message\'s traceId', async () => {
+		const [waTrace, phoneTrace, outreachTrace] = [traceId(), traceId(), traceId()];
+		const run = await send([
+			{ id: '1-0', message: { traceId: waTrace, leadData: { name: 'Dana', phone: '+972501234567', waId: '972521112233' } } },
+			{ id: '2-0', message: { traceId: phoneTrace, leadData: { name: 'Avi', phone: '+972541234567' } } },
+			{ id: '3-0', message: { traceId: outreachTrace, name: 'Noa', phone: '+972531234567' } },
+		], emptyLeadFields());
+		expect(sent(run).map((s) => s.waId)).toEqual(['972521112233', '972541234567', '972531234567']);
+		expect(graph.requests.map((r) => (r.body as IDataObject).to)).toEqual(['972521112233', '972541234567', '972531234567']);
+		expect((await history(outreachTrace))[0]).toMatchObject({ traceId: outreachTrace });
+		expect((await history(waTrace))[0]).toMatchObject({ traceId: waTrace });
+		expect((await history(phoneTrace))[0]).toMatchObject({ traceId: phoneTrace });
+	});
+
+	test('a flat lead item, as the old default expressions read it', async () => {
+		const item = lead('+972501234567', { waId: '972529998877' });
+		const run = await send([item], emptyLeadFields());
+		expect(sent(run)[0]).toMatchObject({ outcome: 'sent', waId: '972529998877' });
+		expect((await history(String(item.traceId)))[0]).toMatchObject({ traceId: item.traceId });
+	});
+
+	test('no trace id anywhere in the item: the error names Trace ID', async () => {
+		const run = await send([{ phone: '+972501234567' }], emptyLeadFields());
+		expect(errorOf(run)).toMatch(/Trace ID is empty/);
+		expect(graph.requests).toHaveLength(0);
+	});
+});
+
 describe('idempotency and editor test runs', () => {
 	test('the same traceId + text is not sent twice: the repeat is Sent with duplicate: true and the first wamid', async () => {
 		const item = lead();

@@ -4,6 +4,7 @@ import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 import type { ChannelName } from '../../shared/whatsapp/channels';
 import { whatsAppClock } from '../../shared/whatsapp/clock';
 import { assertTimeZone, BusinessRulesError, parseHolidays, parseOpeningHours } from '../../shared/whatsapp/businessHours';
+import { leadOfItem } from '../../shared/leadItem';
 import { MessageInputError, type OutgoingMessage, type TemplateMessage, type TemplateParameter } from '../../shared/whatsapp/graphPayload';
 import { PRIORITIES, type OutreachRules, type Priority } from '../../shared/whatsapp/outreachRules';
 import { ChannelAuthError, previewSend, WhatsAppSender, type SendItem, type SendSettings } from '../../shared/whatsapp/sendFlow';
@@ -68,10 +69,21 @@ function rulesOf(ctx: IExecuteFunctions, defaultZone: string): OutreachRules | u
 	};
 }
 
-function itemOf(ctx: IExecuteFunctions, i: number): SendItem {
-	const traceId = String(ctx.getNodeParameter('traceId', i, '') ?? '').trim();
-	if (!traceId) throw new MessageInputError('Trace ID', 'is empty: map the lead\'s traceId');
-	const to = String(ctx.getNodeParameter('to', i, '') ?? '').trim();
+/** A parameter's text, else (left empty) what the item's lead holds. */
+function textOr(ctx: IExecuteFunctions, name: string, i: number, fromLead: () => unknown): string {
+	const given = String(ctx.getNodeParameter(name, i, '') ?? '').trim();
+	if (given) return given;
+	const found = fromLead();
+	return typeof found === 'string' || typeof found === 'number' ? String(found).trim() : '';
+}
+
+function itemOf(ctx: IExecuteFunctions, i: number, json: IDataObject): SendItem {
+	// Empty fields read the lead itself: the template then evaluates no expression per item for
+	// them (n8n 2.x runs every expression through an isolate, a large share of a lead's CPU).
+	const lead = () => leadOfItem(json);
+	const traceId = textOr(ctx, 'traceId', i, () => lead().traceId);
+	if (!traceId) throw new MessageInputError('Trace ID', 'is empty: map the lead\'s traceId (the item has none)');
+	const to = textOr(ctx, 'to', i, () => lead().waId || lead().phone);
 	if (!to) throw new MessageInputError('To', 'is empty: the lead has no phone or WhatsApp ID');
 	const priority = String(ctx.getNodeParameter('priority', i, 'normal')) as Priority;
 	if (!PRIORITIES.includes(priority)) throw new MessageInputError('Priority', `"${priority}" is not one of ${PRIORITIES.join(', ')}`);
@@ -139,7 +151,7 @@ export async function executeSend(this: IExecuteFunctions): Promise<INodeExecuti
 		for (let i = 0; i < items.length; i++) {
 			const pairedItem = { item: i };
 			try {
-				const item = itemOf(this, i);
+				const item = itemOf(this, i, items[i].json);
 				if (!sender) {
 					out[0].push({ json: { ...items[i].json, whatsApp: previewSend(item, settings, clock.now()) as IDataObject }, pairedItem });
 					continue;
