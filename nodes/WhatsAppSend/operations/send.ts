@@ -69,21 +69,15 @@ function rulesOf(ctx: IExecuteFunctions, defaultZone: string): OutreachRules | u
 	};
 }
 
-/** A parameter's text, else (left empty) what the item's lead holds. */
-function textOr(ctx: IExecuteFunctions, name: string, i: number, fromLead: () => unknown): string {
-	const given = String(ctx.getNodeParameter(name, i, '') ?? '').trim();
-	if (given) return given;
-	const found = fromLead();
-	return typeof found === 'string' || typeof found === 'number' ? String(found).trim() : '';
-}
+const textOf = (value: unknown): string => (typeof value === 'string' || typeof value === 'number' ? String(value).trim() : '');
 
 function itemOf(ctx: IExecuteFunctions, i: number, json: IDataObject): SendItem {
-	// Empty fields read the lead itself: the template then evaluates no expression per item for
-	// them (n8n 2.x runs every expression through an isolate, a large share of a lead's CPU).
-	const lead = () => leadOfItem(json);
-	const traceId = textOr(ctx, 'traceId', i, () => lead().traceId);
+	// Fields left empty read the item's lead: the template then evaluates no expression per item
+	// for them (n8n 2.x runs every expression through an isolate, a large share of a lead's CPU).
+	const lead = leadOfItem(json);
+	const traceId = textOf(ctx.getNodeParameter('traceId', i, '')) || textOf(lead.traceId);
 	if (!traceId) throw new MessageInputError('Trace ID', 'is empty: map the lead\'s traceId (the item has none)');
-	const to = textOr(ctx, 'to', i, () => lead().waId || lead().phone);
+	const to = textOf(ctx.getNodeParameter('to', i, '')) || textOf(lead.waId) || textOf(lead.phone);
 	if (!to) throw new MessageInputError('To', 'is empty: the lead has no phone or WhatsApp ID');
 	const priority = String(ctx.getNodeParameter('priority', i, 'normal')) as Priority;
 	if (!PRIORITIES.includes(priority)) throw new MessageInputError('Priority', `"${priority}" is not one of ${PRIORITIES.join(', ')}`);
