@@ -13,6 +13,10 @@
 //   Filter Router → Redis Stream Add, unique leads) at these batch sizes, parallel 1, against the
 //   trigger → No-Op cell of the same shape: the pack's cost per lead in n8n = 1/rate - 1/rate(No-Op).
 // --pipeline-parallel=1,4: the parallel executions of those pipeline cells (default 1).
+// --pipeline-repeat=3: each pipeline cell's drains (No-Op, No-Op chain, pipeline) run this many times in
+//   turn, and the medians are printed: the box's speed drifts by more than the changes measured.
+//   The No-Op chain (trigger → three No-Ops) is n8n's own per-node cost for a chain as long as the
+//   pipeline, as a second baseline.
 // --pipeline-cpu-profile=<file.cpuprofile>: n8n's CPU profile of one more drain of the first pipeline
 //   cell, after its measured one (the profiler slows it; its rate is printed apart), and of trigger →
 //   No-Op of the same shape (<file>.no-op.cpuprofile).
@@ -43,13 +47,15 @@ const PARALLEL = list('parallel', '1,4,8');
 const RSS_RUN = { batch: 1000, concurrency: 4 };
 const PIPELINE_BATCHES = argText('pipeline', '') ? list('pipeline', '') : [];
 const PIPELINE_PARALLEL = list('pipeline-parallel', '1');
+const PIPELINE_REPEAT = Math.max(1, arg('pipeline-repeat', 1));
 const PIPELINE_NS = `bench:pipe:${process.pid}`;
 const RUNS = BATCHES.flatMap((batch) => PARALLEL.map((concurrency) => ({ batch, concurrency })));
 for (const run of [RSS_RUN, ...PIPELINE_BATCHES.flatMap((batch) => PIPELINE_PARALLEL.map((concurrency) => ({ batch, concurrency })))]) {
 	if (!RUNS.some((r) => r.batch === run.batch && r.concurrency === run.concurrency)) RUNS.push(run);
 }
 const PIPELINE_RUNS = PIPELINE_BATCHES.flatMap((batch) => PIPELINE_PARALLEL.map((concurrency) => ({ batch, concurrency, pipeline: true })));
-const key = (r) => `${r.pipeline ? 'pipe' : ''}b${r.batch}c${r.concurrency}`;
+const CHAIN_RUNS = PIPELINE_RUNS.map(({ batch, concurrency }) => ({ batch, concurrency, chain: true }));
+const key = (r) => `${r.pipeline ? 'pipe' : r.chain ? 'chain' : ''}b${r.batch}c${r.concurrency}`;
 const stream = (r) => `bench:${key(r)}`;
 const PAYLOAD = JSON.stringify({ source: 'WEBSITE', traceId: '01JD0000000000000000000000', leadData: { name: 'Asha Rao', phone: '+919845098450', email: 'asha@example.com', destination: 'Goa' } });
 
@@ -195,6 +201,22 @@ function pipelineWorkflow(run) {
 		},
 	};
 }
+/** n8n's own chain as long as the pipeline: trigger → three No-Ops. */
+function chainWorkflow(run) {
+	const base = consumerWorkflow(run);
+	const noOp = (name, x) => ({ id: `${key(run)}-${name}`, name, type: 'n8n-nodes-base.noOp', typeVersion: 1, position: [x, 0], parameters: {} });
+	return {
+		...base,
+		id: `LpBenchChain${String(run.batch).padStart(4, '0')}c${run.concurrency}`,
+		name: `bench no-op chain batch ${run.batch} x ${run.concurrency}`,
+		nodes: [base.nodes[0], noOp('No-Op 1', 200), noOp('No-Op 2', 400), noOp('No-Op 3', 600)],
+		connections: {
+			Consume: { main: [[{ node: 'No-Op 1', type: 'main', index: 0 }]] },
+			'No-Op 1': { main: [[{ node: 'No-Op 2', type: 'main', index: 0 }]] },
+			'No-Op 2': { main: [[{ node: 'No-Op 3', type: 'main', index: 0 }]] },
+		},
+	};
+}
 const bareWebhook = {
 	id: 'LpBenchFloorHook',
 	name: 'bench floor: bare webhook',
@@ -214,12 +236,12 @@ async function floor(n8n, seconds) {
 	return result;
 }
 
-await redis.del(...[...RUNS, ...PIPELINE_RUNS].flatMap((r) => [stream(r), `${stream(r)}:staging`]));
+await redis.del(...[...RUNS, ...PIPELINE_RUNS, ...CHAIN_RUNS].flatMap((r) => [stream(r), `${stream(r)}:staging`]));
 const url = new URL(REDIS_URL);
 const n8n = await N8nInstance.create();
 n8n.installPack(packThePack(mkdtempSync(join(tmpdir(), 'lead-pipeline-pack-'))));
 n8n.importCredentials([{ id: 'LpRedisBench0001', name: 'Bench Redis', type: 'leadPipelineRedis', data: { connectionType: 'hostPort', host: url.hostname, port: Number(url.port || 6379), password: decodeURIComponent(url.password), database: DB, namespace: PIPELINE_NS, syncQueue: `${PIPELINE_NS}:syncQueue` } }]);
-const workflows = [bareWebhook, ...RUNS.map(consumerWorkflow), ...PIPELINE_RUNS.map(pipelineWorkflow)];
+const workflows = [bareWebhook, ...RUNS.map(consumerWorkflow), ...PIPELINE_RUNS.map(pipelineWorkflow), ...CHAIN_RUNS.map(chainWorkflow)];
 const workflowsFile = join(n8n.userFolder, 'bench-workflows.json');
 writeFileSync(workflowsFile, JSON.stringify(workflows));
 n8n.importWorkflow(workflowsFile);
@@ -229,7 +251,7 @@ for (const workflow of workflows) n8n.publishWorkflow(workflow.id);
 const nodeOptions = [process.env.NODE_OPTIONS, '--inspect=127.0.0.1:0'].filter(Boolean).join(' ');
 await n8n.start({ env: { EXECUTIONS_DATA_SAVE_ON_SUCCESS: 'none', EXECUTIONS_DATA_SAVE_MANUAL_EXECUTIONS: 'false', DB_SQLITE_POOL_SIZE: process.env.DB_SQLITE_POOL_SIZE ?? '4', NODE_OPTIONS: nodeOptions } });
 await n8n.waitForWebhook('bench-floor');
-for (const run of [...RUNS, ...PIPELINE_RUNS]) {
+for (const run of [...RUNS, ...PIPELINE_RUNS, ...CHAIN_RUNS]) {
 	while (!(await redis.xinfo('GROUPS', stream(run)).then((g) => g.length > 0, () => false))) await sleep(200);
 }
 
@@ -267,15 +289,34 @@ try {
 	const pid = await inspector.pid();
 	if (pid !== n8n.process.pid) throw new Error(`inspector is on pid ${pid}, n8n is ${n8n.process.pid}`);
 	const pipelineProfileFile = argText('pipeline-cpu-profile', '');
+	const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+	const pipelineSummary = [];
 	for (const run of PIPELINE_RUNS) {
 		const messages = run.batch * Math.max(Math.round(EXECUTIONS / 4), 10);
 		const cellFloor = (await floor(n8n, CELL_FLOOR_SECONDS)).rate;
-		const noOp = await timeDrain({ batch: run.batch, concurrency: run.concurrency }, messages);
-		const r = await timeDrain(run, messages);
-		const usPerLead = 1e6 / r.msgPerS - 1e6 / noOp.msgPerS;
-		out(`pipeline (Dedupe → Filter Router → Add), batch ${run.batch} × ${run.concurrency}: ${r.execPerS.toFixed(1)} executions/s, ${Math.round(r.msgPerS)} msg/s (${messages} new leads); trigger → No-Op just before: ${Math.round(noOp.msgPerS)} msg/s; floor ${cellFloor.toFixed(1)}/s: ${(100 * r.execPerS / cellFloor).toFixed(0)}%; the pack's cost in n8n ${usPerLead.toFixed(0)} µs/lead; load ${load1()}`);
-		out(`  pipeline ${showCpu(r.cpu)}; No-Op ${showCpu(noOp.cpu)}`);
-		out(`  Redis µs per lead by command (pipeline): ${showCommands(r.cpu)}`);
+		const reps = [];
+		for (let rep = 1; rep <= PIPELINE_REPEAT; rep++) {
+			const noOp = await timeDrain({ batch: run.batch, concurrency: run.concurrency }, messages);
+			const chain = await timeDrain({ batch: run.batch, concurrency: run.concurrency, chain: true }, messages);
+			const r = await timeDrain(run, messages);
+			reps.push({ noOp, chain, r });
+			const usPerLead = 1e6 / r.msgPerS - 1e6 / noOp.msgPerS;
+			const of = PIPELINE_REPEAT > 1 ? ` (drain ${rep} of ${PIPELINE_REPEAT})` : '';
+			out(`pipeline (Dedupe → Filter Router → Add), batch ${run.batch} × ${run.concurrency}${of}: ${r.execPerS.toFixed(1)} executions/s, ${Math.round(r.msgPerS)} msg/s (${messages} new leads); trigger → No-Op just before: ${Math.round(noOp.msgPerS)} msg/s (${Math.round((100 * r.msgPerS) / noOp.msgPerS)}%), trigger → three No-Ops: ${Math.round(chain.msgPerS)} msg/s (${Math.round((100 * r.msgPerS) / chain.msgPerS)}%); floor ${cellFloor.toFixed(1)}/s: ${(100 * r.execPerS / cellFloor).toFixed(0)}%; the pack's cost in n8n ${usPerLead.toFixed(0)} µs/lead; load ${load1()}`);
+			out(`  pipeline ${showCpu(r.cpu)}; No-Op ${showCpu(noOp.cpu)}; three No-Ops ${showCpu(chain.cpu)}`);
+			out(`  Redis µs per lead by command (pipeline): ${showCommands(r.cpu)}`);
+		}
+		const total = (c) => c.n8n + c.redis;
+		pipelineSummary.push({
+			run,
+			leadsPerS: median(reps.map((x) => x.r.msgPerS)),
+			ofNoOp: median(reps.map((x) => x.r.msgPerS / x.noOp.msgPerS)),
+			ofChain: median(reps.map((x) => x.r.msgPerS / x.chain.msgPerS)),
+			cpu: median(reps.map((x) => total(x.r.cpu))),
+			noOpCpu: median(reps.map((x) => total(x.noOp.cpu))),
+			chainCpu: median(reps.map((x) => total(x.chain.cpu))),
+			redis: median(reps.map((x) => x.r.cpu.redis)),
+		});
 		if (pipelineProfileFile && run === PIPELINE_RUNS[0]) {
 			const [p, profile] = await inspector.profile(() => timeDrain(run, messages));
 			writeFileSync(pipelineProfileFile, JSON.stringify(profile));
@@ -285,6 +326,12 @@ try {
 			const [n, noOpProfile] = await inspector.profile(() => timeDrain({ batch: run.batch, concurrency: run.concurrency }, messages));
 			writeFileSync(noOpFile, JSON.stringify(noOpProfile));
 			out(`  and trigger → No-Op of the same shape (${Math.round(n.msgPerS)} msg/s under the profiler): ${noOpFile}`);
+		}
+	}
+	if (PIPELINE_REPEAT > 1) {
+		out(`\npipeline medians over ${PIPELINE_REPEAT} alternating drains: leads/s | % of trigger → No-Op | % of trigger → three No-Ops | CPU µs per lead, n8n + Redis (of it Redis): pipeline, No-Op, three No-Ops`);
+		for (const x of pipelineSummary) {
+			out(`  ${x.run.batch} × ${x.run.concurrency}: ${Math.round(x.leadsPerS)} | ${Math.round(100 * x.ofNoOp)}% | ${Math.round(100 * x.ofChain)}% | ${x.cpu.toFixed(0)} (${x.redis.toFixed(0)}), ${x.noOpCpu.toFixed(0)}, ${x.chainCpu.toFixed(0)}`);
 		}
 	}
 	const profileFile = argText('cpu-profile', '');
@@ -313,7 +360,7 @@ try {
 	} else inspector.close();
 } finally {
 	await n8n.stop();
-	await redis.del(...[...RUNS, ...PIPELINE_RUNS].flatMap((r) => [stream(r), `${stream(r)}:staging`]));
+	await redis.del(...[...RUNS, ...PIPELINE_RUNS, ...CHAIN_RUNS].flatMap((r) => [stream(r), `${stream(r)}:staging`]));
 	let cursor = '0';
 	do {
 		const [next, keys] = await redis.scan(cursor, 'MATCH', `${PIPELINE_NS}:*`, 'COUNT', 1000);
