@@ -201,8 +201,7 @@ async function deliverItems(
 	const now = Date.now();
 
 	type Done = { itemIndex: number; envelope: DeliveryEnvelope; outcome: DeliveryOutcome | 'notDue' | { alreadyDelivered: IDataObject } };
-	const done = await mapBounded(deliverable, Math.max(1, options.concurrency ?? 10), async ({ itemIndex, envelope }, ): Promise<Done> => {
-		const index = deliverable.findIndex((p) => p.itemIndex === itemIndex);
+	const done = await mapBounded(deliverable, Math.max(1, options.concurrency ?? 10), async ({ itemIndex, envelope }, index): Promise<Done> => {
 		if (already[index]) return { itemIndex, envelope, outcome: { alreadyDelivered: already[index] as unknown as IDataObject } };
 		if (!manual && useRetryQueue && envelope.notBefore !== undefined && envelope.notBefore > now) return { itemIndex, envelope, outcome: 'notDue' };
 		return { itemIndex, envelope, outcome: await deliver(envelope, settings) };

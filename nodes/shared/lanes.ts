@@ -31,13 +31,13 @@ export async function runInLanes<T>(keysOf: string[][], limit: number, work: (in
 }
 
 /** Runs `work` over `inputs` with at most `limit` in flight, results in input order; rejects with the first error. */
-export async function mapBounded<T, R>(inputs: T[], limit: number, work: (input: T) => Promise<R>): Promise<R[]> {
+export async function mapBounded<T, R>(inputs: T[], limit: number, work: (input: T, index: number) => Promise<R>): Promise<R[]> {
 	const results = new Array<R>(inputs.length);
 	let next = 0;
 	const runners = Array.from({ length: Math.min(Math.max(1, limit), inputs.length) }, async () => {
 		while (next < inputs.length) {
 			const index = next++;
-			results[index] = await work(inputs[index]);
+			results[index] = await work(inputs[index], index);
 		}
 	});
 	await Promise.all(runners);

@@ -68,4 +68,12 @@ describe('mapBounded', () => {
 		expect(results).toEqual([10, 12, 14, 16, 18]);
 		expect(most).toBe(2);
 	});
+
+	test('the work gets each input with its index (callers look up per-input data without a search)', async () => {
+		const seen: Array<[string, number]> = [];
+		await mapBounded(['a', 'b', 'a'], 2, async (input, index) => {
+			seen.push([input, index]);
+		});
+		expect(seen.sort((x, y) => x[1] - y[1])).toEqual([['a', 0], ['b', 1], ['a', 2]]);
+	});
 });
