@@ -53,7 +53,9 @@ export async function addEntries(redis: Redis, entries: StreamEntry[], trim: Tri
 	const results: WriteResult[] = [];
 	(await evalScriptMany(redis, ADD_MANY_SCRIPT, runs)).forEach(([error, reply], r) => {
 		if (error) {
-			// The run did not start (e.g. OOM): none of its entries is stored.
+			// The run failed as a whole: refused before it started (e.g. OOM, nothing stored), or its
+			// reply lost with the connection (outcome unknown, as for a lost XADD reply). Each entry
+			// reports the error; a caller's retry may write one again — consumers dedupe on traceId.
 			for (let i = 0; i < runs[r].keys.length; i++) results.push({ ok: false, error });
 			return;
 		}
