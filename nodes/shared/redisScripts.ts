@@ -106,11 +106,19 @@ export async function evalScriptBatched(redis: Redis, script: LuaScript, calls: 
 		}
 		return { keys, args };
 	}));
+	return repliesPerCall(runs, chunks.map((chunk) => chunk.length));
+}
+
+/**
+ * The replies of script runs that each carried several calls and answered flat (status, reply,
+ * status, reply, ...; status 1 = ok, else the reply is the error text), one per call in order. A
+ * run that failed as a whole gives its error to each of its `callsPerRun` calls.
+ */
+export function repliesPerCall(runs: ScriptReply[], callsPerRun: number[]): ScriptReply[] {
 	const replies: ScriptReply[] = [];
-	chunks.forEach((chunk, k) => {
-		const [error, value] = runs[k];
+	runs.forEach(([error, value], k) => {
 		if (error) {
-			for (let i = 0; i < chunk.length; i++) replies.push([error, null]);
+			for (let i = 0; i < callsPerRun[k]; i++) replies.push([error, null]);
 			return;
 		}
 		const flat = value as unknown[];

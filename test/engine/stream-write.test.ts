@@ -56,7 +56,17 @@ describe('addEntries: one result per entry, in input order', () => {
 		expect((await readAll(redis, stream)).map((s) => s.fields.message)).toEqual(['plain "text"', '{"nested":{"ok":true},"list":[1,"two"]}']);
 	});
 
-	test('no entries: no round trip, no results', async () => {
+	test('large messages: a batch bigger than one script run by size is stored whole and in order', async () => {
+		const stream = `${prefix}large`;
+		const big = 'x'.repeat(400_000);
+		const results = await addEntries(redis, Array.from({ length: 6 }, (_, n) => ({ stream, message: { n, big } })));
+		expect(results.every((r) => r.ok)).toBe(true);
+		const stored = await readAll(redis, stream);
+		expect(stored.map((s) => JSON.parse(s.fields.message) as { n: number; big: string }).map((m) => [m.n, m.big.length])).toEqual(Array.from({ length: 6 }, (_, n) => [n, 400_000]));
+		expect(stored.map((s) => s.id)).toEqual(results.map((r) => (r as { id: string }).id));
+	});
+
+	test('no entries: no results', async () => {
 		expect(await addEntries(redis, [])).toEqual([]);
 	});
 });

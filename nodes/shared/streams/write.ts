@@ -1,7 +1,6 @@
 import type Redis from 'ioredis';
-import { ReplyError } from 'ioredis';
 
-import { batchedLuaScript, evalScriptBatched, evalScriptMany, luaScript, type ScriptCall } from '../redisScripts';
+import { batchedLuaScript, evalScriptBatched, evalScriptMany, luaScript, repliesPerCall, type ScriptCall } from '../redisScripts';
 import { encodeMessage, MESSAGE_FIELD, type StreamEntry, type WriteResult } from './entries';
 import { trimSafely, type TrimOptions } from './trim';
 
@@ -50,20 +49,11 @@ export async function addEntries(redis: Redis, entries: StreamEntry[], trim: Tri
 		chars += encoded.length;
 	}
 	runs.push(run);
-	const results: WriteResult[] = [];
-	(await evalScriptMany(redis, ADD_MANY_SCRIPT, runs)).forEach(([error, reply], r) => {
-		if (error) {
-			// The run failed as a whole: refused before it started (e.g. OOM, nothing stored), or its
-			// reply lost with the connection (outcome unknown, as for a lost XADD reply). Each entry
-			// reports the error; a caller's retry may write one again — consumers dedupe on traceId.
-			for (let i = 0; i < runs[r].keys.length; i++) results.push({ ok: false, error });
-			return;
-		}
-		const flat = reply as Array<number | string>;
-		for (let at = 0; at < flat.length; at += 2) {
-			results.push(flat[at] === 1 ? { ok: true, id: String(flat[at + 1]) } : { ok: false, error: new ReplyError(String(flat[at + 1])) });
-		}
-	});
+	// A run that failed as a whole was refused before it started (e.g. OOM, nothing stored) or lost
+	// its reply with the connection (outcome unknown, as for a lost XADD reply): each of its entries
+	// reports the error, and a caller's retry may write one again — consumers dedupe on traceId.
+	const replies = repliesPerCall(await evalScriptMany(redis, ADD_MANY_SCRIPT, runs), runs.map((r) => r.keys.length));
+	const results = replies.map(([error, id]): WriteResult => (error ? { ok: false, error } : { ok: true, id: String(id) }));
 	await trimEach(redis, entries.filter((_, i) => results[i]?.ok).map((e) => e.stream), trim);
 	return results;
 }
