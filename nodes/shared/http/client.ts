@@ -55,6 +55,11 @@ export class HttpRequestError extends Error {
 		readonly durationMs = 0,
 		/** The system error code (ECONNREFUSED, ENOTFOUND, …) when there was one. */
 		readonly causeCode?: string,
+		/**
+		 * The whole request was handed to the connection before the failure: the server may have
+		 * acted on it (a POST may have created or sent something). False means it never could have.
+		 */
+		readonly requestSent = false,
 	) {
 		super(message);
 		this.name = 'HttpRequestError';
@@ -201,12 +206,16 @@ export async function httpRequest(options: HttpRequestOptions): Promise<HttpResp
 			else resolve(response as HttpResponse);
 		};
 		// Aborting with our own error first means the socket error that follows is ignored.
+		// Set when the last request byte went to the socket: from then on a failure leaves the outcome unknown.
+		let sent = false;
+		const failed = (code: HttpErrorCode, message: string, durationMs: number, causeCode?: string) =>
+			new HttpRequestError(code, message, durationMs, causeCode, sent);
 		const abortWith = (error: HttpRequestError) => {
 			failure = error;
 			request.destroy(error);
 			finish(error);
 		};
-		const onAbort = () => abortWith(new HttpRequestError('ABORTED', `${where}: cancelled`, elapsed()));
+		const onAbort = () => abortWith(failed('ABORTED', `${where}: cancelled`, elapsed()));
 
 		let request: http.ClientRequest;
 		try {
@@ -217,7 +226,7 @@ export async function httpRequest(options: HttpRequestOptions): Promise<HttpResp
 			return;
 		}
 		const timer = setTimeout(
-			() => abortWith(new HttpRequestError('TIMEOUT', `${where}: no complete response within ${timeoutMs} ms`, timeoutMs)),
+			() => abortWith(failed('TIMEOUT', `${where}: no complete response within ${timeoutMs} ms`, timeoutMs)),
 			timeoutMs,
 		);
 		if (options.signal?.aborted) return onAbort();
@@ -226,9 +235,12 @@ export async function httpRequest(options: HttpRequestOptions): Promise<HttpResp
 		request.on('error', (error: NodeJS.ErrnoException) => {
 			if (failure) return finish(failure);
 			if (error instanceof BlockedAddressError) {
-				return finish(new HttpRequestError('BLOCKED_ADDRESS', `${where}: ${error.message}`, elapsed()));
+				return finish(failed('BLOCKED_ADDRESS', `${where}: ${error.message}`, elapsed()));
 			}
-			finish(new HttpRequestError('NETWORK', `${where}: ${error.code ?? error.message}`, elapsed(), error.code));
+			finish(failed('NETWORK', `${where}: ${error.code ?? error.message}`, elapsed(), error.code));
+		});
+		request.on('finish', () => {
+			sent = true;
 		});
 		request.on('response', (response) => {
 			const chunks: Buffer[] = [];
@@ -266,10 +278,10 @@ export async function httpRequest(options: HttpRequestOptions): Promise<HttpResp
 			};
 			response.on('end', done);
 			response.on('aborted', () => {
-				if (!truncated) finish(new HttpRequestError('NETWORK', `${where}: connection closed mid-response`, elapsed()));
+				if (!truncated) finish(failed('NETWORK', `${where}: connection closed mid-response`, elapsed()));
 			});
 			response.on('error', () => {
-				if (!truncated) finish(new HttpRequestError('NETWORK', `${where}: connection closed mid-response`, elapsed()));
+				if (!truncated) finish(failed('NETWORK', `${where}: connection closed mid-response`, elapsed()));
 			});
 		});
 		request.end(body);

@@ -180,3 +180,32 @@ describe('SSRF guard (internal addresses not allowed)', () => {
 		expect(res.status).toBe(200);
 	});
 });
+
+describe('requestSent: whether the server may have the whole request', () => {
+	test('a timeout after the request was written: requestSent is true (the outcome is unknown)', async () => {
+		handler = () => undefined;
+		const error = await httpRequest({ ...allowed, url: base, json: { send: 1 }, timeoutMs: 300 }).catch((e: unknown) => e);
+		expect(error).toMatchObject({ code: 'TIMEOUT', requestSent: true });
+		expect(received).toHaveLength(1);
+	});
+
+	test('a connection dropped after the request arrived: requestSent is true', async () => {
+		handler = (req) => req.socket.destroy();
+		const error = await httpRequest({ ...allowed, url: base, json: { send: 1 } }).catch((e: unknown) => e);
+		expect(error).toMatchObject({ code: 'NETWORK', requestSent: true });
+	});
+
+	test('connection refused: requestSent is false (nothing reached a server)', async () => {
+		const dead = http.createServer();
+		await new Promise<void>((resolve) => dead.listen(0, '127.0.0.1', resolve));
+		const port = (dead.address() as AddressInfo).port;
+		await new Promise((resolve) => dead.close(resolve));
+		const error = await httpRequest({ ...allowed, url: `http://127.0.0.1:${port}/`, json: { send: 1 } }).catch((e: unknown) => e);
+		expect(error).toMatchObject({ code: 'NETWORK', requestSent: false });
+	});
+
+	test('a blocked address: requestSent is false', async () => {
+		const error = await httpRequest({ url: 'http://127.0.0.1:9/', json: { send: 1 } }).catch((e: unknown) => e);
+		expect(error).toMatchObject({ code: 'BLOCKED_ADDRESS', requestSent: false });
+	});
+});
