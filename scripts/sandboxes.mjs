@@ -45,6 +45,12 @@ export async function startSandboxes(secrets, { timeoutMs = 30_000 } = {}) {
 		pid: child.pid,
 		read,
 		summary: () => read('/summary'),
+		/** Switches faults on the proxies in front of the stand-ins: {graph, crm, leadSquared, webhooks}. */
+		setFaults: async (faults) => {
+			const res = await fetch(`${urls.admin}/faults`, { method: 'POST', body: JSON.stringify(faults) });
+			if (!res.ok) throw new Error(`setFaults: ${await res.text()}`);
+			return await res.json();
+		},
 		stop: async (graceMs = 5_000) => {
 			if (child.exitCode !== null || child.signalCode !== null) return;
 			const exited = new Promise((r) => child.once('exit', r));

@@ -8,6 +8,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+import { FaultProxy, type Faults } from '../test/sandbox/faultProxy';
 import { startGraphSandbox } from '../test/sandbox/graphApi';
 import { InhouseCrmSandbox } from '../test/sandbox/inhouseCrm';
 import { LeadSquaredSandbox } from '../test/sandbox/leadsquared';
@@ -31,6 +32,14 @@ async function main(): Promise<void> {
 	const leadSquared = await LeadSquaredSandbox.start({ accessKey: env('SANDBOX_LSQ_ACCESS_KEY'), secretKey: env('SANDBOX_LSQ_SECRET_KEY'), rateLimit: 25, windowMs: 5_000 });
 	const qr = await startQrSandbox({ apiKey: env('SANDBOX_QR_API_KEY'), sessionId: 'default' });
 	const receiver = await new WebhookReceiver(env('SANDBOX_WEBHOOK_SECRET')).start();
+	// Every HTTP stand-in is reached through a fault proxy, pass-through until a run switches a
+	// fault on (POST /faults on the admin port): late and lost replies, 5xx, throttled first tries.
+	const proxies: Record<string, FaultProxy> = {
+		graph: await new FaultProxy(graph.url).start(),
+		crm: await new FaultProxy(crm.url).start(),
+		leadSquared: await new FaultProxy(leadSquared.host).start(),
+		webhooks: await new FaultProxy(receiver.url).start(),
+	};
 
 	const header = (h: http.IncomingHttpHeaders, name: string) => {
 		const v = h[name];
@@ -68,9 +77,31 @@ async function main(): Promise<void> {
 				return { to: body?.to, type: body?.type, template: body?.template?.name, answer: r.answer };
 			}),
 		'/whatsapp/accepted': () => graph.requests.filter((r) => r.answer === 'ok').length,
+		'/faults': () => Object.fromEntries(Object.entries(proxies).map(([name, p]) => [name, { faults: p.faults, counts: p.counts }])),
+	};
+	/** POST /faults {graph?: Faults, crm?: …, leadSquared?: …, webhooks?: …}: replaces those proxies' faults. */
+	const setFaults = (body: string) => {
+		const wanted = JSON.parse(body || '{}') as Record<string, Faults>;
+		for (const [name, faults] of Object.entries(wanted)) {
+			if (!Object.hasOwn(proxies, name)) throw new Error(`no fault proxy "${name}" (have: ${Object.keys(proxies).join(', ')})`);
+			proxies[name].set(faults);
+		}
 	};
 	const admin = http.createServer((req, res) => {
 		const path = (req.url ?? '/').split('?')[0];
+		if (req.method === 'POST' && path === '/faults') {
+			let body = '';
+			req.on('data', (c: Buffer) => (body += c.toString('utf8')));
+			req.on('end', () => {
+				try {
+					setFaults(body);
+					res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(views['/faults']()));
+				} catch (error) {
+					res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: (error as Error).message }));
+				}
+			});
+			return;
+		}
 		const known = Object.hasOwn(views, path);
 		res.writeHead(known ? 200 : 404, { 'content-type': 'application/json' });
 		res.end(JSON.stringify(known ? views[path]() : { error: 'unknown view', views: Object.keys(views) }));
@@ -79,11 +110,11 @@ async function main(): Promise<void> {
 
 	const ready = {
 		admin: `http://127.0.0.1:${(admin.address() as AddressInfo).port}`,
-		graph: graph.url,
-		crm: crm.url,
-		leadSquared: leadSquared.host,
+		graph: proxies.graph.url,
+		crm: proxies.crm.url,
+		leadSquared: proxies.leadSquared.url,
 		qr: qr.url,
-		webhooks: receiver.url,
+		webhooks: proxies.webhooks.url,
 	};
 	process.stdout.write(`SANDBOXES ${JSON.stringify(ready)}\n`);
 
@@ -92,7 +123,7 @@ async function main(): Promise<void> {
 		if (closing) return;
 		closing = true;
 		admin.closeAllConnections();
-		await Promise.allSettled([graph.close(), crm.close(), leadSquared.close(), qr.close(), receiver.stop(), new Promise((r) => admin.close(r))]);
+		await Promise.allSettled([...Object.values(proxies).map(async (p) => await p.close()), graph.close(), crm.close(), leadSquared.close(), qr.close(), receiver.stop(), new Promise((r) => admin.close(r))]);
 		process.exit(0);
 	};
 	for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void close());
