@@ -3,13 +3,14 @@ import { randomUUID } from 'node:crypto';
 import type { Clock } from '../http';
 import { qrSessionStatus, sendCloudApi, sendQrSession, type ChannelName, type ChannelResult, type CloudApiConfig, type QrSessionConfig, type RetryPolicy } from './channels';
 import { contentHash } from './contentHash';
-import { PAIR_RATE_INTERVAL_MS, type GraphFailure } from './graphErrors';
+import { PAIR_RATE_INTERVAL_MS, UNKNOWN_OUTCOME_FIX, type GraphFailure } from './graphErrors';
 import { graphPayload, recipientDigits, validateMessage, type OutgoingMessage, type TemplateMessage } from './graphPayload';
 import { isoTime, type MessageLog } from './messageLog';
 import { checkHours, type OutreachCounters, type OutreachRules, type Priority } from './outreachRules';
 
 /**
- * One outgoing message from a lead item to an outcome: Sent, Not Sent or Deferred. The order
+ * One outgoing message from a lead item to an outcome: Sent, Not Sent (outcome "notSent", or
+ * "unknown" when the request reached the API and its answer was lost) or Deferred. The order
  * matters: a duplicate answers before any rule (a redelivery is not a new message), hours before
  * the idempotency claim, the claim before counters (only the run that holds it counts), and every
  * exit that sends nothing gives back what it took.
@@ -95,8 +96,11 @@ export class WhatsAppSender {
 		const base = { traceId: item.traceId, to, priority: item.priority, hash };
 		const now = deps.clock.now();
 
+		// A recorded send (sent, or outcome unknown) is never sent again, unless a person chose to
+		// resend an unknown one ("Resend Interrupted Sends").
 		const before = await deps.log.sentBefore(item.traceId, hash);
-		if (before) return await this.duplicate(base, before);
+		const resendUnknown = before !== undefined && settings.resendInterrupted === true && (await deps.log.get(before))?.status === 'UNKNOWN';
+		if (before && !resendUnknown) return await this.duplicate(base, before);
 
 		const rules = settings.rules;
 		if (rules) {
@@ -115,7 +119,7 @@ export class WhatsAppSender {
 
 		const token = randomUUID();
 		const leaseMs = settings.claimLeaseMs + this.maxSendTime();
-		let claim = await deps.log.claim(item.traceId, hash, token, leaseMs, settings.idempotencyWindowMs, now);
+		let claim = await deps.log.claim(item.traceId, hash, token, leaseMs, settings.idempotencyWindowMs, now, resendUnknown ? before : '');
 		if (!claim.claimed && claim.interrupted && settings.resendInterrupted) {
 			claim = await deps.log.claim(item.traceId, hash, token, leaseMs, settings.idempotencyWindowMs, now, claim.interrupted.claim);
 		}
@@ -203,6 +207,10 @@ export class WhatsAppSender {
 			};
 		}
 
+		// The request reached the API and its answer was lost: it may be on the phone. Nothing is
+		// given back (the claim now names the UNKNOWN record), so no redelivery sends it again.
+		if (result.failure.kind === 'outcomeUnknown') return await this.unknownOutcome(item, base, { to, hash, token, claimedAt: now }, delivery, route);
+
 		await giveBack();
 		if (result.retryAt !== undefined) {
 			return { output: 'deferred', whatsApp: { ...base, outcome: 'deferred', ...route, ...describe(result.failure), sendAfter: isoTime(result.retryAt) } };
@@ -227,8 +235,52 @@ export class WhatsAppSender {
 		return policy.attempts * ((this.settings.cloudApi?.timeoutMs ?? 10_000) + policy.maxInlineWaitMs);
 	}
 
+	/**
+	 * Logs an unknown outcome (status UNKNOWN under a local id), holds the claim on it, and settles
+	 * it at once if Record Status already kept this recipient's status webhook (it often beats the
+	 * client timeout). Otherwise Not Sent with outcome "unknown": a person decides.
+	 */
+	private async unknownOutcome(item: SendItem, base: Record<string, unknown>, claim: { to: string; hash: string; token: string; claimedAt: number }, delivery: Delivery, route: Record<string, unknown>): Promise<SendResult> {
+		const { deps, settings } = this;
+		const { result } = delivery;
+		if (result.ok) throw new Error('unknownOutcome needs a failed result');
+		const logId = `unknown-${randomUUID()}`;
+		const at = deps.clock.now();
+		await deps.log.recordUnknown(
+			{
+				id: logId, traceId: item.traceId, channel: result.channel, to: claim.to, hash: claim.hash, kind: item.message.kind,
+				template: item.message.kind === 'template' ? item.message.name : undefined,
+				status: 'UNKNOWN', attempts: delivery.attempts, createdAt: isoTime(at), updatedAt: isoTime(at),
+				error: `${result.failure.message} — ${result.failure.fix}`, fallbackFrom: delivery.fallbackFrom,
+			},
+			claim.claimedAt,
+		);
+		await deps.log.settleClaimUnknown(item.traceId, claim.hash, claim.token, logId, settings.idempotencyWindowMs);
+		if (result.channel === 'cloudApi') {
+			const match = await deps.log.matchUnknown(claim.to);
+			if ('settle' in match && match.settle.logId === logId) {
+				const settled = await deps.log.settleUnknown(logId, match.settle.wamid, deps.clock.now());
+				if (settled) {
+					const record = await deps.log.get(match.settle.wamid);
+					return { output: 'sent', whatsApp: { ...base, outcome: 'sent', ...route, wamid: match.settle.wamid, status: record?.status, settledBy: 'status webhook', duplicate: false } };
+				}
+			}
+		}
+		return { output: 'notSent', whatsApp: { ...base, outcome: 'unknown', needsPerson: true, ...route, ...describe(result.failure), logId } };
+	}
+
 	private async duplicate(base: Record<string, unknown>, messageId: string): Promise<SendResult> {
 		const record = await this.deps.log.get(messageId);
+		if (record?.status === 'UNKNOWN') {
+			return {
+				output: 'notSent',
+				whatsApp: {
+					...base, outcome: 'unknown', needsPerson: true, duplicate: true, logId: messageId, channel: record.channel, sentFirstAt: record.createdAt,
+					reason: 'an earlier run sent this message and lost the answer: WhatsApp may have delivered it, so it is not sent again',
+					fix: UNKNOWN_OUTCOME_FIX,
+				},
+			};
+		}
 		return {
 			output: 'sent',
 			whatsApp: { ...base, outcome: 'sent', duplicate: true, wamid: messageId, channel: record?.channel, status: record?.status, sentFirstAt: record?.createdAt },
@@ -255,7 +307,8 @@ export class WhatsAppSender {
 			if (!result.ok && result.failure.kind === 'authExpired') throw new ChannelAuthError('cloudApi', result.failure);
 			if (result.ok) return { result, attempts, sentTemplate: settings.fallbackTemplate.name, fallbackReason: `${first.code}: ${first.message}` };
 		}
-		if (!result.ok && result.retryAt === undefined && settings.fallbackToQr && settings.qr) {
+		// An unknown outcome may be on the phone already: another channel would send it twice.
+		if (!result.ok && result.retryAt === undefined && result.failure.kind !== 'outcomeUnknown' && settings.fallbackToQr && settings.qr) {
 			const why = `${result.failure.code ?? result.failure.httpStatus ?? 'error'}: ${result.failure.message}`;
 			return { ...(await this.viaQr(to, message, attempts)), fallbackFrom: 'cloudApi', fallbackReason: why };
 		}
