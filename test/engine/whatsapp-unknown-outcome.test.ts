@@ -7,6 +7,7 @@ import { closeHttpAgents } from '../../nodes/shared/http';
 import { whatsAppDrafts } from '../../nodes/shared/intake/whatsapp';
 import { closeSharedRedis } from '../../nodes/shared/redis';
 import { useWhatsAppClock } from '../../nodes/shared/whatsapp/clock';
+import { contentHash } from '../../nodes/shared/whatsapp/contentHash';
 import { whatsAppKeys } from '../../nodes/shared/whatsapp/keys';
 import { MessageLog } from '../../nodes/shared/whatsapp/messageLog';
 import { startGraphSandbox, type GraphSandbox } from '../sandbox/graphApi';
@@ -214,6 +215,39 @@ describe('Cloud API: the reply is lost after Graph took the message', () => {
 		expect(notSent).toEqual([expect.objectContaining({ outcome: 'unknown', channel: 'cloudApi' })]);
 		expect(graphPosts()).toBe(1);
 		expect(qrPosts()).toBe(0);
+	});
+});
+
+describe('a run killed between the POST and its log write (the interrupted claim)', () => {
+	async function killedRun(item: IDataObject, digits: string): Promise<void> {
+		const hash = contentHash(digits, { kind: 'text', body: 'Hi, thanks for your enquiry', previewUrl: false });
+		const log = new MessageLog(redis, whatsAppKeys(ns), 86_400_000);
+		expect(await log.claim(String(item.traceId), hash, 'killed-run', 60_000, 86_400_000, clock.now())).toMatchObject({ claimed: true });
+		clock.advance(61_000);
+	}
+
+	test('becomes an UNKNOWN record: never sent again, also days later, unless "Resend Interrupted Sends" is on', async () => {
+		const digits = '972501230040';
+		const item = lead(digits);
+		await killedRun(item, digits);
+		const [, notSent] = outputs(await send(item));
+		expect(notSent).toEqual([expect.objectContaining({ outcome: 'notSent', interrupted: true, needsPerson: true, reason: expect.stringMatching(/interrupted/) })]);
+		expect((await history(String(item.traceId)))[0]).toMatchObject({ id: notSent[0].logId, status: 'UNKNOWN' });
+		clock.advance(3 * 86_400_000);
+		expect(outputs(await send(item))[1]).toEqual([expect.objectContaining({ outcome: 'unknown', duplicate: true })]);
+		expect(graphPosts()).toBe(0);
+		expect(outputs(await send(item, params({}, { resendInterrupted: true })))[0]).toEqual([expect.objectContaining({ outcome: 'sent', duplicate: false })]);
+		expect(graphPosts()).toBe(1);
+	});
+
+	test('a status webhook for that recipient settles it', async () => {
+		const digits = '972501230041';
+		const item = lead(digits);
+		await killedRun(item, digits);
+		await send(item);
+		expect(await recordStatus('wamid.KILLED0001', 'delivered', digits, Math.floor(clock.now() / 1000))).toMatchObject({ result: 'applied', settledUnknown: true, traceId: item.traceId });
+		expect(outputs(await send(item))[0]).toEqual([expect.objectContaining({ outcome: 'sent', duplicate: true, wamid: 'wamid.KILLED0001' })]);
+		expect(graphPosts()).toBe(0);
 	});
 });
 

@@ -77,6 +77,15 @@ interface Delivery {
 	fallbackReason?: string;
 }
 
+/** A claim this run holds: enough to turn it into an UNKNOWN record. */
+interface HeldClaim {
+	to: string;
+	hash: string;
+	token: string;
+	/** When the send could first have gone out (for pairing it with a status webhook). */
+	claimedAt: number;
+}
+
 const describe = (f: GraphFailure) => ({ reason: f.message, fix: f.fix, ...(f.code !== undefined ? { errorCode: f.code } : {}) });
 
 export class WhatsAppSender {
@@ -125,17 +134,7 @@ export class WhatsAppSender {
 		}
 		if (!claim.claimed) {
 			if (claim.messageId) return await this.duplicate(base, claim.messageId);
-			if (claim.interrupted) {
-				return {
-					output: 'notSent',
-					whatsApp: {
-						...base,
-						outcome: 'notSent',
-						reason: `an earlier run was interrupted while sending this message (its claim lapsed unsettled at ${isoTime(claim.interrupted.leaseEndedAt)}): WhatsApp may have delivered it, so it is not sent again`,
-						fix: 'Check the chat with this lead; to send it anyway, run it again with the option "Resend Interrupted Sends" on',
-					},
-				};
-			}
+			if (claim.interrupted) return await this.interrupted(item, base, { to, hash, token, leaseMs, now }, claim.interrupted);
 			return { output: 'deferred', whatsApp: { ...base, outcome: 'deferred', reason: 'another run is sending this message right now', sendAfter: isoTime(now + settings.claimLeaseMs) } };
 		}
 		const releaseClaim = async () => await deps.log.settleClaim(item.traceId, hash, token, undefined, 0);
@@ -240,33 +239,59 @@ export class WhatsAppSender {
 	 * it at once if Record Status already kept this recipient's status webhook (it often beats the
 	 * client timeout). Otherwise Not Sent with outcome "unknown": a person decides.
 	 */
-	private async unknownOutcome(item: SendItem, base: Record<string, unknown>, claim: { to: string; hash: string; token: string; claimedAt: number }, delivery: Delivery, route: Record<string, unknown>): Promise<SendResult> {
-		const { deps, settings } = this;
+	private async unknownOutcome(item: SendItem, base: Record<string, unknown>, claim: HeldClaim, delivery: Delivery, route: Record<string, unknown>): Promise<SendResult> {
 		const { result } = delivery;
 		if (result.ok) throw new Error('unknownOutcome needs a failed result');
+		const held = await this.holdUnknown(item, claim, {
+			channel: result.channel, attempts: delivery.attempts, fallbackFrom: delivery.fallbackFrom, error: `${result.failure.message} — ${result.failure.fix}`,
+		});
+		if ('wamid' in held) return { output: 'sent', whatsApp: { ...base, outcome: 'sent', ...route, ...held, settledBy: 'status webhook', duplicate: false } };
+		return { output: 'notSent', whatsApp: { ...base, outcome: 'unknown', needsPerson: true, ...route, ...describe(result.failure), logId: held.logId } };
+	}
+
+	/**
+	 * A run died between claiming and settling (n8n killed mid-send): the POST may have gone out. The
+	 * claim is taken over and turned into an UNKNOWN record, like a lost answer, so the log shows it,
+	 * a status webhook can settle it, and every later delivery finds it.
+	 */
+	private async interrupted(item: SendItem, base: Record<string, unknown>, claim: Omit<HeldClaim, 'claimedAt'> & { leaseMs: number; now: number }, interrupted: { claim: string; leaseEndedAt: number }): Promise<SendResult> {
+		const { deps, settings } = this;
+		const reason = `an earlier run was interrupted while sending this message (its claim lapsed unsettled at ${isoTime(interrupted.leaseEndedAt)}): WhatsApp may have delivered it, so it is not sent again`;
+		const fix = 'Check the chat with this lead; to send it anyway, run it again with the option "Resend Interrupted Sends" on';
+		const taken = await deps.log.claim(item.traceId, claim.hash, claim.token, claim.leaseMs, settings.idempotencyWindowMs, claim.now, interrupted.claim);
+		if (!taken.claimed) {
+			if (taken.messageId) return await this.duplicate(base, taken.messageId);
+			return { output: 'notSent', whatsApp: { ...base, outcome: 'notSent', interrupted: true, needsPerson: true, reason, fix } };
+		}
+		// The lost POST went out after its run claimed it, at the earliest a lease before it lapsed.
+		const held = await this.holdUnknown(item, { ...claim, claimedAt: interrupted.leaseEndedAt - claim.leaseMs }, { channel: settings.channel, attempts: 0, error: reason });
+		if ('wamid' in held) return { output: 'sent', whatsApp: { ...base, outcome: 'sent', ...held, settledBy: 'status webhook', duplicate: true } };
+		return { output: 'notSent', whatsApp: { ...base, outcome: 'notSent', interrupted: true, needsPerson: true, reason, fix, logId: held.logId } };
+	}
+
+	/** Records the UNKNOWN, points the claim at it, and settles it if a kept status webhook pairs with it. */
+	private async holdUnknown(
+		item: SendItem,
+		claim: HeldClaim,
+		what: { channel: ChannelName; attempts: number; error: string; fallbackFrom?: ChannelName },
+	): Promise<{ logId: string } | { wamid: string; status?: string }> {
+		const { deps, settings } = this;
 		const logId = `unknown-${randomUUID()}`;
 		const at = deps.clock.now();
 		await deps.log.recordUnknown(
 			{
-				id: logId, traceId: item.traceId, channel: result.channel, to: claim.to, hash: claim.hash, kind: item.message.kind,
+				id: logId, traceId: item.traceId, channel: what.channel, to: claim.to, hash: claim.hash, kind: item.message.kind,
 				template: item.message.kind === 'template' ? item.message.name : undefined,
-				status: 'UNKNOWN', attempts: delivery.attempts, createdAt: isoTime(at), updatedAt: isoTime(at),
-				error: `${result.failure.message} — ${result.failure.fix}`, fallbackFrom: delivery.fallbackFrom,
+				status: 'UNKNOWN', attempts: what.attempts, createdAt: isoTime(at), updatedAt: isoTime(at), error: what.error, fallbackFrom: what.fallbackFrom,
 			},
 			claim.claimedAt,
 		);
 		await deps.log.settleClaimUnknown(item.traceId, claim.hash, claim.token, logId, settings.idempotencyWindowMs);
-		if (result.channel === 'cloudApi') {
-			const match = await deps.log.matchUnknown(claim.to);
-			if ('settle' in match && match.settle.logId === logId) {
-				const settled = await deps.log.settleUnknown(logId, match.settle.wamid, deps.clock.now());
-				if (settled) {
-					const record = await deps.log.get(match.settle.wamid);
-					return { output: 'sent', whatsApp: { ...base, outcome: 'sent', ...route, wamid: match.settle.wamid, status: record?.status, settledBy: 'status webhook', duplicate: false } };
-				}
-			}
-		}
-		return { output: 'notSent', whatsApp: { ...base, outcome: 'unknown', needsPerson: true, ...route, ...describe(result.failure), logId } };
+		if (what.channel !== 'cloudApi') return { logId };
+		const match = await deps.log.matchUnknown(claim.to);
+		if (!('settle' in match) || match.settle.logId !== logId) return { logId };
+		if (!(await deps.log.settleUnknown(logId, match.settle.wamid, deps.clock.now()))) return { logId };
+		return { wamid: match.settle.wamid, status: (await deps.log.get(match.settle.wamid))?.status };
 	}
 
 	private async duplicate(base: Record<string, unknown>, messageId: string): Promise<SendResult> {
