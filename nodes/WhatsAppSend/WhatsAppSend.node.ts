@@ -7,8 +7,9 @@ import { executeRecordStatus } from './operations/recordStatus';
 import { executeSend } from './operations/send';
 import { redisCredentialTestMethods } from '../common/redisCredentialTest';
 
-// Send has three outputs; Record Status and Get Message History one.
-const OUTPUTS = `={{ $parameter.operation === "send" ? [{ "type": "main", "displayName": "Sent" }, { "type": "main", "displayName": "Not Sent" }, { "type": "main", "displayName": "Deferred" }] : [{ "type": "main" }] }}`;
+// Send has three outputs (Not Sent also takes the unknown outcomes: a fourth would move the error
+// output of saved workflows); Record Status and Get Message History one.
+const OUTPUTS = `={{ $parameter.operation === "send" ? [{ "type": "main", "displayName": "Sent" }, { "type": "main", "displayName": "Not Sent / Unknown" }, { "type": "main", "displayName": "Deferred" }] : [{ "type": "main" }] }}`;
 
 export class WhatsAppSend implements INodeType {
 	description: INodeTypeDescription = {

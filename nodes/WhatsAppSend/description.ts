@@ -255,7 +255,7 @@ export const sendProperties: INodeProperties[] = [
 				type: 'number',
 				typeOptions: { minValue: 1, maxValue: 10 },
 				default: 3,
-				description: 'Tries per message for retryable errors (rate limits, 5xx, network), with exponential backoff',
+				description: 'Tries per message for retryable errors (rate limits, 5xx, a connection that could not be made), with exponential backoff. A request the API received in full but never answered (timeout, dropped connection) is never tried again: it may have been delivered, so it goes to Not Sent with outcome "unknown".',
 			},
 			{
 				displayName: 'Duplicate Window (Hours)',
@@ -270,7 +270,7 @@ export const sendProperties: INodeProperties[] = [
 				name: 'resendInterrupted',
 				type: 'boolean',
 				default: false,
-				description: 'Whether to send again a message whose earlier run stopped mid-send (n8n killed or restarted after claiming it). WhatsApp may have delivered it already, so off it goes to Not Sent with the reason (never twice); on, it is sent again (maybe twice).',
+				description: 'Whether to send again a message whose outcome is unknown: an earlier run stopped mid-send (n8n killed or restarted after claiming it), or the API received the request and its answer was lost (outcome "unknown"). WhatsApp may have delivered it already, so off it goes to Not Sent with the reason (never twice); on, it is sent again once (maybe twice). Turn it on only for a run a person chose after checking the chat.',
 			},
 			{
 				displayName: 'Fall Back to Template',
@@ -296,6 +296,15 @@ export const sendProperties: INodeProperties[] = [
 				type: 'number',
 				typeOptions: { minValue: 1 },
 				default: 30,
+			},
+			{
+				displayName: 'Message From Item Field',
+				name: 'messageField',
+				type: 'string',
+				default: '',
+				placeholder: 'message.whatsAppMessage',
+				description:
+					'Dot path to a message carried on the item ({kind: "text" | "template", …}, as Deferred items carry it in whatsApp.message). When the item has one there, it is sent instead of the message above (same template and parameters); otherwise the message above is sent. Empty: always the message above.',
 			},
 			{
 				displayName: 'Longest Wait in Run (Seconds)',

@@ -148,7 +148,9 @@ describe('Cloud API sends', () => {
 		expect(await redis.keys(`${ns}*`)).toEqual([]);
 	});
 
-	test.each([130429, 131056, 4, 80007, 1, 2, 131000, 131016, 'http500', 'network'] as const)('%s is retried with backoff and then sent', async (code) => {
+	// 'network' (the connection dropped after Graph read the whole request) was retried here until
+	// issue 25: its outcome is unknown, so it is never retried (whatsapp-unknown-outcome.test.ts).
+	test.each([130429, 131056, 4, 80007, 1, 2, 131000, 131016, 'http500'] as const)('%s is retried with backoff and then sent', async (code) => {
 		graph.script('972501234500', [code]);
 		const run = await send([lead('+972501234500')]);
 		const [out] = sent(run);

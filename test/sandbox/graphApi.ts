@@ -15,7 +15,9 @@ export interface ReceivedRequest {
 	headers: http.IncomingHttpHeaders;
 	body: unknown;
 	/** What the sandbox answered: 'ok' or the Graph error code. */
-	answer: 'ok' | number | 'http500' | 'network';
+	answer: ScriptedAnswer;
+	/** The message id Graph gave the message, when it accepted it (also when the reply was lost). */
+	wamid?: string;
 }
 
 /** A template the sandbox "has approved": unknown name/language → 132001, wrong count → 132000. */
@@ -28,7 +30,12 @@ export interface SandboxTemplate {
 	bodyNames?: string[];
 }
 
-export type ScriptedAnswer = 'ok' | number | 'http500' | 'network';
+/**
+ * 'network' drops the connection without accepting the message; 'acceptThenHang' accepts it (it
+ * will reach the phone) and answers only after `hangMs`, past a short client timeout;
+ * 'acceptThenDrop' accepts it and drops the connection before answering.
+ */
+export type ScriptedAnswer = 'ok' | number | 'http500' | 'network' | 'acceptThenHang' | 'acceptThenDrop';
 
 export interface GraphSandbox {
 	url: string;
@@ -40,6 +47,8 @@ export interface GraphSandbox {
 	script(to: string, answers: ScriptedAnswer[]): void;
 	/** Retry-After (seconds) sent with scripted retryable errors. */
 	retryAfterSeconds?: number;
+	/** How long 'acceptThenHang' waits before answering (default 1500 ms). */
+	hangMs?: number;
 	close(): Promise<void>;
 }
 
@@ -162,6 +171,7 @@ export async function startGraphSandbox(options: { token?: string; version?: str
 	const scripts = new Map<string, ScriptedAnswer[]>();
 	const requests: ReceivedRequest[] = [];
 	let counter = 0;
+	const timers = new Set<NodeJS.Timeout>();
 	const sandbox = { token, version, phoneNumberId, requests, url: '', retryAfterSeconds: undefined as number | undefined } as GraphSandbox;
 
 	const server = http.createServer((req, res) => {
@@ -204,22 +214,35 @@ export async function startGraphSandbox(options: { token?: string; version?: str
 				res.end('<html>Internal Server Error</html>');
 				return;
 			}
-			if (next !== 'ok') {
+			if (typeof next === 'number') {
 				const retryAfter = sandbox.retryAfterSeconds !== undefined ? { 'retry-after': String(sandbox.retryAfterSeconds) } : undefined;
 				return fail(next, undefined, retryAfter);
 			}
 			counter++;
-			reply(200, {
-				messaging_product: 'whatsapp',
-				contacts: [{ input: to, wa_id: to }],
-				messages: [{ id: `wamid.HBgM${to}${String(counter).padStart(6, '0')}${randomBytes(4).toString('hex').toUpperCase()}`, message_status: 'accepted' }],
-			});
+			entry.wamid = `wamid.HBgM${to}${String(counter).padStart(6, '0')}${randomBytes(4).toString('hex').toUpperCase()}`;
+			const accepted = { messaging_product: 'whatsapp', contacts: [{ input: to, wa_id: to }], messages: [{ id: entry.wamid, message_status: 'accepted' }] };
+			if (next === 'acceptThenDrop') {
+				entry.answer = next;
+				req.socket.destroy();
+				return;
+			}
+			if (next === 'acceptThenHang') {
+				entry.answer = next;
+				const timer = setTimeout(() => {
+					timers.delete(timer);
+					if (!res.destroyed) reply(200, accepted);
+				}, sandbox.hangMs ?? 1500);
+				timers.add(timer);
+				return;
+			}
+			reply(200, accepted);
 		});
 	});
 	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 	sandbox.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 	sandbox.script = (to, answers) => scripts.set(to, [...(scripts.get(to) ?? []), ...answers]);
 	sandbox.close = async () => {
+		for (const timer of timers) clearTimeout(timer);
 		server.closeAllConnections();
 		await new Promise((resolve) => server.close(resolve));
 	};

@@ -14,9 +14,18 @@ export interface QrSandbox {
 	sessionId: string;
 	/** Status GET /sessions/{sessionId} reports. */
 	status: string;
-	requests: Array<{ method?: string; path?: string; headers: http.IncomingHttpHeaders; body: unknown }>;
+	requests: Array<{ method?: string; path?: string; headers: http.IncomingHttpHeaders; body: unknown; id?: string }>;
+	/**
+	 * The next answers to POST /messages, consumed in order (then 'ok'): 'http500' refuses with a
+	 * 500; 'acceptThenHang' accepts the message and answers only after `hangMs` (default 1500);
+	 * 'acceptThenDrop' accepts it and drops the connection before answering.
+	 */
+	script(answers: QrAnswer[]): void;
+	hangMs?: number;
 	close(): Promise<void>;
 }
+
+export type QrAnswer = 'ok' | 'http500' | 'acceptThenHang' | 'acceptThenDrop';
 
 export async function startQrSandbox(options: { apiKey?: string; sessionId?: string } = {}): Promise<QrSandbox> {
 	const sandbox = {
@@ -26,6 +35,9 @@ export async function startQrSandbox(options: { apiKey?: string; sessionId?: str
 		requests: [],
 		url: '',
 	} as unknown as QrSandbox;
+	const answers: QrAnswer[] = [];
+	const timers = new Set<NodeJS.Timeout>();
+	sandbox.script = (next) => answers.push(...next);
 	const server = http.createServer((req, res) => {
 		const chunks: Buffer[] = [];
 		req.on('data', (c: Buffer) => chunks.push(c));
@@ -36,7 +48,8 @@ export async function startQrSandbox(options: { apiKey?: string; sessionId?: str
 			} catch {
 				body = undefined;
 			}
-			sandbox.requests.push({ method: req.method, path: req.url, headers: req.headers, body });
+			const entry: QrSandbox['requests'][number] = { method: req.method, path: req.url, headers: req.headers, body };
+			sandbox.requests.push(entry);
 			const reply = (status: number, json: unknown) => {
 				res.writeHead(status, { 'content-type': 'application/json' });
 				res.end(JSON.stringify(json));
@@ -49,7 +62,19 @@ export async function startQrSandbox(options: { apiKey?: string; sessionId?: str
 				if (typeof b?.to !== 'string' || !/^\+\d{6,15}$/.test(b.to)) return reply(400, { error: 'to must be +<digits>' });
 				if (typeof b.text !== 'string' || !b.text) return reply(400, { error: 'text must be a non-empty string' });
 				if (sandbox.status !== 'connected') return reply(409, { error: `session is ${sandbox.status}` });
-				return reply(201, { id: `qr-${randomBytes(8).toString('hex')}` });
+				const next = answers.shift() ?? 'ok';
+				if (next === 'http500') return reply(500, { error: 'internal error' });
+				entry.id = `qr-${randomBytes(8).toString('hex')}`;
+				if (next === 'acceptThenDrop') return void req.socket.destroy();
+				if (next === 'acceptThenHang') {
+					const timer = setTimeout(() => {
+						timers.delete(timer);
+						if (!res.destroyed) reply(201, { id: entry.id });
+					}, sandbox.hangMs ?? 1500);
+					timers.add(timer);
+					return;
+				}
+				return reply(201, { id: entry.id });
 			}
 			reply(404, { error: 'not found' });
 		});
@@ -57,6 +82,7 @@ export async function startQrSandbox(options: { apiKey?: string; sessionId?: str
 	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 	sandbox.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 	sandbox.close = async () => {
+		for (const timer of timers) clearTimeout(timer);
 		server.closeAllConnections();
 		await new Promise((resolve) => server.close(resolve));
 	};

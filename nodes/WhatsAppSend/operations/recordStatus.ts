@@ -3,7 +3,8 @@ import { NodeOperationError } from 'n8n-workflow';
 
 import { whatsAppClock } from '../../shared/whatsapp/clock';
 import { describeStatusError } from '../../shared/whatsapp/graphErrors';
-import type { MessageStatus } from '../../shared/whatsapp/messageLog';
+import type { KeptStatus } from '../../shared/whatsapp/keptStatuses';
+import type { MessageLog, MessageStatus, StatusUpdate } from '../../shared/whatsapp/messageLog';
 import { metricsScope, recordMetrics } from '../../common/metricsOptions';
 import { COUNTER, type DecisionEvent } from '../../shared/metrics/counters';
 import { openWhatsAppStore } from '../context';
@@ -19,6 +20,30 @@ function statusOf(json: IDataObject): IDataObject | undefined {
 	if (typeof json.status === 'string' && typeof json.id === 'string') return json;
 	const nested = json.statuses ?? json.statusEvent;
 	return typeof nested === 'object' && nested && !Array.isArray(nested) ? (nested as IDataObject) : undefined;
+}
+
+const recipientOf = (status: IDataObject) => (typeof status.recipient_id === 'string' && /^\d+$/.test(status.recipient_id) ? status.recipient_id : undefined);
+
+/**
+ * A status for a wamid the log does not know is kept (a late log write or a replay applies it),
+ * then tried against the recipient's sends whose outcome is unknown: a one-to-one pair settles
+ * that send as this wamid. Otherwise it stays kept; `ambiguous` says a person must decide.
+ */
+type KeptUpdate = StatusUpdate & { kept?: boolean; ambiguous?: number; settledUnknown?: boolean; unknownLogId?: string };
+
+async function keepOrSettle(log: MessageLog, kept: KeptStatus & { status: MessageStatus }): Promise<KeptUpdate> {
+	const clock = whatsAppClock();
+	await log.keepStatus(kept, clock.now());
+	if (!kept.recipient) return { result: 'missing', kept: true };
+	const match = await log.matchUnknown(kept.recipient);
+	if ('ambiguous' in match) return { result: 'missing', kept: true, ambiguous: match.ambiguous };
+	if (!('settle' in match)) return { result: 'missing', kept: true };
+	const settled = await log.settleUnknown(match.settle.logId, match.settle.wamid, clock.now());
+	if (!settled) return { result: 'missing', kept: true };
+	// The kept statuses applied in order; this item reports its own.
+	const own = settled.applied.find((a) => a.status === kept.status)?.update;
+	if (!own || own.result === 'missing') return { result: 'missing', kept: true };
+	return { ...own, settledUnknown: true, unknownLogId: match.settle.logId };
 }
 
 /** Record Status: moves logged messages forward with Meta's delivery statuses; idempotent, never backwards. */
@@ -56,14 +81,16 @@ export async function executeRecordStatus(this: IExecuteFunctions): Promise<INod
 				const record = await store.log.get(wamid);
 				update = record ? { result: 'testRun', current: record.status, traceId: record.traceId } : { result: 'missing' };
 			} else {
-				update = await store.log.updateStatus(wamid, mapped, at, failure);
+				let recorded: KeptUpdate = await store.log.updateStatus(wamid, mapped, at, failure);
+				if (recorded.result === 'missing') recorded = await keepOrSettle(store.log, { wamid, status: mapped, atMs: at, recipient: recipientOf(status), error: failure });
 				// Sends are counted by Send; delivered / read / failed when the status moved the message.
 				const outcome = STATUS_OUTCOME[mapped];
-				if (update.result === 'applied' && outcome && update.traceId) {
+				if (recorded.result === 'applied' && outcome && recorded.traceId) {
 					// A read receipt that arrives first also says the message was delivered.
-					if (mapped === 'READ' && update.previous !== 'DELIVERED') events.push({ traceId: update.traceId, counter: COUNTER.whatsapp, labels: { outcome: 'delivered' } });
-					events.push({ traceId: update.traceId, counter: COUNTER.whatsapp, labels: { outcome } });
+					if (mapped === 'READ' && recorded.previous !== 'DELIVERED') events.push({ traceId: recorded.traceId, counter: COUNTER.whatsapp, labels: { outcome: 'delivered' } });
+					events.push({ traceId: recorded.traceId, counter: COUNTER.whatsapp, labels: { outcome } });
 				}
+				update = recorded;
 			}
 			out.push({
 				json: {

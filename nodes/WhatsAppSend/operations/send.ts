@@ -5,6 +5,7 @@ import type { ChannelName } from '../../shared/whatsapp/channels';
 import { whatsAppClock } from '../../shared/whatsapp/clock';
 import { assertTimeZone, BusinessRulesError, parseHolidays, parseOpeningHours } from '../../shared/whatsapp/businessHours';
 import { leadOfItem } from '../../shared/leadItem';
+import { messageAtPath } from '../../shared/whatsapp/itemMessage';
 import { MessageInputError, type OutgoingMessage, type TemplateMessage, type TemplateParameter } from '../../shared/whatsapp/graphPayload';
 import { PRIORITIES, type OutreachRules, type Priority } from '../../shared/whatsapp/outreachRules';
 import { ChannelAuthError, previewSend, WhatsAppSender, type SendItem, type SendSettings } from '../../shared/whatsapp/sendFlow';
@@ -21,6 +22,7 @@ interface Options {
 	resendInterrupted?: boolean;
 	fallbackTemplate?: { template?: { name?: string; language?: string; bodyParameters?: string } };
 	logDays?: number;
+	messageField?: string;
 	maxInlineWaitSeconds?: number;
 	sendInTestRuns?: boolean;
 	timeoutSeconds?: number;
@@ -71,7 +73,7 @@ function rulesOf(ctx: IExecuteFunctions, defaultZone: string): OutreachRules | u
 
 const textOf = (value: unknown): string => (typeof value === 'string' || typeof value === 'number' ? String(value).trim() : '');
 
-function itemOf(ctx: IExecuteFunctions, i: number, json: IDataObject): SendItem {
+function itemOf(ctx: IExecuteFunctions, i: number, json: IDataObject, messageField: string): SendItem {
 	// Fields left empty read the item's lead: the template then evaluates no expression per item
 	// for them (n8n 2.x runs every expression through an isolate, a large share of a lead's CPU).
 	const lead = leadOfItem(json);
@@ -81,7 +83,8 @@ function itemOf(ctx: IExecuteFunctions, i: number, json: IDataObject): SendItem 
 	if (!to) throw new MessageInputError('To', 'is empty: the lead has no phone or WhatsApp ID');
 	const priority = String(ctx.getNodeParameter('priority', i, 'normal')) as Priority;
 	if (!PRIORITIES.includes(priority)) throw new MessageInputError('Priority', `"${priority}" is not one of ${PRIORITIES.join(', ')}`);
-	return { traceId, to, priority, message: messageOf(ctx, i) };
+	// A message carried on the item (a deferred send queued for later) is the one to send.
+	return { traceId, to, priority, message: messageAtPath(json, messageField) ?? messageOf(ctx, i) };
 }
 
 function authError(ctx: IExecuteFunctions, error: ChannelAuthError): NodeApiError {
@@ -93,7 +96,11 @@ function authError(ctx: IExecuteFunctions, error: ChannelAuthError): NodeApiErro
 	);
 }
 
-/** Send: one item per lead → Sent / Not Sent / Deferred. */
+/**
+ * Send: one item per lead → Sent / Not Sent / Deferred. Not Sent also takes the sends whose outcome
+ * is unknown (outcome "unknown", needsPerson): a fourth output would shift the error output
+ * ("On Error: Continue (using error output)") of every saved workflow to a new index.
+ */
 export async function executeSend(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const items = this.getInputData();
 	const options = this.getNodeParameter('options', 0, {}) as Options;
@@ -145,7 +152,7 @@ export async function executeSend(this: IExecuteFunctions): Promise<INodeExecuti
 		for (let i = 0; i < items.length; i++) {
 			const pairedItem = { item: i };
 			try {
-				const item = itemOf(this, i, items[i].json);
+				const item = itemOf(this, i, items[i].json, options.messageField ?? '');
 				if (!sender) {
 					out[0].push({ json: { ...items[i].json, whatsApp: previewSend(item, settings, clock.now()) as IDataObject }, pairedItem });
 					continue;
@@ -153,7 +160,9 @@ export async function executeSend(this: IExecuteFunctions): Promise<INodeExecuti
 				const result = await sender.send(item);
 				events.push({ traceId: item.traceId, counter: COUNTER.whatsapp, labels: { outcome: result.output } });
 				const index = result.output === 'sent' ? 0 : result.output === 'notSent' ? 1 : 2;
-				out[index].push({ json: { ...items[i].json, whatsApp: result.whatsApp as IDataObject }, pairedItem });
+				// A deferred item carries its message, so whatever sends it later sends this same one.
+				const whatsApp = result.output === 'deferred' ? { ...result.whatsApp, message: item.message } : result.whatsApp;
+				out[index].push({ json: { ...items[i].json, whatsApp: whatsApp as IDataObject }, pairedItem });
 			} catch (error) {
 				if (error instanceof ChannelAuthError) throw authError(this, error);
 				if (!(error instanceof MessageInputError)) throw new NodeOperationError(this.getNode(), error as Error, { itemIndex: i });

@@ -78,6 +78,8 @@ async function sendWithRetries(
 				response = await request();
 			} catch (error) {
 				if (!(error instanceof HttpRequestError)) throw error;
+				// A request the server had in full (requestSent) is an unknown outcome, never retried:
+				// the API has no idempotency key, so a second POST is a second message on the phone.
 				const failure = classifyTransportError(error);
 				return { verdict: failure.kind === 'retryable' ? 'retryable' : 'permanent', failure };
 			}
@@ -199,7 +201,8 @@ export async function qrSessionStatus(config: QrSessionConfig, signal?: AbortSig
 		});
 	} catch (error) {
 		if (!(error instanceof HttpRequestError)) throw error;
-		return classifyTransportError(error);
+		// A GET changes nothing: a lost answer is only a failed check, retried later.
+		return classifyTransportError({ retryable: error.retryable, message: error.message });
 	}
 	if (response.status !== 200) return classifyQr(response);
 	const body = parseJson(response) as { id?: unknown; status?: unknown } | undefined;

@@ -6,8 +6,11 @@
  * outsideWindow  131047: more than 24 h since the lead last wrote; only a template may be sent
  * permanent      this request will never succeed as written; `fix` says what to change
  * authExpired    190 / HTTP 401: the token is dead; every later send fails too, so stop loudly
+ * outcomeUnknown the whole request reached the server and no answer came back (timeout, dropped
+ *                connection): the message may be on the phone. The API has no idempotency key,
+ *                so it is never sent again on its own; a status webhook or a person settles it
  */
-export type GraphFailureKind = 'retryable' | 'outsideWindow' | 'permanent' | 'authExpired';
+export type GraphFailureKind = 'retryable' | 'outsideWindow' | 'permanent' | 'authExpired' | 'outcomeUnknown';
 
 export interface GraphFailure {
 	kind: GraphFailureKind;
@@ -86,8 +89,17 @@ export function classifyGraphError(httpStatus: number, body: unknown): GraphFail
 	return { ...base, kind: 'permanent', fix: 'The Graph API refused the request; see the message and check the node parameters' };
 }
 
-/** Classifies a failure before any response (timeout, refused connection, blocked address). */
-export function classifyTransportError(error: { retryable?: boolean; message: string }): GraphFailure {
+export const UNKNOWN_OUTCOME_FIX =
+	'Check the chat with this lead (or wait for its status webhook, which settles it): if the message did not arrive, run the item again with the option "Resend Interrupted Sends" on';
+
+/**
+ * Classifies a failure before any response (timeout, refused connection, blocked address). With
+ * `requestSent` the server had the whole request: an answer lost after that is an unknown outcome.
+ */
+export function classifyTransportError(error: { retryable?: boolean; message: string; requestSent?: boolean }): GraphFailure {
+	if (error.requestSent) {
+		return { kind: 'outcomeUnknown', message: `${error.message} after the request was sent: it may have been delivered`, fix: UNKNOWN_OUTCOME_FIX };
+	}
 	return error.retryable
 		? { kind: 'retryable', message: error.message, fix: 'The Graph API could not be reached; the send is retried with backoff' }
 		: { kind: 'permanent', message: error.message, fix: 'Check the Base URL in the credential (internal addresses need "Allow Internal Addresses")' };

@@ -6,6 +6,14 @@ export interface WhatsAppKeys {
 	dailyCount(localDate: string): string;
 	rateBucket(): string;
 	pairRate(recipient: string): string;
+	/** Sends with an unknown outcome to one recipient (a sorted set of log ids by claim time). */
+	unknownByRecipient(recipient: string): string;
+	/** Status webhooks for a wamid the log did not know yet: the capped index (wamid by arrival). */
+	keptStatuses(): string;
+	/** One kept wamid's statuses. */
+	keptStatus(wamid: string): string;
+	/** Kept wamids of one recipient, by status time. */
+	keptByRecipient(recipient: string): string;
 }
 
 export function whatsAppKeys(namespace: string): WhatsAppKeys {
@@ -17,5 +25,9 @@ export function whatsAppKeys(namespace: string): WhatsAppKeys {
 		dailyCount: (date) => `${base}:daily:${date}`,
 		rateBucket: () => `${base}:rate`,
 		pairRate: (recipient) => `${base}:pair:${recipient}`,
+		unknownByRecipient: (recipient) => `${base}:unknown:${recipient}`,
+		keptStatuses: () => `${base}:kept`,
+		keptStatus: (wamid) => `${base}:kept:msg:${wamid}`,
+		keptByRecipient: (recipient) => `${base}:kept:to:${recipient}`,
 	};
 }

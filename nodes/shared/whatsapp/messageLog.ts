@@ -1,6 +1,7 @@
 import type Redis from 'ioredis';
 
 import type { ChannelName } from './channels';
+import { DEFAULT_KEPT_LIMITS, keepStatus, matchUnknown, SETTLE_UNKNOWN_SCRIPT, takeKept, type KeptStatus, type KeptStatusLimits, type UnknownMatch } from './keptStatuses';
 import type { WhatsAppKeys } from './keys';
 
 /**
@@ -14,8 +15,12 @@ import type { WhatsAppKeys } from './keys';
  *
  * READ and FAILED are final; a status at or below the current one is ignored (webhooks arrive out
  * of order and are redelivered).
+ *
+ * UNKNOWN: the request reached the API and its answer was lost, so there is no wamid. It is kept
+ * under a local id until a status webhook for that recipient settles it (then it moves to the
+ * wamid as PENDING and on from there) or a person decides (see keptStatuses.ts).
  */
-export const MESSAGE_STATUSES = ['PENDING', 'SENT', 'DELIVERED', 'READ', 'FAILED'] as const;
+export const MESSAGE_STATUSES = ['PENDING', 'SENT', 'DELIVERED', 'READ', 'FAILED', 'UNKNOWN'] as const;
 export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
 
 export interface MessageRecord {
@@ -69,7 +74,7 @@ return 1`;
 const STATUS_SCRIPT = `
 local current = redis.call('HGET', KEYS[1], 'status')
 if not current then return {'missing', ''} end
-local rank = {PENDING = 0, SENT = 1, DELIVERED = 2, READ = 3, FAILED = 3}
+local rank = {UNKNOWN = 0, PENDING = 0, SENT = 1, DELIVERED = 2, READ = 3, FAILED = 3}
 local trace = redis.call('HGET', KEYS[1], 'traceId') or ''
 if current == ARGV[1] then return {'repeat', current, trace} end
 if current == 'READ' or current == 'FAILED' or rank[ARGV[1]] <= rank[current] then return {'stale', current, trace} end
@@ -116,6 +121,7 @@ const TIME_FIELD: Record<MessageStatus, string> = {
 	DELIVERED: 'deliveredAt',
 	READ: 'readAt',
 	FAILED: 'failedAt',
+	UNKNOWN: 'createdAt',
 };
 
 export class MessageLog {
@@ -124,16 +130,66 @@ export class MessageLog {
 		private readonly keys: WhatsAppKeys,
 		/** How long records and per-lead history are kept. */
 		private readonly retentionMs: number,
+		private readonly keptLimits: KeptStatusLimits = DEFAULT_KEPT_LIMITS,
 	) {}
 
-	/** Records a message once; false when a record with that id already exists. */
+	/**
+	 * Records a message once; false when a record with that id already exists. Statuses that came
+	 * for its id before it was recorded (kept by Record Status) are applied now.
+	 */
 	async record(record: MessageRecord, nowMs: number): Promise<boolean> {
 		const fields = Object.entries(toHash(record)).flat();
 		const written = await this.redis.eval(
 			RECORD_SCRIPT, 2, this.keys.message(record.id), this.keys.leadMessages(record.traceId),
 			String(this.retentionMs), String(nowMs), ...fields,
 		);
+		if (written === 1 && record.status !== 'UNKNOWN') await this.applyKept(record.id);
 		return written === 1;
+	}
+
+	/** Records a send whose outcome is unknown, findable by its recipient for a status webhook to settle. */
+	async recordUnknown(record: MessageRecord, nowMs: number): Promise<void> {
+		await this.record({ ...record, status: 'UNKNOWN' }, nowMs);
+		// Only Cloud API sends get status webhooks to settle them.
+		if (record.channel !== 'cloudApi') return;
+		const index = this.keys.unknownByRecipient(record.to);
+		await this.redis.multi().zadd(index, nowMs, record.id).pexpire(index, this.retentionMs).exec();
+	}
+
+	/** Keeps a status webhook whose wamid the log does not know (bounded: see keptStatuses.ts). */
+	async keepStatus(status: KeptStatus, nowMs: number): Promise<void> {
+		await keepStatus(this.redis, this.keys, this.keptLimits, status, nowMs);
+	}
+
+	/** Applies (and forgets) the statuses kept for a wamid; one update per kept status. */
+	async applyKept(wamid: string): Promise<Array<{ status: MessageStatus; update: StatusUpdate }>> {
+		const applied: Array<{ status: MessageStatus; update: StatusUpdate }> = [];
+		for (const kept of await takeKept(this.redis, this.keys, wamid)) {
+			const status = kept.status as MessageStatus;
+			applied.push({ status, update: await this.updateStatus(wamid, status, kept.atMs, kept.error) });
+		}
+		return applied;
+	}
+
+	/** Pairs the recipient's unknown sends with kept statuses; see matchUnknown. */
+	async matchUnknown(recipient: string): Promise<UnknownMatch> {
+		return await matchUnknown(this.redis, this.keys, recipient);
+	}
+
+	/**
+	 * Settles an UNKNOWN send as the message `wamid` (its status webhook proved it went out): the
+	 * record moves to the wamid, the lead's claim names it, and the kept statuses apply.
+	 */
+	async settleUnknown(logId: string, wamid: string, nowMs: number): Promise<{ traceId: string; applied: Array<{ status: MessageStatus; update: StatusUpdate }> } | undefined> {
+		const record = await this.get(logId);
+		if (!record || record.status !== 'UNKNOWN') return undefined;
+		const done = await this.redis.eval(
+			SETTLE_UNKNOWN_SCRIPT, 5,
+			this.keys.message(logId), this.keys.message(wamid), this.keys.leadMessages(record.traceId), this.keys.claim(record.traceId, record.hash), this.keys.unknownByRecipient(record.to),
+			logId, wamid, iso(nowMs),
+		);
+		if (done !== 1) return undefined;
+		return { traceId: record.traceId, applied: await this.applyKept(wamid) };
 	}
 
 	async get(messageId: string): Promise<MessageRecord | undefined> {
@@ -168,7 +224,9 @@ export class MessageLog {
 	 */
 	async claim(traceId: string, hash: string, token: string, leaseMs: number, holdMs: number, nowMs: number, takeOver = ''): Promise<ClaimResult> {
 		const value = `pending:${token}:${nowMs + leaseMs}`;
-		const [ok, current] = (await this.redis.eval(CLAIM_SCRIPT, 1, this.keys.claim(traceId, hash), value, String(Math.max(holdMs, leaseMs)), takeOver)) as [number, string];
+		// Held as long as the log: a run that dies mid-send leaves it to mark an interrupted send.
+		const hold = Math.max(holdMs, leaseMs, this.retentionMs);
+		const [ok, current] = (await this.redis.eval(CLAIM_SCRIPT, 1, this.keys.claim(traceId, hash), value, String(hold), takeOver)) as [number, string];
 		if (ok === 1) return { claimed: true, token };
 		const pending = parsePending(current);
 		if (!pending) return { claimed: false, messageId: current || undefined, inFlight: false };
@@ -180,6 +238,14 @@ export class MessageLog {
 	async sentBefore(traceId: string, hash: string): Promise<string | undefined> {
 		const value = await this.redis.get(this.keys.claim(traceId, hash));
 		return value && !value.startsWith('pending:') ? value : undefined;
+	}
+
+	/**
+	 * Outcome unknown: the claim names the log record, held as long as the log keeps it (at least
+	 * the window), so no redelivery or replay sends it again until a person decides.
+	 */
+	async settleClaimUnknown(traceId: string, hash: string, token: string, logId: string, windowMs: number): Promise<void> {
+		await this.settleClaim(traceId, hash, token, logId, Math.max(windowMs, this.retentionMs));
 	}
 
 	/** Sent: the claim now names the message for the rest of the window. Not sent: the claim is dropped. */

@@ -3,13 +3,14 @@ import { randomUUID } from 'node:crypto';
 import type { Clock } from '../http';
 import { qrSessionStatus, sendCloudApi, sendQrSession, type ChannelName, type ChannelResult, type CloudApiConfig, type QrSessionConfig, type RetryPolicy } from './channels';
 import { contentHash } from './contentHash';
-import { PAIR_RATE_INTERVAL_MS, type GraphFailure } from './graphErrors';
+import { PAIR_RATE_INTERVAL_MS, UNKNOWN_OUTCOME_FIX, type GraphFailure } from './graphErrors';
 import { graphPayload, recipientDigits, validateMessage, type OutgoingMessage, type TemplateMessage } from './graphPayload';
 import { isoTime, type MessageLog } from './messageLog';
 import { checkHours, type OutreachCounters, type OutreachRules, type Priority } from './outreachRules';
 
 /**
- * One outgoing message from a lead item to an outcome: Sent, Not Sent or Deferred. The order
+ * One outgoing message from a lead item to an outcome: Sent, Not Sent (outcome "notSent", or
+ * "unknown" when the request reached the API and its answer was lost) or Deferred. The order
  * matters: a duplicate answers before any rule (a redelivery is not a new message), hours before
  * the idempotency claim, the claim before counters (only the run that holds it counts), and every
  * exit that sends nothing gives back what it took.
@@ -76,6 +77,15 @@ interface Delivery {
 	fallbackReason?: string;
 }
 
+/** A claim this run holds: enough to turn it into an UNKNOWN record. */
+interface HeldClaim {
+	to: string;
+	hash: string;
+	token: string;
+	/** When the send could first have gone out (for pairing it with a status webhook). */
+	claimedAt: number;
+}
+
 const describe = (f: GraphFailure) => ({ reason: f.message, fix: f.fix, ...(f.code !== undefined ? { errorCode: f.code } : {}) });
 
 export class WhatsAppSender {
@@ -95,8 +105,11 @@ export class WhatsAppSender {
 		const base = { traceId: item.traceId, to, priority: item.priority, hash };
 		const now = deps.clock.now();
 
+		// A recorded send (sent, or outcome unknown) is never sent again, unless a person chose to
+		// resend an unknown one ("Resend Interrupted Sends").
 		const before = await deps.log.sentBefore(item.traceId, hash);
-		if (before) return await this.duplicate(base, before);
+		const resendUnknown = before !== undefined && settings.resendInterrupted === true && (await deps.log.get(before))?.status === 'UNKNOWN';
+		if (before && !resendUnknown) return await this.duplicate(base, before);
 
 		const rules = settings.rules;
 		if (rules) {
@@ -115,23 +128,13 @@ export class WhatsAppSender {
 
 		const token = randomUUID();
 		const leaseMs = settings.claimLeaseMs + this.maxSendTime();
-		let claim = await deps.log.claim(item.traceId, hash, token, leaseMs, settings.idempotencyWindowMs, now);
+		let claim = await deps.log.claim(item.traceId, hash, token, leaseMs, settings.idempotencyWindowMs, now, resendUnknown ? before : '');
 		if (!claim.claimed && claim.interrupted && settings.resendInterrupted) {
 			claim = await deps.log.claim(item.traceId, hash, token, leaseMs, settings.idempotencyWindowMs, now, claim.interrupted.claim);
 		}
 		if (!claim.claimed) {
 			if (claim.messageId) return await this.duplicate(base, claim.messageId);
-			if (claim.interrupted) {
-				return {
-					output: 'notSent',
-					whatsApp: {
-						...base,
-						outcome: 'notSent',
-						reason: `an earlier run was interrupted while sending this message (its claim lapsed unsettled at ${isoTime(claim.interrupted.leaseEndedAt)}): WhatsApp may have delivered it, so it is not sent again`,
-						fix: 'Check the chat with this lead; to send it anyway, run it again with the option "Resend Interrupted Sends" on',
-					},
-				};
-			}
+			if (claim.interrupted) return await this.interrupted(item, base, { to, hash, token, leaseMs, now }, claim.interrupted);
 			return { output: 'deferred', whatsApp: { ...base, outcome: 'deferred', reason: 'another run is sending this message right now', sendAfter: isoTime(now + settings.claimLeaseMs) } };
 		}
 		const releaseClaim = async () => await deps.log.settleClaim(item.traceId, hash, token, undefined, 0);
@@ -203,6 +206,10 @@ export class WhatsAppSender {
 			};
 		}
 
+		// The request reached the API and its answer was lost: it may be on the phone. Nothing is
+		// given back (the claim now names the UNKNOWN record), so no redelivery sends it again.
+		if (result.failure.kind === 'outcomeUnknown') return await this.unknownOutcome(item, base, { to, hash, token, claimedAt: now }, delivery, route);
+
 		await giveBack();
 		if (result.retryAt !== undefined) {
 			return { output: 'deferred', whatsApp: { ...base, outcome: 'deferred', ...route, ...describe(result.failure), sendAfter: isoTime(result.retryAt) } };
@@ -227,8 +234,78 @@ export class WhatsAppSender {
 		return policy.attempts * ((this.settings.cloudApi?.timeoutMs ?? 10_000) + policy.maxInlineWaitMs);
 	}
 
+	/**
+	 * Logs an unknown outcome (status UNKNOWN under a local id), holds the claim on it, and settles
+	 * it at once if Record Status already kept this recipient's status webhook (it often beats the
+	 * client timeout). Otherwise Not Sent with outcome "unknown": a person decides.
+	 */
+	private async unknownOutcome(item: SendItem, base: Record<string, unknown>, claim: HeldClaim, delivery: Delivery, route: Record<string, unknown>): Promise<SendResult> {
+		const { result } = delivery;
+		if (result.ok) throw new Error('unknownOutcome needs a failed result');
+		const held = await this.holdUnknown(item, claim, {
+			channel: result.channel, attempts: delivery.attempts, fallbackFrom: delivery.fallbackFrom, error: `${result.failure.message} — ${result.failure.fix}`,
+		});
+		if ('wamid' in held) return { output: 'sent', whatsApp: { ...base, outcome: 'sent', ...route, ...held, settledBy: 'status webhook', duplicate: false } };
+		return { output: 'notSent', whatsApp: { ...base, outcome: 'unknown', needsPerson: true, ...route, ...describe(result.failure), logId: held.logId } };
+	}
+
+	/**
+	 * A run died between claiming and settling (n8n killed mid-send): the POST may have gone out. The
+	 * claim is taken over and turned into an UNKNOWN record, like a lost answer, so the log shows it,
+	 * a status webhook can settle it, and every later delivery finds it.
+	 */
+	private async interrupted(item: SendItem, base: Record<string, unknown>, claim: Omit<HeldClaim, 'claimedAt'> & { leaseMs: number; now: number }, interrupted: { claim: string; leaseEndedAt: number }): Promise<SendResult> {
+		const { deps, settings } = this;
+		const reason = `an earlier run was interrupted while sending this message (its claim lapsed unsettled at ${isoTime(interrupted.leaseEndedAt)}): WhatsApp may have delivered it, so it is not sent again`;
+		const fix = 'Check the chat with this lead; to send it anyway, run it again with the option "Resend Interrupted Sends" on';
+		const taken = await deps.log.claim(item.traceId, claim.hash, claim.token, claim.leaseMs, settings.idempotencyWindowMs, claim.now, interrupted.claim);
+		if (!taken.claimed) {
+			if (taken.messageId) return await this.duplicate(base, taken.messageId);
+			return { output: 'notSent', whatsApp: { ...base, outcome: 'notSent', interrupted: true, needsPerson: true, reason, fix } };
+		}
+		// The lost POST went out after its run claimed it, at the earliest a lease before it lapsed.
+		const held = await this.holdUnknown(item, { ...claim, claimedAt: interrupted.leaseEndedAt - claim.leaseMs }, { channel: settings.channel, attempts: 0, error: reason });
+		if ('wamid' in held) return { output: 'sent', whatsApp: { ...base, outcome: 'sent', ...held, settledBy: 'status webhook', duplicate: true } };
+		return { output: 'notSent', whatsApp: { ...base, outcome: 'notSent', interrupted: true, needsPerson: true, reason, fix, logId: held.logId } };
+	}
+
+	/** Records the UNKNOWN, points the claim at it, and settles it if a kept status webhook pairs with it. */
+	private async holdUnknown(
+		item: SendItem,
+		claim: HeldClaim,
+		what: { channel: ChannelName; attempts: number; error: string; fallbackFrom?: ChannelName },
+	): Promise<{ logId: string } | { wamid: string; status?: string }> {
+		const { deps, settings } = this;
+		const logId = `unknown-${randomUUID()}`;
+		const at = deps.clock.now();
+		await deps.log.recordUnknown(
+			{
+				id: logId, traceId: item.traceId, channel: what.channel, to: claim.to, hash: claim.hash, kind: item.message.kind,
+				template: item.message.kind === 'template' ? item.message.name : undefined,
+				status: 'UNKNOWN', attempts: what.attempts, createdAt: isoTime(at), updatedAt: isoTime(at), error: what.error, fallbackFrom: what.fallbackFrom,
+			},
+			claim.claimedAt,
+		);
+		await deps.log.settleClaimUnknown(item.traceId, claim.hash, claim.token, logId, settings.idempotencyWindowMs);
+		if (what.channel !== 'cloudApi') return { logId };
+		const match = await deps.log.matchUnknown(claim.to);
+		if (!('settle' in match) || match.settle.logId !== logId) return { logId };
+		if (!(await deps.log.settleUnknown(logId, match.settle.wamid, deps.clock.now()))) return { logId };
+		return { wamid: match.settle.wamid, status: (await deps.log.get(match.settle.wamid))?.status };
+	}
+
 	private async duplicate(base: Record<string, unknown>, messageId: string): Promise<SendResult> {
 		const record = await this.deps.log.get(messageId);
+		if (record?.status === 'UNKNOWN') {
+			return {
+				output: 'notSent',
+				whatsApp: {
+					...base, outcome: 'unknown', needsPerson: true, duplicate: true, logId: messageId, channel: record.channel, sentFirstAt: record.createdAt,
+					reason: 'an earlier run sent this message and lost the answer: WhatsApp may have delivered it, so it is not sent again',
+					fix: UNKNOWN_OUTCOME_FIX,
+				},
+			};
+		}
 		return {
 			output: 'sent',
 			whatsApp: { ...base, outcome: 'sent', duplicate: true, wamid: messageId, channel: record?.channel, status: record?.status, sentFirstAt: record?.createdAt },
@@ -255,7 +332,8 @@ export class WhatsAppSender {
 			if (!result.ok && result.failure.kind === 'authExpired') throw new ChannelAuthError('cloudApi', result.failure);
 			if (result.ok) return { result, attempts, sentTemplate: settings.fallbackTemplate.name, fallbackReason: `${first.code}: ${first.message}` };
 		}
-		if (!result.ok && result.retryAt === undefined && settings.fallbackToQr && settings.qr) {
+		// An unknown outcome may be on the phone already: another channel would send it twice.
+		if (!result.ok && result.retryAt === undefined && result.failure.kind !== 'outcomeUnknown' && settings.fallbackToQr && settings.qr) {
 			const why = `${result.failure.code ?? result.failure.httpStatus ?? 'error'}: ${result.failure.message}`;
 			return { ...(await this.viaQr(to, message, attempts)), fallbackFrom: 'cloudApi', fallbackReason: why };
 		}

@@ -83,6 +83,11 @@ describe('classification by Graph error code', () => {
 		expect(classifyTransportError({ retryable: true, message: 'ECONNRESET' }).kind).toBe('retryable');
 		expect(classifyTransportError({ retryable: false, message: 'blocked' }).kind).toBe('permanent');
 	});
+	test('a timeout or dropped connection after the whole request was sent is an unknown outcome, never retryable', () => {
+		const unknown = classifyTransportError({ retryable: true, message: 'no complete response within 10000 ms', requestSent: true });
+		expect(unknown).toMatchObject({ kind: 'outcomeUnknown', fix: expect.stringMatching(/Resend Interrupted Sends/) });
+		expect(classifyTransportError({ retryable: true, message: 'ECONNREFUSED', requestSent: false }).kind).toBe('retryable');
+	});
 	test('a status webhook error becomes a reason with the fix', () => {
 		expect(describeStatusError({ code: 131047, title: 'Re-engagement message', error_data: { details: 'more than 24 hours' } })).toEqual({
 			code: 131047,
