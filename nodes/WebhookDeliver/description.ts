@@ -193,9 +193,11 @@ export const webhookDeliverProperties: INodeProperties[] = [
 		displayName: 'Max Wait in Execution (Ms)',
 		name: 'maxInlineWaitMs',
 		type: 'number',
-		typeOptions: { minValue: 0 },
-		default: 30000,
-		displayOptions: { show: { operation: ['deliver'], useRedis: [true], retryQueue: [true] } },
+		typeOptions: { minValue: 0, maxValue: 30000 },
+		default: 5000,
+		description:
+			"Longest wait between attempts inside one execution (at most 30 000: a consumer claims a batch again once its execution outlives the claim). A longer wait parks the delivery in the retry queue, or without it sends the item to Failed.",
+		displayOptions: deliver,
 	},
 	{
 		displayName: 'Options',
