@@ -11,7 +11,7 @@ import { fieldsToObject } from '../../nodes/shared/streams';
 import { delaySetKey, delayedEnvelopesKey, type WebhookQueueNames } from '../../nodes/shared/webhookQueue';
 import { deletePrefix, redisCredential, testRedis, uniquePrefix } from '../support/redis';
 import { WebhookReceiver } from '../sandbox/webhookReceiver';
-import { errorOf, outputOf, runWorkflow, type WorkflowJson } from './harness/run-workflow';
+import { activateTrigger, errorOf, outputOf, runWorkflow, type WorkflowJson } from './harness/run-workflow';
 import { webhookDeliverWorkflow } from './workflows/webhook-deliver-workflow';
 
 /**
@@ -200,4 +200,55 @@ describe('the shipped templates drive the retry queue', () => {
 		const alert = shippedParameters('queue-health.json', 'Alert webhook');
 		expect(alert.maxInlineWaitMs).toBe(5000);
 	});
+});
+
+describe('the crm-sync template\'s retry loop, run as shipped', () => {
+	/** The template's retry-queue nodes and its webhook, pointed at the sandbox and this test's keys. */
+	function retryLoop(path: string): Template {
+		const shipped = template('crm-sync.json');
+		const keep = ['lead.synced webhook', 'lead.synced webhook retries due', 'Every minute: lead.synced webhook retries', 'Release due lead.synced webhook retries'];
+		const nodes = shipped.nodes
+			.filter((node) => keep.includes(node.name))
+			.map((node) => {
+				const parameters = { ...node.parameters };
+				if (node.type === 'n8n-nodes-lead-pipeline.webhookDeliver') parameters.options = { ...(parameters.options as IDataObject), ...names, ...(parameters.operation === 'deliver' ? { allowInternal: true } : {}) };
+				if (node.name === 'lead.synced webhook') parameters.url = `${receiver.url}${path}`;
+				if (node.type === 'n8n-nodes-lead-pipeline.redisStreamConsumerTrigger') parameters.stream = names.retryStream;
+				// The harness has no Schedule Trigger; a Manual Trigger in its place fires the same path once.
+				if (node.type === 'n8n-nodes-base.scheduleTrigger') return { ...node, type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, parameters: {} };
+				return { ...node, parameters };
+			});
+		const connections = Object.fromEntries(Object.entries(shipped.connections).filter(([source]) => keep.includes(source)));
+		return { ...shipped, nodes, connections };
+	}
+	const credentials = () => ({ leadPipelineWebhookSigningApi: signing, leadPipelineRedis: redisCredential() });
+
+	test('parked by a 429 + Retry-After 150, released by the schedule path, consumed from the retry stream and delivered once with the same webhook-id', async () => {
+		const path = `/loop-${n}`;
+		receiver.on(path, { failTimes: 1, failStatus: 429, retryAfter: '150' });
+		const workflow = retryLoop(path);
+		const parkedRun = await runWorkflow(workflow, { startNode: 'lead.synced webhook', input: [lead()], credentials: credentials(), mode: 'trigger' });
+		expect(outputOf(parkedRun, 'lead.synced webhook', 2)).toHaveLength(1);
+		const [webhookId] = receiver.to(path).map((r) => r.headers['webhook-id']);
+
+		// The schedule path before the retry is due moves nothing; after, it releases the delivery.
+		const releaseRun = async () => outputOf(await runWorkflow(workflow, { startNode: 'Every minute: lead.synced webhook retries', credentials: credentials(), mode: 'trigger' }), 'Release due lead.synced webhook retries', 0);
+		expect(await releaseRun()).toEqual([expect.objectContaining({ released: 0 })]);
+		await makeDue();
+		expect(await releaseRun()).toEqual([expect.objectContaining({ released: 1 })]);
+
+		const consumer = await activateTrigger(workflow, { triggerNode: 'lead.synced webhook retries due', credentials: credentials() });
+		try {
+			await consumer.waitForRuns(1, 15_000);
+			expect(hook(outputOf(consumer.runs[0], 'lead.synced webhook', 0)[0])).toMatchObject({ webhookId, status: 200, attempts: 2 });
+		} finally {
+			await consumer.close();
+		}
+		const got = receiver.to(path);
+		expect(got.map((r) => [r.answered, r.headers['webhook-id']])).toEqual([
+			[429, webhookId],
+			[200, webhookId],
+		]);
+		expect(await redis.xpending(names.retryStream, 'webhookDeliver')).toEqual([0, null, null, null]);
+	}, 30_000);
 });
