@@ -186,7 +186,7 @@ export const webhookDeliverProperties: INodeProperties[] = [
 		type: 'boolean',
 		default: false,
 		description:
-			'Whether waits longer than "Max Wait in Execution" end this execution and park the delivery in Redis; a Redis Stream Consumer Trigger on the retry stream feeding this node delivers it when due',
+			'Whether waits longer than "Max Wait in Execution" end this execution and park the delivery in Redis; "Release Due Retries" behind a Schedule Trigger moves it to the retry stream when due, and a Redis Stream Consumer Trigger on that stream feeding this node delivers it (same webhook-ID)',
 		displayOptions: { show: { operation: ['deliver'], useRedis: [true] } },
 	},
 	{
