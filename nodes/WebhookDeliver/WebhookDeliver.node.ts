@@ -12,7 +12,9 @@ import { COUNTER, type DecisionEvent } from '../shared/metrics/counters';
 import { borrowRedis, type BorrowedRedis } from '../shared/redisPool';
 import { cachedCredentials } from '../common/credentialCache';
 import {
+	DEFAULT_INLINE_WAIT_MS,
 	deliver,
+	inlineWaitProblem,
 	isEnvelope,
 	newEnvelope,
 	previewDelivery,
@@ -107,6 +109,31 @@ function schedule(ctx: IExecuteFunctions): BackoffSchedule {
 	return { kind: 'exponential', baseMs: ctx.getNodeParameter('baseDelayMs', 0, 1000) as number, factor: 2, jitter: 0.2 };
 }
 
+/** The longest wait between attempts inside this execution; refused above the bound, with why. */
+function maxInlineWait(ctx: IExecuteFunctions): number {
+	const ms = ctx.getNodeParameter('maxInlineWaitMs', 0, DEFAULT_INLINE_WAIT_MS) as number;
+	const problem = inlineWaitProblem(ms);
+	if (problem) {
+		throw new NodeOperationError(ctx.getNode(), problem, {
+			description:
+				"A wait inside an execution holds the consumer's batch unacknowledged: past the consumer's Max Execution Time " +
+				'the batch is claimed again and runs a second time beside the first. Keep this at a few seconds and turn on ' +
+				'"Long Waits Via Retry Queue": longer waits are then parked in Redis and the execution ends at once.',
+		});
+	}
+	return ms;
+}
+
+/** Failed-output text for a retry due later than this execution may wait, with no retry queue to hold it. */
+function notQueuedError(notBefore: number, maxInlineWaitMs: number, lastError: string | undefined): string {
+	const seconds = (ms: number) => `${Math.max(0, Math.round(ms / 1000))} s`;
+	return (
+		`Next retry is due in ${seconds(notBefore - Date.now())}, longer than Max Wait in Execution (${seconds(maxInlineWaitMs)}), ` +
+		`and Long Waits Via Retry Queue is off, so it is not retried (${lastError ?? 'failed'}). ` +
+		'Turn on Use Redis and Long Waits Via Retry Queue to retry it later, or replay the dead letter'
+	);
+}
+
 function summary(envelope: DeliveryEnvelope): IDataObject {
 	let url = envelope.url;
 	try {
@@ -186,7 +213,8 @@ async function deliverItems(
 		allowInternal: options.allowInternal === true,
 		signingKeys: signing.keys,
 		secretHeaders: signing.secretHeaders,
-		maxInlineWaitMs: useRetryQueue ? (ctx.getNodeParameter('maxInlineWaitMs', 0, 30_000) as number) : undefined,
+		// Always bounded: with no retry queue a longer wait ends in Failed instead of a sleep.
+		maxInlineWaitMs: maxInlineWait(ctx),
 		retryAfterCapMs: (options.retryAfterCapSeconds ?? 3600) * 1000,
 		signal: ctx.getExecutionCancelSignal?.(),
 	};
@@ -227,18 +255,20 @@ async function deliverItems(
 		} else if (outcome.result === 'delivered') {
 			toRecord.push({ webhookId: envelope.webhookId, record: { status: outcome.status, at: new Date().toISOString(), attempts: outcome.attempts.length } });
 			delivered.push({ json: { ...base, webhook: { ...summary(envelope), status: outcome.status, attempts: outcome.attempts.length, durationMs: outcome.durationMs, attemptLog: attemptsJson(outcome.attempts) } }, pairedItem });
-		} else if (outcome.result === 'deferred' && !manual) {
+		} else if (outcome.result === 'deferred' && !manual && useRetryQueue) {
 			toDefer.push({ ...envelope, attempts: outcome.attempts, nextAttempt: outcome.nextAttempt, notBefore: outcome.notBefore });
 			deferred.push({ json: { ...base, webhook: { ...summary(envelope), nextAttempt: outcome.nextAttempt, notBefore: new Date(outcome.notBefore).toISOString(), attempts: attemptsJson(outcome.attempts) } }, pairedItem });
 		} else {
-			const reason = outcome.result === 'deferred' ? 'notQueuedInManualRun' : outcome.reason;
+			const reason = outcome.result === 'deferred' ? (manual ? 'notQueuedInManualRun' : 'retryNotQueued') : outcome.reason;
 			const last = outcome.attempts[outcome.attempts.length - 1];
 			const error =
 				reason === 'gone'
 					? 'Endpoint gone (HTTP 410): the receiver removed this webhook; stop sending to it'
 					: reason === 'notQueuedInManualRun'
 						? `Next retry is due later; editor runs do not queue retries (${last?.error ?? ''})`
-						: last?.error ?? 'failed';
+						: outcome.result === 'deferred'
+							? notQueuedError(outcome.notBefore, settings.maxInlineWaitMs ?? 0, last?.error)
+							: last?.error ?? 'failed';
 			failed.push({ json: { ...base, webhook: { ...summary(envelope), reason, endpointGone: reason === 'gone', error, attempts: attemptsJson(outcome.attempts) } }, pairedItem });
 			toDeadLetter.push({ envelope, reason, attempts: outcome.attempts });
 		}

@@ -186,16 +186,18 @@ export const webhookDeliverProperties: INodeProperties[] = [
 		type: 'boolean',
 		default: false,
 		description:
-			'Whether waits longer than "Max Wait in Execution" end this execution and park the delivery in Redis; a Redis Stream Consumer Trigger on the retry stream feeding this node delivers it when due',
+			'Whether waits longer than "Max Wait in Execution" end this execution and park the delivery in Redis; "Release Due Retries" behind a Schedule Trigger moves it to the retry stream when due, and a Redis Stream Consumer Trigger on that stream feeding this node delivers it (same webhook-ID)',
 		displayOptions: { show: { operation: ['deliver'], useRedis: [true] } },
 	},
 	{
 		displayName: 'Max Wait in Execution (Ms)',
 		name: 'maxInlineWaitMs',
 		type: 'number',
-		typeOptions: { minValue: 0 },
-		default: 30000,
-		displayOptions: { show: { operation: ['deliver'], useRedis: [true], retryQueue: [true] } },
+		typeOptions: { minValue: 0, maxValue: 30000 },
+		default: 5000,
+		description:
+			"Longest wait between attempts inside one execution (at most 30 000: a consumer claims a batch again once its execution outlives the claim). A longer wait parks the delivery in the retry queue, or without it sends the item to Failed.",
+		displayOptions: deliver,
 	},
 	{
 		displayName: 'Options',

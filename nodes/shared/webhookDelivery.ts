@@ -93,6 +93,22 @@ export function newEnvelope(input: {
 	};
 }
 
+/**
+ * Inline waits. A wait between attempts inside an execution keeps the consumer's batch unacked;
+ * past the consumer's claim timeout (Max Execution Time) the batch is claimed again and runs a
+ * second time beside the first. So every inline wait is short and bounded: a longer one ends the
+ * delivery's part in this execution (parked in the retry queue, or Failed when there is none).
+ */
+export const DEFAULT_INLINE_WAIT_MS = 5_000;
+export const MAX_INLINE_WAIT_MS = 30_000;
+
+/** Why a Max Wait in Execution setting is refused, or undefined when it is within the bound. */
+export function inlineWaitProblem(ms: number): string | undefined {
+	if (!Number.isFinite(ms) || ms < 0) return `Max Wait in Execution must be a number of milliseconds ≥ 0, not ${ms}`;
+	if (ms > MAX_INLINE_WAIT_MS) return `Max Wait in Execution is ${ms} ms; at most ${MAX_INLINE_WAIT_MS} ms is allowed`;
+	return undefined;
+}
+
 export interface DeliverySettings {
 	/** Total attempts across every execution, including the first. */
 	attempts: number;

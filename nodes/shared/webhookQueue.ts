@@ -1,5 +1,8 @@
+import { randomBytes } from 'node:crypto';
+
 import type Redis from 'ioredis';
 
+import { evalScript, luaScript } from './redisScripts';
 import { addDeadLetterEntries, addEntries, type WriteResult } from './streams';
 import type { AttemptRecord, DeliveryEnvelope } from './webhookDelivery';
 
@@ -10,7 +13,8 @@ import type { AttemptRecord, DeliveryEnvelope } from './webhookDelivery';
  *
  * Long schedules never wait inside an execution:
  *   defer  → ZADD <delaySet> notBefore <envelope>             (this execution ends)
- *   release (every Deliver run, or a Schedule Trigger + "Release Due Retries")
+ *   release (every Deliver run with the retry queue on, and a Schedule Trigger + "Release Due
+ *           Retries", which the shipped templates carry)
  *          → due envelopes appended to <retryStream>, then ZREMed
  *   Redis Stream Consumer Trigger on <retryStream> → Webhook Deliver → next attempt
  * An envelope that arrives before its notBefore (clock skew, a manual XADD) is parked again.
@@ -98,6 +102,12 @@ export async function deferDeliveries(redis: Redis, names: WebhookQueueNames, en
 const RELEASE_LOCK_MS = 30_000;
 
 /**
+ * Deletes the lock only while it still holds our token: a release that outlived its lock (a slow
+ * Redis, a paused process) must not delete the lock another releaser has taken since.
+ */
+const DELETE_IF_OWNED = luaScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`);
+
+/**
  * Moves envelopes due by `now` into the retry stream (at most `limit`). A short lock keeps two
  * releasers from copying the same envelopes; a crash between the append and ZREM releases an envelope
  * twice, which the delivered-id record (and the receiver's webhook-id check) absorbs.
@@ -105,7 +115,8 @@ const RELEASE_LOCK_MS = 30_000;
 export async function releaseDue(redis: Redis, names: WebhookQueueNames, now: number, limit = 500): Promise<number> {
 	const key = delaySetKey(names);
 	const lock = `${key}:releasing`;
-	if ((await redis.set(lock, String(now), 'PX', RELEASE_LOCK_MS, 'NX')) !== 'OK') return 0;
+	const token = `${now}:${randomBytes(8).toString('hex')}`;
+	if ((await redis.set(lock, token, 'PX', RELEASE_LOCK_MS, 'NX')) !== 'OK') return 0;
 	try {
 		const members = await redis.zrangebyscore(key, '-inf', now, 'LIMIT', 0, limit);
 		if (members.length === 0) return 0;
@@ -126,7 +137,7 @@ export async function releaseDue(redis: Redis, names: WebhookQueueNames, now: nu
 		if (refused) throw new Error(`Redis refused an entry for ${names.retryStream}: ${refused.error.message}`);
 		return moved.length;
 	} finally {
-		await redis.del(lock);
+		await evalScript(redis, DELETE_IF_OWNED, { keys: [lock], args: [token] });
 	}
 }
 

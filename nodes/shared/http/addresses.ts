@@ -4,8 +4,8 @@ import { BlockList, isIP, type LookupFunction } from 'node:net';
 /**
  * Addresses an outbound request must not reach unless the user allowed internal targets:
  * loopback, private, link-local (cloud metadata 169.254.169.254 included), carrier-grade NAT,
- * "this network", multicast and reserved ranges. IPv4-mapped IPv6 (::ffff:10.0.0.1) is matched
- * against the IPv4 ranges by BlockList itself.
+ * "this network", multicast and reserved ranges. IPv6 forms that embed an IPv4 address are judged
+ * by that address (see embeddedIpv4).
  */
 const INTERNAL = new BlockList();
 for (const [net, prefix] of [
@@ -33,11 +33,55 @@ for (const [net, prefix] of [
 	INTERNAL.addSubnet(net, prefix, 'ipv6');
 }
 
-/** True when `address` (an IP literal) is loopback, private, link-local, metadata or reserved. */
+/** The eight 16-bit groups of an IPv6 literal (any spelling, a trailing dotted quad included). */
+function ipv6Groups(address: string): number[] {
+	let text = address.toLowerCase();
+	const quad = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+	if (quad) {
+		const [a, b, c, d] = quad.slice(1).map(Number);
+		text = `${text.slice(0, quad.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+	}
+	const [head, tail] = text.includes('::') ? text.split('::') : [text, undefined];
+	const parse = (part: string | undefined) => (part ? part.split(':').map((group) => parseInt(group, 16)) : []);
+	const front = parse(head);
+	const back = parse(tail);
+	return [...front, ...new Array<number>(8 - front.length - back.length).fill(0), ...back];
+}
+
+const dotted = (high: number, low: number) => `${high >> 8}.${high & 0xff}.${low >> 8}.${low & 0xff}`;
+
+/**
+ * The IPv4 addresses an IPv6 address carries, for the forms that deliver traffic to that IPv4
+ * host: IPv4-mapped ::ffff:a.b.c.d, IPv4-translated ::ffff:0:a.b.c.d, IPv4-compatible ::a.b.c.d,
+ * NAT64 64:ff9b::a.b.c.d, 6to4 2002:AABB:CCDD::, Teredo 2001:0:<server>:…:<client XOR ffff:ffff>.
+ */
+function embeddedIpv4(groups: number[]): string[] {
+	const [g0, g1, g2, g3, g4, g5, g6, g7] = groups;
+	const zeroTo = (n: number) => groups.slice(0, n).every((g) => g === 0);
+	if (zeroTo(5) && g5 === 0xffff) return [dotted(g6, g7)];
+	if (zeroTo(4) && g4 === 0xffff && g5 === 0) return [dotted(g6, g7)];
+	if (zeroTo(6)) return [dotted(g6, g7)];
+	if (g0 === 0x64 && g1 === 0xff9b && groups.slice(2, 6).every((g) => g === 0)) return [dotted(g6, g7)];
+	if (g0 === 0x2002) return [dotted(g1, g2)];
+	if (g0 === 0x2001 && g1 === 0) return [dotted(g2, g3), dotted(g6 ^ 0xffff, g7 ^ 0xffff)];
+	return [];
+}
+
+/** NAT64 local-use prefix (RFC 8215): translated by the operator's own gateway, so never public. */
+const LOCAL_NAT64 = new BlockList();
+LOCAL_NAT64.addSubnet('64:ff9b:1::', 48, 'ipv6');
+
+/**
+ * True when `address` (an IP literal) is loopback, private, link-local, metadata or reserved, or
+ * an IPv6 address that embeds such an IPv4 address (a NAT64 gateway or 6to4/Teredo relay would
+ * carry the request to it).
+ */
 export function isInternalAddress(address: string): boolean {
 	const family = isIP(address);
 	if (family === 0) throw new Error(`"${address}" is not an IP address`);
-	return INTERNAL.check(address, family === 4 ? 'ipv4' : 'ipv6');
+	if (family === 4) return INTERNAL.check(address, 'ipv4');
+	if (INTERNAL.check(address, 'ipv6') || LOCAL_NAT64.check(address, 'ipv6')) return true;
+	return embeddedIpv4(ipv6Groups(bareHost(address).split('%')[0])).some((ipv4) => INTERNAL.check(ipv4, 'ipv4'));
 }
 
 /** Raised when the target resolves only to addresses the guard refuses. */
