@@ -224,6 +224,7 @@ async function handleMeta(ctx: IWebhookFunctions, s: Settings, body: unknown, ra
 	const finalized = finalizeDrafts(extracted.drafts, { defaultCountry: s.defaultCountry, raw: s.raw, testRun: s.testRun });
 	const { leads } = finalized;
 	const rejected = finalized.rejected.map((r) => invalidLeadEntry(r));
+	for (const part of extracted.unsupported ?? []) rejected.push(rejectedEntry('unsupportedPayload', part.detail, withRawPolicy({ raw: part.raw }, s.raw)));
 	if (!channel) {
 		const what = typeof object === 'string' ? `object "${object}"` : 'a payload without an "object"';
 		rejected.push(rejectedEntry('unsupportedPayload', `Meta webhook with ${what}: the Lead Trigger reads whatsapp_business_account and instagram`, withRawPolicy({ raw: body }, s.raw)));
