@@ -60,7 +60,11 @@ export function redisOptions(
 		...(role === 'blocking'
 			? { maxRetriesPerRequest: null, enableOfflineQueue: true }
 			: { maxRetriesPerRequest: 1, enableOfflineQueue: false, enableAutoPipelining: true }),
-		...(role === 'request' ? { commandTimeout: REQUEST_COMMAND_TIMEOUT_MS, connectTimeout: REQUEST_COMMAND_TIMEOUT_MS } : {}),
+		// A request's commands are never sent again on a new connection: its caller may have been
+		// answered 503 by then, and a write after that answer is a lead the caller retries anyway.
+		...(role === 'request'
+			? { commandTimeout: REQUEST_COMMAND_TIMEOUT_MS, connectTimeout: REQUEST_COMMAND_TIMEOUT_MS, autoResendUnfulfilledCommands: false }
+			: {}),
 	};
 	if (cred.connectionType === 'url') return common;
 	const tls = cred.tls ? { tls: { rejectUnauthorized: cred.tlsRejectUnauthorized !== false } } : {};

@@ -98,5 +98,8 @@ describe('shared Redis command connections', () => {
 		expect(redisOptions(cred(), 'blocking').commandTimeout).toBeUndefined();
 		expect(redisOptions(cred(), 'command').commandTimeout).toBeUndefined();
 		expect(redisOptions(cred(), 'request').commandTimeout).toBe(REQUEST_COMMAND_TIMEOUT_MS);
+		// Unanswered commands of a dropped request connection are not sent again after a reconnect:
+		// the caller may have been answered 503 already.
+		expect(redisOptions(cred(), 'request').autoResendUnfulfilledCommands).toBe(false);
 	});
 });
