@@ -11,7 +11,8 @@ import { DEFAULT_FORM_FIELDS, isBulkImport, websiteFormDraft, type FormFieldMapp
 import { whatsAppDrafts } from '../shared/intake/whatsapp';
 import { DEFAULT_RAW_POLICY, normalizeLead, type Lead, type RawPolicy } from '../shared/lead';
 import { isCountryCode, type CountryCode } from '../shared/phone';
-import { RedisConnectionError, sharedRedis } from '../shared/redis';
+import { RedisConnectionError } from '../shared/redis';
+import { withSharedRedis } from '../shared/redisPool';
 import { cachedCredentials } from '../common/credentialCache';
 import { REDIS_CREDENTIAL, toRedisCredentialData } from '../common/redisCredential';
 import { countIntake } from './metrics';
@@ -142,15 +143,24 @@ async function formAuthorized(ctx: IWebhookFunctions, s: Settings, req: WebhookR
 	return valid ? { ok: true } : AUTH_FAILED;
 }
 
-async function redisFor(ctx: IWebhookFunctions): Promise<Redis> {
-	return await sharedRedis(toRedisCredentialData(await cachedCredentials(ctx, REDIS_CREDENTIAL)), 'n8n-lead-pipeline:intake');
+/**
+ * The process's request-path connection for this credential (see redisPool): its commands time
+ * out, so a stalled Redis fails the request (answered 503) instead of holding the sender.
+ */
+async function withIntakeRedis<T>(ctx: IWebhookFunctions, task: (redis: Redis) => Promise<T>): Promise<T> {
+	return await withSharedRedis(toRedisCredentialData(await cachedCredentials(ctx, REDIS_CREDENTIAL)), task, 'request');
 }
 
-const unavailable = (res: WebhookResponse) =>
+/** Seconds a sender should wait before retrying a 503 (Redis away or stalled). */
+export const RETRY_AFTER_SECONDS = 5;
+
+const unavailable = (res: WebhookResponse) => {
+	res.setHeader('retry-after', String(RETRY_AFTER_SECONDS));
 	respond(res, 503, {
 		error: 'The lead store is unavailable: nothing was stored, please retry',
 		description: 'Retry with backoff. If it persists, the n8n owner should press Test on the Lead Pipeline Redis credential and check that Redis is running.',
 	});
+};
 
 // The sender retries a 503, so a rejection the capped stream refused is not lost; the owner reads
 // the warning (logged) and makes room by replaying or deleting entries, or raises the cap.
@@ -191,11 +201,12 @@ function executionData(s: Settings, leads: Lead[], rejected: RejectedEntry[], ev
 /** Stores leads (and, for Meta channels, rejects) before anything is answered. */
 async function store(ctx: IWebhookFunctions, s: Settings, leads: Lead[], rejected: RejectedEntry[]) {
 	if (!s.durable) return leads.map((lead) => ({ traceId: lead.traceId, stored: true as const, id: '' }));
-	const redis = await redisFor(ctx);
-	const results = await enqueueLeads(redis, s.stream, leads, { maxLen: s.maxLen, replayWindowSeconds: s.replayWindowSeconds });
-	await keepRejectedEntries(ctx, s, redis, rejected);
-	countIntake(ctx, s, redis, leads.filter((_, i) => results[i].stored), rejected);
-	return results;
+	return await withIntakeRedis(ctx, async (redis) => {
+		const results = await enqueueLeads(redis, s.stream, leads, { maxLen: s.maxLen, replayWindowSeconds: s.replayWindowSeconds });
+		await keepRejectedEntries(ctx, s, redis, rejected);
+		countIntake(ctx, s, redis, leads.filter((_, i) => results[i].stored), rejected);
+		return results;
+	});
 }
 
 async function handleMeta(ctx: IWebhookFunctions, s: Settings, body: unknown, raw: Buffer, req: WebhookRequest, res: WebhookResponse) {
@@ -213,6 +224,7 @@ async function handleMeta(ctx: IWebhookFunctions, s: Settings, body: unknown, ra
 	const finalized = finalizeDrafts(extracted.drafts, { defaultCountry: s.defaultCountry, raw: s.raw, testRun: s.testRun });
 	const { leads } = finalized;
 	const rejected = finalized.rejected.map((r) => invalidLeadEntry(r));
+	for (const part of extracted.unsupported ?? []) rejected.push(rejectedEntry('unsupportedPayload', part.detail, withRawPolicy({ raw: part.raw }, s.raw)));
 	if (!channel) {
 		const what = typeof object === 'string' ? `object "${object}"` : 'a payload without an "object"';
 		rejected.push(rejectedEntry('unsupportedPayload', `Meta webhook with ${what}: the Lead Trigger reads whatsapp_business_account and instagram`, withRawPolicy({ raw: body }, s.raw)));
@@ -247,8 +259,7 @@ async function handleBulkImport(ctx: IWebhookFunctions, s: Settings, body: { imp
 		const stamped = { ...draft, traceId: newTraceId(), receivedAt, ...(s.testRun ? { testRun: true as const } : {}) };
 		return normalizeLead(stamped, { defaultCountry: s.defaultCountry });
 	};
-	const redis = await redisFor(ctx);
-	const status = await runImport(redis, {
+	const status = await withIntakeRedis(ctx, async (redis) => await runImport(redis, {
 		importId: body.importId,
 		rows: body.leads,
 		batchSize: s.importBatchSize,
@@ -258,7 +269,7 @@ async function handleBulkImport(ctx: IWebhookFunctions, s: Settings, body: { imp
 		testRun: s.testRun,
 		toLead,
 		onQueued: (leads) => countIntake(ctx, s, redis, leads, []),
-	});
+	}));
 	if ('conflict' in status) {
 		respond(res, 409, { error: status.error });
 		return { noWebhookResponse: true };
@@ -283,9 +294,10 @@ async function handleFormOrBot(ctx: IWebhookFunctions, s: Settings, source: Sour
 		if (s.durable) {
 			const detail = `honeypot field "${s.honeypotField}" was filled`;
 			const entry = rejectedEntry('honeypot', detail, withRawPolicy(websiteFormDraft(body, s.formFields), s.raw));
-			const redis = await redisFor(ctx);
-			await keepRejectedEntries(ctx, s, redis, [entry]);
-			countIntake(ctx, s, redis, [], [entry]);
+			await withIntakeRedis(ctx, async (redis) => {
+				await keepRejectedEntries(ctx, s, redis, [entry]);
+				countIntake(ctx, s, redis, [], [entry]);
+			});
 		}
 		respond(res, s.successStatus, { traceId: newTraceId() });
 		return { noWebhookResponse: true };
@@ -376,7 +388,7 @@ export async function handleGet(ctx: IWebhookFunctions): Promise<IWebhookRespons
 				respond(res, 401, { error: auth.error });
 				return { noWebhookResponse: true };
 			}
-			const status = await getImportStatus(await redisFor(ctx), query.importId, ctx.getMode() === 'manual');
+			const status = await withIntakeRedis(ctx, async (redis) => await getImportStatus(redis, query.importId as string, ctx.getMode() === 'manual'));
 			respond(res, status ? 200 : 404, status ?? { error: `No import ${query.importId} (imports are kept for 1 hour)` });
 			return { noWebhookResponse: true };
 		}

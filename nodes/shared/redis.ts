@@ -15,10 +15,17 @@ export interface RedisCredentialData {
 
 /**
  * command: ordinary round trips; fails fast while Redis is away so a caller can answer 503.
+ * request: a command connection on a request path (the Lead Trigger's webhook): every command and
+ * the connect itself are also bounded in time, because a Redis that is up but stalled (paused,
+ * swapping, a long script) keeps the socket open and never answers; the sender gets a 503 instead
+ * of a held request.
  * blocking: a dedicated connection for XREADGROUP BLOCK; no per-command timeout, waits out
  * reconnects instead of failing (a consumer loop should survive a Redis restart).
  */
-export type RedisRole = 'command' | 'blocking';
+export type RedisRole = 'command' | 'request' | 'blocking';
+
+/** The longest one Redis command (and the connect) may take on a request path before it fails. */
+export const REQUEST_COMMAND_TIMEOUT_MS = 2_000;
 
 /**
  * `message` is what a user sees first; `description` (which n8n's NodeOperationError copies from
@@ -50,9 +57,14 @@ export function redisOptions(
 		connectionName,
 		connectTimeout: 5_000,
 		retryStrategy: backoff,
-		...(role === 'command'
-			? { maxRetriesPerRequest: 1, enableOfflineQueue: false, enableAutoPipelining: true }
-			: { maxRetriesPerRequest: null, enableOfflineQueue: true }),
+		...(role === 'blocking'
+			? { maxRetriesPerRequest: null, enableOfflineQueue: true }
+			: { maxRetriesPerRequest: 1, enableOfflineQueue: false, enableAutoPipelining: true }),
+		// A request's commands are never sent again on a new connection: its caller may have been
+		// answered 503 by then, and a write after that answer is a lead the caller retries anyway.
+		...(role === 'request'
+			? { commandTimeout: REQUEST_COMMAND_TIMEOUT_MS, connectTimeout: REQUEST_COMMAND_TIMEOUT_MS, autoResendUnfulfilledCommands: false }
+			: {}),
 	};
 	if (cred.connectionType === 'url') return common;
 	const tls = cred.tls ? { tls: { rejectUnauthorized: cred.tlsRejectUnauthorized !== false } } : {};
@@ -91,6 +103,26 @@ export function safeRedisMessage(error: unknown, cred: RedisCredentialData): str
 	return message.replace(/(rediss?:\/\/)[^@\s]*@/g, '$1***@');
 }
 
+/**
+ * connect(), failing after timeoutMs: connectTimeout covers the TCP connect only, and a stalled Redis
+ * accepts the connection (the kernel does) but never answers the ready check that follows.
+ */
+async function connectWithin(client: Redis, timeoutMs: number | undefined): Promise<void> {
+	if (timeoutMs === undefined) {
+		await client.connect();
+		return;
+	}
+	let timer: NodeJS.Timeout | undefined;
+	const late = new Promise<never>((_, reject) => {
+		timer = setTimeout(() => reject(new Error(`Redis accepted the connection but did not answer within ${timeoutMs} ms (stalled or overloaded)`)), timeoutMs);
+	});
+	try {
+		await Promise.race([client.connect(), late]);
+	} finally {
+		clearTimeout(timer);
+	}
+}
+
 /** Opens a connection and waits until it is ready; on failure nothing is left reconnecting. */
 export async function connectRedis(
 	cred: RedisCredentialData,
@@ -105,7 +137,7 @@ export async function connectRedis(
 		socketError ??= error;
 	});
 	try {
-		await client.connect();
+		await connectWithin(client, role === 'request' ? REQUEST_COMMAND_TIMEOUT_MS : undefined);
 		return client;
 	} catch (error) {
 		// A reconnect may already be scheduled by the time we get here: forbid it, then close.
@@ -183,30 +215,11 @@ export async function checkRedis(cred: RedisCredentialData): Promise<{ pong: str
 	);
 }
 
-const shared = new Map<string, Promise<Redis>>();
-
 /**
- * One long-lived command connection per credential, for webhook paths where a connect per request
- * would cost more than the work. It reconnects by itself; while Redis is away its commands fail at
- * once (no offline queue), so a caller can answer 503 instead of hanging.
+ * Closes the connections the pool (./redisPool) keeps for this process (tests, shutdown). Loaded on
+ * demand: the pool imports this module.
  */
-export async function sharedRedis(cred: RedisCredentialData, connectionName = 'lead-pipeline'): Promise<Redis> {
-	const key = JSON.stringify(cred);
-	const existing = shared.get(key);
-	if (existing) {
-		const client = await existing.catch(() => undefined);
-		if (client && client.status !== 'end') return client;
-		shared.delete(key);
-	}
-	const connecting = connectRedis(cred, 'command', connectionName);
-	shared.set(key, connecting);
-	connecting.catch(() => shared.delete(key));
-	return await connecting;
-}
-
-/** Closes the shared connections (tests, shutdown). */
 export async function closeSharedRedis(): Promise<void> {
-	const clients = await Promise.all([...shared.values()].map(async (p) => await p.catch(() => undefined)));
-	shared.clear();
-	await Promise.all(clients.map(async (client) => await closeRedis(client)));
+	const { sharedRedis } = await import('./redisPool');
+	await sharedRedis.closeAll();
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 
 import type Redis from 'ioredis';
 
-import { closeRedis, connectRedis, type RedisCredentialData } from './redis';
+import { closeRedis, connectRedis, type RedisCredentialData, type RedisRole } from './redis';
 
 /**
  * Command connections shared by the executions of one n8n process, one per credential.
@@ -15,7 +15,13 @@ import { closeRedis, connectRedis, type RedisCredentialData } from './redis';
  * (Redis restarted, network cut) is dropped and a fresh one connected, so a borrower gets the same
  * clear "Could not connect to Redis: <reason>" a fresh connect gives. An edited credential has
  * other contents, hence another key: it is used at once.
+ *
+ * The role is part of the key: a request path (the Lead Trigger's webhook) borrows a `request`
+ * connection, whose commands time out (see RedisRole), so a stalled Redis fails its commands
+ * instead of holding the request; the nodes that run inside executions keep `command` connections
+ * without that timeout. Blocking reads never come from the pool (the consumer owns its own).
  */
+export type PooledRole = Exclude<RedisRole, 'blocking'>;
 
 export interface BorrowedRedis {
 	redis: Redis;
@@ -35,6 +41,8 @@ export const sharedRedis = {
 	/** Long enough to span the gap between batches under load; short enough not to hold sockets. */
 	idleMs: 5_000,
 	connectionName: 'n8n-lead-pipeline:shared',
+	/** The name a request-path connection gives itself (CLIENT LIST shows which is which). */
+	requestConnectionName: 'n8n-lead-pipeline:intake',
 	size: () => entries.size,
 	async closeAll(): Promise<void> {
 		const all = [...entries.values()];
@@ -47,7 +55,9 @@ export const sharedRedis = {
 };
 
 // The key is a digest: the pool never keeps a password as a map key.
-const keyOf = (cred: RedisCredentialData) => createHash('sha256').update(JSON.stringify([cred.connectionType, cred.url, cred.host, cred.port, cred.username, cred.password, cred.database, cred.tls, cred.tlsRejectUnauthorized])).digest('hex');
+const keyOf = (cred: RedisCredentialData, role: PooledRole) => createHash('sha256').update(JSON.stringify([role, cred.connectionType, cred.url, cred.host, cred.port, cred.username, cred.password, cred.database, cred.tls, cred.tlsRejectUnauthorized])).digest('hex');
+
+const nameOf = (role: PooledRole) => (role === 'request' ? sharedRedis.requestConnectionName : sharedRedis.connectionName);
 
 function drop(key: string, entry: Entry): void {
 	if (entries.get(key) === entry) entries.delete(key);
@@ -55,8 +65,8 @@ function drop(key: string, entry: Entry): void {
 	void entry.client.then((client) => closeRedis(client)).catch(() => undefined);
 }
 
-export async function borrowRedis(cred: RedisCredentialData): Promise<BorrowedRedis> {
-	const key = keyOf(cred);
+export async function borrowRedis(cred: RedisCredentialData, role: PooledRole = 'command'): Promise<BorrowedRedis> {
+	const key = keyOf(cred, role);
 	let entry = entries.get(key);
 	if (entry) {
 		const client = await entry.client.catch(() => undefined);
@@ -67,7 +77,7 @@ export async function borrowRedis(cred: RedisCredentialData): Promise<BorrowedRe
 		entry = entries.get(key);
 	}
 	if (!entry) {
-		const created: Entry = { client: connectRedis(cred, 'command', sharedRedis.connectionName), users: 0 };
+		const created: Entry = { client: connectRedis(cred, role, nameOf(role)), users: 0 };
 		entries.set(key, created);
 		// A failed connect is not kept: the next borrower tries again.
 		created.client.catch(() => {
@@ -102,8 +112,8 @@ export async function borrowRedis(cred: RedisCredentialData): Promise<BorrowedRe
 }
 
 /** Borrow the shared connection for the length of one task. */
-export async function withSharedRedis<T>(cred: RedisCredentialData, task: (client: Redis) => Promise<T>): Promise<T> {
-	const borrowed = await borrowRedis(cred);
+export async function withSharedRedis<T>(cred: RedisCredentialData, task: (client: Redis) => Promise<T>, role: PooledRole = 'command'): Promise<T> {
+	const borrowed = await borrowRedis(cred, role);
 	try {
 		return await task(borrowed.redis);
 	} finally {

@@ -1,5 +1,6 @@
 import type Redis from 'ioredis';
 
+import { REQUEST_COMMAND_TIMEOUT_MS, redisOptions } from '../../nodes/shared/redis';
 import { borrowRedis, sharedRedis } from '../../nodes/shared/redisPool';
 import { redisCredential, testRedis } from '../support/redis';
 
@@ -10,6 +11,7 @@ const cred = () => ({ ...redisCredential(), database: 0 });
 const idleBefore = sharedRedis.idleMs;
 // Other test files in this process keep their own pools' connections open for a few seconds.
 sharedRedis.connectionName = `n8n-lead-pipeline:shared:test-${process.pid}-${Date.now()}`;
+sharedRedis.requestConnectionName = `n8n-lead-pipeline:intake:test-${process.pid}-${Date.now()}`;
 
 afterEach(async () => {
 	sharedRedis.idleMs = idleBefore;
@@ -75,5 +77,29 @@ describe('shared Redis command connections', () => {
 		await new Promise((r) => setTimeout(r, 150));
 		expect((b.redis as Redis).status).toBe('ready');
 		b.release();
+	});
+
+	// Issue 25 item 8: a request path (the Lead Trigger) must not be held by a stalled Redis, but the
+	// nodes inside executions and the consumer's blocking reads must not get its short timeout.
+	test('a request-path borrower gets a connection of its own whose commands time out; command connections keep none', async () => {
+		const command = await borrowRedis(cred());
+		const request = await borrowRedis(cred(), 'request');
+		expect(request.redis).not.toBe(command.redis);
+		expect(request.redis.options).toMatchObject({ commandTimeout: REQUEST_COMMAND_TIMEOUT_MS, enableOfflineQueue: false });
+		expect(command.redis.options.commandTimeout).toBeUndefined();
+		expect(await connectionsNamed(sharedRedis.requestConnectionName)).toBe(1);
+		expect(await connectionsNamed(sharedRedis.connectionName)).toBe(1);
+		const again = await borrowRedis(cred(), 'request');
+		expect(again.redis).toBe(request.redis);
+		[command, request, again].forEach((b) => b.release());
+	});
+
+	test('a consumer\'s blocking connection has no command timeout (XREADGROUP BLOCK waits as long as it asks)', () => {
+		expect(redisOptions(cred(), 'blocking').commandTimeout).toBeUndefined();
+		expect(redisOptions(cred(), 'command').commandTimeout).toBeUndefined();
+		expect(redisOptions(cred(), 'request').commandTimeout).toBe(REQUEST_COMMAND_TIMEOUT_MS);
+		// Unanswered commands of a dropped request connection are not sent again after a reconnect:
+		// the caller may have been answered 503 already.
+		expect(redisOptions(cred(), 'request').autoResendUnfulfilledCommands).toBe(false);
 	});
 });

@@ -7,10 +7,19 @@ export type ChannelDraft = Omit<LeadDraft, 'traceId' | 'receivedAt' | 'source'> 
 	source: { channel: LeadChannel; id?: string; messageId?: string; idempotencyKey?: string; importId?: string; importRow?: number };
 };
 
+/** A part of a verified payload the adapter cannot make a lead of; the trigger keeps it as rejected. */
+export interface Unsupported {
+	/** Why, for a person (the rejected entry's detail). */
+	detail: string;
+	raw: unknown;
+}
+
 export interface Extracted {
 	drafts: ChannelDraft[];
 	/** Non-lead events (WhatsApp delivery statuses, system messages), kept for an optional output. */
 	events: unknown[];
+	/** Parts no lead can be made of (never dropped: the trigger keeps them in the rejected stream). */
+	unsupported?: Unsupported[];
 }
 
 export interface Rejected {

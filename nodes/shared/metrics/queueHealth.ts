@@ -36,9 +36,10 @@ export interface QueueHealth extends QueueInfo {
 	/** The lowest pending id: its age comes from the id (when it was added), idle from its last delivery. */
 	oldestPending: { id: string; ageMs: number; idleMs: number; deliveries: number; consumer: string } | null;
 	/**
-	 * Entries added to the stream in the last windowMs, counted from their ids: XRANGE from
-	 * `<now - window>-0` (Redis' own clock) to `+`, counted inside Redis up to `cap`. Exact while
-	 * nothing trims or deletes entries that young; at the cap it is a lower bound (capped: true).
+	 * Entries added to the stream in the last windowMs, from entries-added samples (see
+	 * ADDED_SCRIPT): exact when a read fell on the window's start, else interpolated between the
+	 * reads around it. A first read counts ids up to `cap`; at the cap it is a lower bound
+	 * (capped: true) until a sample a window old replaces it.
 	 */
 	throughput: { windowMs: number; added: number; capped: boolean; cap: number };
 	/** Age of the oldest dead letter, from its id. */
@@ -56,15 +57,73 @@ export interface HealthReport {
 	alerting: boolean;
 }
 
-// Counts inside Redis so only a number crosses the wire, and uses Redis' clock (stream ids are
-// Redis ms), so an n8n host with a skewed clock still counts the right minute.
-const RECENT_SCRIPT = `
+/** Where a queue's entries-added samples are kept (beside the stream, like its pause flag). */
+export function addedSamplesKey(stream: string): string {
+	return `${stream}:addedSamples`;
+}
+
+/**
+ * "Added in the last window" in O(1) per read, on Redis' own clock (stream ids are Redis ms, so a
+ * skewed n8n host still counts the right minute). Each read samples XINFO STREAM's entries-added
+ * (Redis 7: every entry ever added, whatever trimming removed since) into a sorted set of
+ * "<ms>:<entries-added>:<capped>" members beside the stream, and compares with the count at the
+ * window's start, interpolated between the samples around it. Only what it still needs is kept:
+ * the newest sample at or before the window's start and those after it; the set expires when no
+ * one reads it. Without a sample a window old (the first read of a queue, after the set expired,
+ * or when the stream was deleted and created again), it counts entry ids once, up to the cap, and
+ * keeps that as a sample at the window's start. Redis 6.2 has no entries-added: ids are counted on
+ * every read, as before.
+ * KEYS: stream, samples. ARGV: windowMs, cap, keepMs. Reply: { added, nowMs, capped 0|1 }.
+ */
+const ADDED_SCRIPT = `
 local t = redis.call('TIME')
 local nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local startId = string.format('%.0f', nowMs - tonumber(ARGV[1])) .. '-0'
-local entries = redis.call('XRANGE', KEYS[1], startId, '+', 'COUNT', tonumber(ARGV[2]))
-return { #entries, string.format('%.0f', nowMs) }
+local cap = tonumber(ARGV[2])
+local cutoff = nowMs - tonumber(ARGV[1])
+local function num(x) return string.format('%.0f', x) end
+local function countIds()
+	return #redis.call('XRANGE', KEYS[1], num(cutoff) .. '-0', '+', 'COUNT', cap)
+end
+local info = redis.call('XINFO', 'STREAM', KEYS[1])
+local total
+for i = 1, #info, 2 do
+	if info[i] == 'entries-added' then total = tonumber(info[i + 1]) end
+end
+if not total then
+	local added = countIds()
+	return { added, num(nowMs), added >= cap and 1 or 0 }
+end
+local function parse(member)
+	local at, entries, capped = string.match(member, '^(%d+):(%d+):(%d)$')
+	return { tonumber(at), tonumber(entries), capped == '1' }
+end
+local newest = redis.call('ZREVRANGE', KEYS[2], 0, 0)[1]
+if newest and parse(newest)[2] > total then
+	redis.call('DEL', KEYS[2])
+end
+local base = redis.call('ZREVRANGEBYSCORE', KEYS[2], num(cutoff), '-inf', 'LIMIT', 0, 1)[1]
+local added, capped
+if base then
+	local b = parse(base)
+	local after = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. num(cutoff), '+inf', 'LIMIT', 0, 1)[1]
+	local n = after and parse(after) or { nowMs, total, false }
+	local atCutoff = b[2]
+	if n[1] > b[1] then atCutoff = b[2] + (n[2] - b[2]) * (cutoff - b[1]) / (n[1] - b[1]) end
+	added = math.max(0, math.floor(total - atCutoff + 0.5))
+	capped = b[3]
+	redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. num(b[1]))
+else
+	added = countIds()
+	capped = added >= cap
+	redis.call('ZADD', KEYS[2], num(cutoff), num(cutoff) .. ':' .. num(total - added) .. ':' .. (capped and '1' or '0'))
+end
+redis.call('ZADD', KEYS[2], num(nowMs), num(nowMs) .. ':' .. num(total) .. ':0')
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+return { added, num(nowMs), capped and 1 or 0 }
 `;
+
+/** Samples outlive a window by this much without a read, so a dashboard left closed for a while starts without a count of ids. */
+const SAMPLES_KEPT_MS = 600_000;
 
 const idMs = (id: string) => Number(id.split('-')[0]);
 
@@ -107,7 +166,7 @@ export async function queueHealth(
 			try {
 				const info = await queueInfo(redis, { ...ref, thresholds });
 				const pipeline = redis.pipeline();
-				pipeline.eval(RECENT_SCRIPT, 1, ref.stream, windowMs, cap);
+				pipeline.eval(ADDED_SCRIPT, 2, ref.stream, addedSamplesKey(ref.stream), windowMs, cap, windowMs + SAMPLES_KEPT_MS);
 				pipeline.call('XINFO', 'CONSUMERS', ref.stream, ref.group);
 				pipeline.call('XPENDING', ref.stream, ref.group, '-', '+', 1);
 				pipeline.xrange(info.dlqStream, '-', '+', 'COUNT', 1);
@@ -121,7 +180,7 @@ export async function queueHealth(
 					}
 					return (reply ?? fallback) as T;
 				};
-				const [added, nowText] = value<[number, string]>(0, [0, String(Date.now())]);
+				const [added, nowText, cappedFlag] = value<[number, string, number]>(0, [0, String(Date.now()), 0]);
 				const now = Number(nowText);
 				clock = now;
 				const consumerDetails = value<unknown[][]>(1, []).map(consumerOf);
@@ -152,7 +211,7 @@ export async function queueHealth(
 					inFlight: info.pending,
 					consumerDetails,
 					oldestPending,
-					throughput: { windowMs, added: Number(added), capped: Number(added) >= cap, cap },
+					throughput: { windowMs, added: Number(added), capped: Number(cappedFlag) === 1, cap },
 					dlqOldestAgeMs: dlqFirst ? Math.max(0, now - idMs(dlqFirst[0])) : null,
 					state: alerting ? 'red' : 'ok',
 				};

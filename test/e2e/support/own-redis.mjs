@@ -53,6 +53,15 @@ export class OwnRedis {
 		await exited;
 	}
 
+	/** SIGSTOP: a Redis that is up but answers nothing (paused, swapped out, a long script): sockets stay open. */
+	pause() {
+		this.process.kill('SIGSTOP');
+	}
+
+	resume() {
+		this.process.kill('SIGCONT');
+	}
+
 	async stop() {
 		if (!this.process || this.process.exitCode !== null || this.process.signalCode !== null) return;
 		await this.kill();
