@@ -15,7 +15,7 @@ import {
 	MIN_CLAIM_TIMEOUT_MS,
 	type RawEntry,
 } from './streamGroup';
-import { acknowledgeOwned, DeadLetterRefused, MESSAGE_FIELD, moveToDeadLetters, recordErrors, type DeadLetter } from './streams';
+import { acknowledgeOwned, DeadLetterRefused, dlqNearCap, MESSAGE_FIELD, moveToDeadLetters, recordErrors, type DeadLetter } from './streams';
 
 export type AckMode = 'executionSucceeds' | 'executionFinishes' | 'immediately';
 
@@ -42,6 +42,11 @@ export interface ConsumerOptions {
 	maxRetries: number;
 	/** Idle time after which another consumer may take over a pending entry (≥ 3000 ms). */
 	claimTimeoutMs: number;
+	/**
+	 * How often in-flight entries are renewed; default a third of the claim timeout. At most half
+	 * of it, so one late or lost renewal still leaves the entries ours.
+	 */
+	heartbeatMs?: number;
 	dlqStream: string;
 	/** Dead letters the DLQ may hold; at the cap entries stay pending instead (0 = no cap). */
 	dlqMaxLen?: number;
@@ -114,12 +119,13 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const silent: ConsumerLog = { warn: () => undefined, debug: () => undefined };
 
 /** Resolves after ms (or never when ms is not positive); clear() releases the timer. */
-function timer(ms: number): { promise: Promise<'timeout'>; clear: () => void } {
+function timer(ms: number): { promise: Promise<'timeout'>; clear: () => void; unref: () => void } {
 	let handle: NodeJS.Timeout | undefined;
 	const promise = new Promise<'timeout'>((resolve) => {
 		if (ms > 0) handle = setTimeout(() => resolve('timeout'), ms);
 	});
-	return { promise, clear: () => clearTimeout(handle) };
+	// unref: a day-long hold must not keep a process (or a test run) alive on its own.
+	return { promise, clear: () => clearTimeout(handle), unref: () => void handle?.unref() };
 }
 
 const ACK_ATTEMPTS = 5;
@@ -179,6 +185,8 @@ export class StreamConsumer {
 
 	private nextCleanupAt = 0;
 
+	private nextNearCapWarningAt = 0;
+
 	/** Resolves once stopped and nothing is held any more (see stop()). */
 	private finished = false;
 
@@ -216,6 +224,10 @@ export class StreamConsumer {
 		if (!(options.claimTimeoutMs >= MIN_CLAIM_TIMEOUT_MS)) {
 			throw new RangeError(`Claim timeout must be at least ${MIN_CLAIM_TIMEOUT_MS} ms (got ${options.claimTimeoutMs})`);
 		}
+		const heartbeat = this.heartbeatMs;
+		if (!(heartbeat >= 100 && heartbeat * 2 <= options.claimTimeoutMs)) {
+			throw new RangeError(`Heartbeat interval (${heartbeat} ms) must be from 100 ms to half the claim timeout (${options.claimTimeoutMs} ms)`);
+		}
 		const release = options.releaseAfterMs ?? DEFAULT_RELEASE_AFTER_MS;
 		if (release > 0 && release < (options.maxExecutionMs ?? 0)) {
 			throw new RangeError(`Release after (${release} ms) must be 0 or at least Max Execution Time (${options.maxExecutionMs} ms)`);
@@ -237,9 +249,13 @@ export class StreamConsumer {
 		// event: the driver keeps reconnecting and a blocked read would wait forever.
 		this.command.on('error', this.onConnectionError);
 		this.blocking.on('error', this.onConnectionError);
-		// Three renewals per claim timeout: one late or lost renewal still leaves the entries ours.
-		this.heartbeat = setInterval(() => void this.keepInFlightOurs(), Math.floor(o.claimTimeoutMs / 3));
+		this.heartbeat = setInterval(() => void this.keepInFlightOurs(), this.heartbeatMs);
 		this.loopDone = this.loop();
+	}
+
+	/** Three renewals per claim timeout unless set: one late or lost renewal still leaves the entries ours. */
+	private get heartbeatMs(): number {
+		return this.options.heartbeatMs ?? Math.floor(this.options.claimTimeoutMs / 3);
 	}
 
 	/** Whether the consumer is holding off reading because its group is paused. */
@@ -492,12 +508,29 @@ export class StreamConsumer {
 			this.stats.deadLettered += moved.length;
 			await this.countDeadLettered(letters, moved);
 			this.log.warn(`Moved ${moved.length} entr${moved.length === 1 ? 'y' : 'ies'} of ${o.stream} to ${o.dlqStream}`);
+			await this.warnNearCap();
 		} catch (error) {
 			if (!(error instanceof DeadLetterRefused && error.onlyCapped)) throw error;
 			this.stats.deadLettered += error.moved.length;
 			await this.countDeadLettered(letters, error.moved);
 			this.log.warn(`${error.message}: ${error.refused.length} entries stay pending in ${o.stream} until dead letters are replayed or deleted`);
 		}
+	}
+
+	/**
+	 * From 80% of the Dead-Letter Cap (at most once a minute): at the cap, exhausted entries stop
+	 * moving and stay pending, so someone should replay or clear dead letters before that.
+	 */
+	private async warnNearCap(): Promise<void> {
+		const { dlqStream, dlqMaxLen } = this.options;
+		if (!dlqMaxLen || Date.now() < this.nextNearCapWarningAt) return;
+		const length = await this.command.xlen(dlqStream).catch(() => 0);
+		if (!dlqNearCap(length, dlqMaxLen)) return;
+		this.nextNearCapWarningAt = Date.now() + 60_000;
+		this.log.warn(
+			`Dead-letter stream ${dlqStream} holds ${length} of its cap of ${dlqMaxLen}: replay or delete dead letters; at the cap, entries out of retries stay pending in ${this.options.stream}`,
+			{ dlqStream, length, cap: dlqMaxLen, nearCap: true },
+		);
 	}
 
 	/** `deadLettered{stream}`, keyed by the lead's traceId when the message has one (a replayed lead dead-lettered again is one lead). */
@@ -596,6 +629,7 @@ export class StreamConsumer {
 		this.overrun++;
 		this.slotFreed?.();
 		const release = timer(releaseAfter - limit);
+		release.unref();
 		try {
 			const held = `${overTime}: still running, its entries stay held until it reports back or ${releaseAfter} ms after its start`;
 			this.log.warn(`A batch of ${ids.length} entries on ${o.stream} has ${held}; the next batch starts`);

@@ -156,3 +156,14 @@ describe('idle consumers', () => {
 		expect(await consumerNames(n.stream)).toEqual(['dead-with-pending']);
 	}, 20_000);
 });
+
+describe('options that contradict each other are refused', () => {
+	test('a heartbeat slower than half the claim timeout; Release Batch After shorter than Max Execution Time', async () => {
+		const handler = async () => ({ status: 'success' as const });
+		expect(() => new StreamConsumer(redis, redis, options('x', 'c', { claimTimeoutMs: 3_000, heartbeatMs: 2_000 }), handler)).toThrow(/half the claim timeout/);
+		expect(() => new StreamConsumer(redis, redis, options('x', 'c', { maxExecutionMs: 10_000, releaseAfterMs: 5_000 }), handler)).toThrow(/at least Max Execution Time/);
+		const n = names('contradict');
+		const activation = activateTrigger(consumerWorkflow({ ...n, options: { maxExecutionMs: 10_000, releaseAfterMs: 5_000 } }), { credentials });
+		await expect(activation).rejects.toThrow(/Release Batch After \(Ms\) \(5000\) is shorter than Max Execution Time/);
+	});
+});
