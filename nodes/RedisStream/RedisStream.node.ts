@@ -13,6 +13,7 @@ import { REDIS_CREDENTIAL, toRedisCredentialData } from '../common/redisCredenti
 import { redisCredentialTestMethods } from '../common/redisCredentialTest';
 import { executeAcknowledge, acknowledgeProperties } from './operations/acknowledge';
 import { addProperties, executeAdd } from './operations/add';
+import { addDeadLetterProperties, executeAddDeadLetter } from './operations/addDeadLetter';
 import { applyInTestRunsProperty, dlqStreamProperty, groupProperty, streamProperty, testRunNotice } from './operations/common';
 import { deadLetterProperties, executeListDeadLetters, executeReplayDeadLetters } from './operations/deadLetters';
 import { executeInfo, infoProperties } from './operations/info';
@@ -21,6 +22,7 @@ type Operation = (this: IExecuteFunctions, redis: Redis, items: INodeExecutionDa
 
 const operations: Record<string, Operation> = {
 	add: executeAdd,
+	addDeadLetter: executeAddDeadLetter,
 	acknowledge: executeAcknowledge,
 	info: executeInfo,
 	listDeadLetters: executeListDeadLetters,
@@ -63,6 +65,12 @@ export class RedisStream implements INodeType {
 						action: 'Add entries to a stream',
 					},
 					{
+						name: 'Add Dead Letter',
+						value: 'addDeadLetter',
+						description: 'Write items a workflow gave up on to a dead-letter stream, with the queue they came from, so they can be replayed',
+						action: 'Add items to a dead letter stream',
+					},
+					{
 						name: 'Get Queue Info',
 						value: 'info',
 						description: 'Length, pending, lag, consumers and dead letters, with alert flags',
@@ -89,6 +97,7 @@ export class RedisStream implements INodeType {
 			dlqStreamProperty,
 			applyInTestRunsProperty,
 			...addProperties,
+			...addDeadLetterProperties,
 			...acknowledgeProperties,
 			...deadLetterProperties,
 			...infoProperties,

@@ -112,9 +112,13 @@ export class RedisStreamConsumerTrigger implements INodeType {
 		// retries and deadLettered are counted in the consumer core, in the Pipeline Settings' namespace.
 		const metrics = metricsScope(this.getMode(), this.getNodeParameter('options', {}) as IDataObject, settingsForMetrics(fields, this.getTimezone()));
 		const consumer = new StreamConsumer(command, blocking, { ...options, metrics }, handler, this.logger, onFailure);
+		const closeConnections = async () => void (await Promise.all([closeRedis(command), closeRedis(blocking)]));
 		const closeFunction = async () => {
 			await consumer.stop(options.stopTimeoutMs);
-			await Promise.all([closeRedis(command), closeRedis(blocking)]);
+			// Executions still running keep their entries held (heartbeat) until they report back, so
+			// the next activation cannot run them beside them; the connections close after that.
+			if (consumer.holding) void consumer.drained.then(closeConnections);
+			else await closeConnections();
 		};
 		try {
 			await consumer.start();

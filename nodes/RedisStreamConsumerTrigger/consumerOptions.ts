@@ -1,10 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 
 import type { INodeProperties, ITriggerFunctions } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
 import { withMetricsOptions } from '../common/metricsOptions';
-import type { AckMode, ConsumerOptions } from '../shared/streamConsumer';
+import { DEFAULT_IDLE_CONSUMER_MS, DEFAULT_RELEASE_AFTER_MS, type AckMode, type ConsumerOptions } from '../shared/streamConsumer';
 import { dlqStreamName, MIN_CLAIM_TIMEOUT_MS } from '../shared/streamGroup';
 
 export const consumerProperties: INodeProperties[] = [
@@ -93,6 +94,7 @@ export const consumerProperties: INodeProperties[] = [
 				default: 10000,
 				description:
 					'An entry pending this long without a heartbeat (its consumer died) is taken over by another consumer. At least 3000: the running consumer renews its entries every third of this.',
+				hint: 'Not a limit on how long an execution may run: while an execution runs, its entries are renewed every third of this and no other consumer takes them. It is how soon the entries of a consumer that died (crash, kill, lost connection) are retried elsewhere.',
 			},
 			{
 				displayName: 'Consumer Name',
@@ -100,16 +102,17 @@ export const consumerProperties: INodeProperties[] = [
 				type: 'string',
 				default: '',
 				placeholder: 'host-1234',
-				description: 'Unique per running instance; empty = host name and process ID',
+				description:
+					'Prefix of the consumer name; empty = host name and process ID. Each activation adds a random suffix, so a re-activated workflow never reads the entries its previous activation still runs.',
 			},
 			{
 				displayName: 'Dead-Letter Cap',
 				name: 'dlqMaxLen',
 				type: 'number',
 				typeOptions: { minValue: 0 },
-				default: 0,
+				default: 100000,
 				description:
-					'Most dead letters the DLQ stream may hold (0 = no cap). Dead letters are never trimmed: at the cap, entries that exhausted their retries stay pending in the stream (with a warning in the n8n log) until dead letters are replayed or deleted.',
+					'Most dead letters the DLQ stream may hold (0 = no cap: the DLQ grows until Redis runs out of memory). Dead letters are never trimmed: from 80% of the cap each move warns in the n8n log, and at the cap entries that exhausted their retries stay pending in the stream (with a warning) until dead letters are replayed or deleted.',
 			},
 			{
 				displayName: 'Dead-Letter Stream',
@@ -148,7 +151,7 @@ export const consumerProperties: INodeProperties[] = [
 				typeOptions: { minValue: 0 },
 				default: 3600000,
 				description:
-					'How long to wait for an execution to report back (0 = no limit). After it the outcome counts as unknown: the entries stay pending, are retried after the Claim Timeout, and the next batch can start.',
+					'How long an execution may run before its slot goes to the next batch (0 = no limit). Its entries stay held for it (no other consumer runs them) until it reports back or Release Batch After passes; at most Parallel Executions batches can be over time at once.',
 			},
 			{
 				displayName: 'Max Retries',
@@ -165,6 +168,24 @@ export const consumerProperties: INodeProperties[] = [
 				default: true,
 				description:
 					'Whether to parse the "message" field as JSON (entries that are not JSON are retried, then dead-lettered with the parse error). Off: the item carries all fields as text.',
+			},
+			{
+				displayName: 'Release Batch After (Ms)',
+				name: 'releaseAfterMs',
+				type: 'number',
+				typeOptions: { minValue: 0 },
+				default: DEFAULT_RELEASE_AFTER_MS,
+				description:
+					'From its start, how long a batch whose execution has not reported back keeps its entries. After it the execution counts as lost: its entries are retried after the Claim Timeout, even if it still runs (then a batch may run twice). 0 = at Max Execution Time. At least Max Execution Time otherwise.',
+			},
+			{
+				displayName: 'Remove Idle Consumers After (Ms)',
+				name: 'idleConsumerMs',
+				type: 'number',
+				typeOptions: { minValue: 0 },
+				default: DEFAULT_IDLE_CONSUMER_MS,
+				description:
+					'Consumers of the group that read nothing for this long and hold no entries (left by earlier activations or stopped instances) are deleted, so XINFO CONSUMERS stays readable. One that holds entries is kept: its entries are taken over by the Claim Timeout first. 0 = never.',
 			},
 			{
 				displayName: 'Start From (New Group)',
@@ -195,6 +216,8 @@ interface RawOptions {
 	maxExecutionMs?: number;
 	waitingMode?: string;
 	claimTimeoutMs?: number;
+	releaseAfterMs?: number;
+	idleConsumerMs?: number;
 	consumer?: string;
 	dlqStream?: string;
 	maxRetries?: number;
@@ -227,14 +250,32 @@ function claimTimeout(ctx: ITriggerFunctions, value: unknown): number {
 	return wholeNumber(ctx, 'Claim Timeout (Ms)', n, MIN_CLAIM_TIMEOUT_MS, 86_400_000);
 }
 
+/** One name per activation: a re-activation must not re-read, as its own, what the last one still runs. */
+function consumerName(given: string | undefined): string {
+	const prefix = given?.trim() || `${hostname()}-${process.pid}`;
+	return `${prefix}-${randomBytes(3).toString('hex')}`;
+}
+
+/** Release Batch After is 0 (at Max Execution Time) or no shorter than Max Execution Time. */
+function releaseAfter(ctx: ITriggerFunctions, value: unknown, maxExecutionMs: number): number {
+	const n = wholeNumber(ctx, 'Release Batch After (Ms)', value, 0, 604_800_000);
+	if (n > 0 && n < maxExecutionMs) {
+		throw new NodeOperationError(ctx.getNode(), `Release Batch After (Ms) (${n}) is shorter than Max Execution Time (Ms) (${maxExecutionMs})`, {
+			description: 'A batch keeps its entries at least until Max Execution Time. Set Release Batch After to 0 (release at Max Execution Time) or to at least Max Execution Time.',
+		});
+	}
+	return n;
+}
+
 export function readConsumerOptions(ctx: ITriggerFunctions): ConsumerOptions & { stopTimeoutMs: number } {
 	const o = ctx.getNodeParameter('options', {}) as RawOptions;
 	const stream = text(ctx, 'Stream', ctx.getNodeParameter('stream'));
 	const group = text(ctx, 'Consumer Group', ctx.getNodeParameter('group'));
+	const maxExecutionMs = wholeNumber(ctx, 'Max Execution Time (Ms)', o.maxExecutionMs ?? 3_600_000, 0, 604_800_000);
 	return {
 		stream,
 		group,
-		consumer: o.consumer?.trim() || `${hostname()}-${process.pid}`,
+		consumer: consumerName(o.consumer),
 		startId: o.startId === '0' ? '0' : '$',
 		batchSize: wholeNumber(ctx, 'Batch Size', ctx.getNodeParameter('batchSize', 10), 1, 1000),
 		concurrency: wholeNumber(ctx, 'Parallel Executions', ctx.getNodeParameter('concurrency', 1), 1, 100),
@@ -243,10 +284,12 @@ export function readConsumerOptions(ctx: ITriggerFunctions): ConsumerOptions & {
 		maxRetries: wholeNumber(ctx, 'Max Retries', o.maxRetries ?? 5, 1, 1000),
 		claimTimeoutMs: claimTimeout(ctx, o.claimTimeoutMs ?? 10_000),
 		dlqStream: o.dlqStream?.trim() || dlqStreamName(stream, group),
-		dlqMaxLen: wholeNumber(ctx, 'Dead-Letter Cap', o.dlqMaxLen ?? 0, 0, 100_000_000),
+		dlqMaxLen: wholeNumber(ctx, 'Dead-Letter Cap', o.dlqMaxLen ?? 100_000, 0, 100_000_000),
 		parseJson: o.parseJson !== false,
 		waitingMode: o.waitingMode === 'leavePending' ? 'leavePending' : 'acknowledge',
-		maxExecutionMs: wholeNumber(ctx, 'Max Execution Time (Ms)', o.maxExecutionMs ?? 3_600_000, 0, 604_800_000),
+		maxExecutionMs,
+		releaseAfterMs: releaseAfter(ctx, o.releaseAfterMs ?? DEFAULT_RELEASE_AFTER_MS, maxExecutionMs),
+		idleConsumerMs: wholeNumber(ctx, 'Remove Idle Consumers After (Ms)', o.idleConsumerMs ?? DEFAULT_IDLE_CONSUMER_MS, 0, 604_800_000),
 		stopTimeoutMs: wholeNumber(ctx, 'Stop Timeout (Ms)', o.stopTimeoutMs ?? 30_000, 0, 3_600_000),
 	};
 }

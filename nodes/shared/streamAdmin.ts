@@ -1,7 +1,7 @@
 import type Redis from 'ioredis';
 
 import { dlqStreamName } from './streamGroup';
-import { fieldsToObject, MESSAGE_FIELD, nearCap, replayEach, type ReplayResult } from './streams';
+import { dlqNearCap, fieldsToObject, MESSAGE_FIELD, replayEach, type ReplayResult } from './streams';
 
 export type { ReplayResult } from './streams';
 
@@ -41,7 +41,7 @@ export interface QueueInfo {
 	lastGeneratedId: string | null;
 	dlqStream: string;
 	dlqSize: number;
-	/** The DLQ's cap as configured on the consumer (0 = none) and whether it is within 10% of it. */
+	/** The DLQ's cap as configured on the consumer (0 = none) and whether it holds 80% of it (DLQ_WARN_RATIO). */
 	dlqCap: number;
 	dlqNearCap: boolean;
 	alerts: { backlog: boolean; dlq: boolean; pending: boolean; dlqNearCap: boolean };
@@ -73,7 +73,7 @@ export async function queueInfo(
 		backlog: queueLength > thresholds.queueLength,
 		dlq: dlqSize > thresholds.dlqSize,
 		pending: pending > thresholds.pending,
-		dlqNearCap: nearCap(dlqSize, dlqCap),
+		dlqNearCap: dlqNearCap(dlqSize, dlqCap),
 	};
 	return {
 		stream: o.stream,
@@ -106,6 +106,8 @@ export interface DeadLetterEntry {
 	failedAt: string;
 	retryCount: number;
 	lastError: string;
+	/** What a replay puts back when it is not `message` (templates' dead letters), parsed when JSON. */
+	replayMessage?: unknown;
 }
 
 function parseMaybeJson(text: string | undefined): unknown {
@@ -135,6 +137,7 @@ export async function listDeadLetters(
 			failedAt: f.failedAt,
 			retryCount: Number(f.retryCount ?? 0),
 			lastError: f.lastError,
+			...(f.replayMessage === undefined ? {} : { replayMessage: parseMaybeJson(f.replayMessage) }),
 		};
 	});
 }

@@ -10,11 +10,12 @@ import {
 	ensureGroup,
 	isNoGroupError,
 	readGroup,
+	removeIdleConsumers,
 	renewOwned,
 	MIN_CLAIM_TIMEOUT_MS,
 	type RawEntry,
 } from './streamGroup';
-import { acknowledge, DeadLetterRefused, MESSAGE_FIELD, moveToDeadLetters, recordErrors, type DeadLetter } from './streams';
+import { acknowledgeOwned, DeadLetterRefused, dlqNearCap, MESSAGE_FIELD, moveToDeadLetters, recordErrors, type DeadLetter } from './streams';
 
 export type AckMode = 'executionSucceeds' | 'executionFinishes' | 'immediately';
 
@@ -41,14 +42,30 @@ export interface ConsumerOptions {
 	maxRetries: number;
 	/** Idle time after which another consumer may take over a pending entry (≥ 3000 ms). */
 	claimTimeoutMs: number;
+	/**
+	 * How often in-flight entries are renewed; default a third of the claim timeout. At most half
+	 * of it, so one late or lost renewal still leaves the entries ours.
+	 */
+	heartbeatMs?: number;
 	dlqStream: string;
 	/** Dead letters the DLQ may hold; at the cap entries stay pending instead (0 = no cap). */
 	dlqMaxLen?: number;
 	parseJson: boolean;
 	ackMode: AckMode;
 	waitingMode?: WaitingMode;
-	/** How long a batch's execution may take before its outcome counts as unknown (0 = no limit). */
+	/**
+	 * How long a batch's execution may take before its slot is lent to the next batch (0 = no limit).
+	 * Its entries stay held (renewed) while the execution runs, up to releaseAfterMs.
+	 */
 	maxExecutionMs?: number;
+	/**
+	 * From a batch's start, how long its entries stay held for an execution that has not reported
+	 * back. Past it they are released for retry even if the execution still runs (it is presumed
+	 * lost). 0 = released at Max Execution Time (the old behaviour). Default DEFAULT_RELEASE_AFTER_MS.
+	 */
+	releaseAfterMs?: number;
+	/** Consumers of the group idle this long with nothing pending are deleted (0 = never). Default 10 min. */
+	idleConsumerMs?: number;
 	/** Read failures in a row after which the consumer gives up and reports (default 10). */
 	maxConsecutiveFailures?: number;
 	/** Where `retries` and `deadLettered` are counted; absent = not counted. */
@@ -102,15 +119,27 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const silent: ConsumerLog = { warn: () => undefined, debug: () => undefined };
 
 /** Resolves after ms (or never when ms is not positive); clear() releases the timer. */
-function timer(ms: number): { promise: Promise<'timeout'>; clear: () => void } {
+function timer(ms: number): { promise: Promise<'timeout'>; clear: () => void; unref: () => void } {
 	let handle: NodeJS.Timeout | undefined;
 	const promise = new Promise<'timeout'>((resolve) => {
 		if (ms > 0) handle = setTimeout(() => resolve('timeout'), ms);
 	});
-	return { promise, clear: () => clearTimeout(handle) };
+	// unref: a day-long hold must not keep a process (or a test run) alive on its own.
+	return { promise, clear: () => clearTimeout(handle), unref: () => void handle?.unref() };
 }
 
 const ACK_ATTEMPTS = 5;
+
+/** See ConsumerOptions.releaseAfterMs: a day, far past any healthy execution. */
+export const DEFAULT_RELEASE_AFTER_MS = 86_400_000;
+
+export const DEFAULT_IDLE_CONSUMER_MS = 600_000;
+
+/** An entry as a batch read it: acks are fenced on the consumer and this delivery count. */
+interface Fence {
+	id: string;
+	deliveryCount: number;
+}
 
 /** The traceId of a queued lead message (`{ traceId, leadData }` as JSON), if it has one. */
 function traceIdOf(message: string | null): string | undefined {
@@ -149,6 +178,24 @@ export class StreamConsumer {
 
 	private slotFreed: (() => void) | undefined;
 
+	/** Batches past Max Execution Time whose slot was lent to the next batch (at most `concurrency`). */
+	private overrun = 0;
+
+	private renewing = false;
+
+	private nextCleanupAt = 0;
+
+	private nextNearCapWarningAt = 0;
+
+	/** Resolves once stopped and nothing is held any more (see stop()). */
+	private finished = false;
+
+	private finishing: Promise<void> | undefined;
+
+	private drainedResolve!: () => void;
+
+	readonly drained = new Promise<void>((resolve) => (this.drainedResolve = resolve));
+
 	private claimCursor = '0-0';
 
 	private nextClaimAt = 0;
@@ -177,6 +224,14 @@ export class StreamConsumer {
 		if (!(options.claimTimeoutMs >= MIN_CLAIM_TIMEOUT_MS)) {
 			throw new RangeError(`Claim timeout must be at least ${MIN_CLAIM_TIMEOUT_MS} ms (got ${options.claimTimeoutMs})`);
 		}
+		const heartbeat = this.heartbeatMs;
+		if (!(heartbeat >= 100 && heartbeat * 2 <= options.claimTimeoutMs)) {
+			throw new RangeError(`Heartbeat interval (${heartbeat} ms) must be from 100 ms to half the claim timeout (${options.claimTimeoutMs} ms)`);
+		}
+		const release = options.releaseAfterMs ?? DEFAULT_RELEASE_AFTER_MS;
+		if (release > 0 && release < (options.maxExecutionMs ?? 0)) {
+			throw new RangeError(`Release after (${release} ms) must be 0 or at least Max Execution Time (${options.maxExecutionMs} ms)`);
+		}
 		let resolve!: () => void;
 		const promise = new Promise<void>((r) => (resolve = r));
 		this.firstBatch = { promise, resolve };
@@ -194,9 +249,13 @@ export class StreamConsumer {
 		// event: the driver keeps reconnecting and a blocked read would wait forever.
 		this.command.on('error', this.onConnectionError);
 		this.blocking.on('error', this.onConnectionError);
-		// Three renewals per claim timeout: one late or lost renewal still leaves the entries ours.
-		this.heartbeat = setInterval(() => void this.keepInFlightOurs(), Math.floor(o.claimTimeoutMs / 3));
+		this.heartbeat = setInterval(() => void this.keepInFlightOurs(), this.heartbeatMs);
 		this.loopDone = this.loop();
+	}
+
+	/** Three renewals per claim timeout unless set: one late or lost renewal still leaves the entries ours. */
+	private get heartbeatMs(): number {
+		return this.options.heartbeatMs ?? Math.floor(this.options.claimTimeoutMs / 3);
 	}
 
 	/** Whether the consumer is holding off reading because its group is paused. */
@@ -211,9 +270,10 @@ export class StreamConsumer {
 
 	/**
 	 * Stops reading and waits, at most timeoutMs in all, for the loop and the batches in flight
-	 * (their acks still happen). Bounded even when Redis is down: the caller then closes the
-	 * connections, which fails whatever still waits on them. Unfinished entries stay pending for
-	 * this consumer's next start or another's claim.
+	 * (their acks still happen). Bounded even when Redis is down. Batches still running after it
+	 * keep their entries held by the heartbeat until they report back (or Release After): n8n does
+	 * not cancel an execution on deactivation, and releasing them would let the next activation (or
+	 * another consumer) run them beside it. `holding` says so; close the connections after `drained`.
 	 */
 	async stop(timeoutMs = 30_000): Promise<void> {
 		this.stopRequested = true;
@@ -231,10 +291,39 @@ export class StreamConsumer {
 			await Promise.race([Promise.allSettled([...this.inFlight]), deadline.promise]);
 		} finally {
 			deadline.clear();
-			clearInterval(this.heartbeat);
 			this.command.off('error', this.onConnectionError);
 			this.blocking.off('error', this.onConnectionError);
 		}
+		if (this.inFlight.size === 0) await this.finish(true);
+		else {
+			this.log.warn(
+				`Stopped with ${this.inFlight.size} batch(es) of ${this.options.stream} still running: their entries stay held until they report back`,
+			);
+		}
+	}
+
+	/** Whether stop() left batches running whose entries the heartbeat still holds. */
+	get holding(): boolean {
+		return this.stopRequested && !this.finished;
+	}
+
+	/** Ends the heartbeat; with Redis usable, deletes this consumer if it holds nothing (its name is never reused). */
+	private async finish(redisUsable: boolean): Promise<void> {
+		this.finishing ??= this.endHolding(redisUsable);
+		await this.finishing;
+	}
+
+	private async endHolding(redisUsable: boolean): Promise<void> {
+		this.finished = true;
+		clearInterval(this.heartbeat);
+		if (redisUsable && this.blockingClientId !== undefined) {
+			const o = this.options;
+			const removal = removeIdleConsumers(this.command, { ...o, keep: o.consumer, minIdleMs: 0, self: o.consumer }).catch(() => undefined);
+			const bound = timer(1_000);
+			await Promise.race([removal, bound.promise]);
+			bound.clear();
+		}
+		this.drainedResolve();
 	}
 
 	private readonly onConnectionError = (error: unknown): void => {
@@ -250,11 +339,12 @@ export class StreamConsumer {
 		let ownPendingCursor: string | undefined = '0';
 		let failures = 0;
 		while (this.running) {
-			if (this.inFlight.size >= o.concurrency) {
+			if (this.slotsFull()) {
 				await new Promise<void>((resolve) => (this.slotFreed = resolve));
 				continue;
 			}
 			if (await this.waitWhilePaused()) continue;
+			await this.removeIdleConsumers();
 			try {
 				let batch: Array<RawEntry & { deliveryCount?: number }> = [];
 				if (ownPendingCursor !== undefined) {
@@ -294,6 +384,30 @@ export class StreamConsumer {
 				this.log.warn(`Reading ${o.stream} failed (${failures} in a row): ${message}`);
 				await sleep(Math.min(100 * 2 ** Math.min(failures, 6), 5_000));
 			}
+		}
+	}
+
+	/**
+	 * A batch past Max Execution Time lends its slot to the next batch, but at most `concurrency`
+	 * batches may be over time at once: so never more than twice Parallel Executions run, even when
+	 * executions never report back (lost by n8n).
+	 */
+	private slotsFull(): boolean {
+		const c = this.options.concurrency;
+		return this.inFlight.size - this.overrun >= c || this.overrun > c;
+	}
+
+	/** Now and then: consumers left by earlier activations (idle, nothing pending) are deleted. */
+	private async removeIdleConsumers(): Promise<void> {
+		const o = this.options;
+		const minIdleMs = o.idleConsumerMs ?? DEFAULT_IDLE_CONSUMER_MS;
+		if (minIdleMs <= 0 || Date.now() < this.nextCleanupAt) return;
+		this.nextCleanupAt = Date.now() + Math.max(1_000, Math.floor(minIdleMs / 2));
+		try {
+			const removed = await removeIdleConsumers(this.command, { ...o, keep: o.consumer, minIdleMs });
+			if (removed.length) this.log.debug(`Removed ${removed.length} idle consumer(s) of ${o.group} on ${o.stream} with nothing pending`, { removed });
+		} catch (error) {
+			this.log.debug(`Could not remove idle consumers: ${(error as Error).message}`);
 		}
 	}
 
@@ -394,12 +508,29 @@ export class StreamConsumer {
 			this.stats.deadLettered += moved.length;
 			await this.countDeadLettered(letters, moved);
 			this.log.warn(`Moved ${moved.length} entr${moved.length === 1 ? 'y' : 'ies'} of ${o.stream} to ${o.dlqStream}`);
+			await this.warnNearCap();
 		} catch (error) {
 			if (!(error instanceof DeadLetterRefused && error.onlyCapped)) throw error;
 			this.stats.deadLettered += error.moved.length;
 			await this.countDeadLettered(letters, error.moved);
 			this.log.warn(`${error.message}: ${error.refused.length} entries stay pending in ${o.stream} until dead letters are replayed or deleted`);
 		}
+	}
+
+	/**
+	 * From 80% of the Dead-Letter Cap (at most once a minute): at the cap, exhausted entries stop
+	 * moving and stay pending, so someone should replay or clear dead letters before that.
+	 */
+	private async warnNearCap(): Promise<void> {
+		const { dlqStream, dlqMaxLen } = this.options;
+		if (!dlqMaxLen || Date.now() < this.nextNearCapWarningAt) return;
+		const length = await this.command.xlen(dlqStream).catch(() => 0);
+		if (!dlqNearCap(length, dlqMaxLen)) return;
+		this.nextNearCapWarningAt = Date.now() + 60_000;
+		this.log.warn(
+			`Dead-letter stream ${dlqStream} holds ${length} of its cap of ${dlqMaxLen}: replay or delete dead letters; at the cap, entries out of retries stay pending in ${this.options.stream}`,
+			{ dlqStream, length, cap: dlqMaxLen, nearCap: true },
+		);
 	}
 
 	/** `deadLettered{stream}`, keyed by the lead's traceId when the message has one (a replayed lead dead-lettered again is one lead). */
@@ -464,22 +595,51 @@ export class StreamConsumer {
 				for (const entry of entries) this.inFlightIds.delete(entry.id);
 				this.inFlight.delete(task);
 				this.slotFreed?.();
+				if (this.stopRequested && this.inFlight.size === 0) void this.finish(true);
 			});
 		this.inFlight.add(task);
 		this.firstBatch.resolve();
 	}
 
-	/** The handler's outcome, or `unknown` once Max Execution Time has passed without one. */
+	/** The handler's outcome; past Max Execution Time see holdWhileRunning. */
 	private async runHandler(messages: StreamMessage[]): Promise<BatchOutcome> {
 		const limit = this.options.maxExecutionMs ?? 0;
+		const outcome = this.handler(messages).catch((error): BatchOutcome => ({ status: 'failed', error: (error as Error).message }));
 		const deadline = timer(limit);
 		try {
-			const outcome = this.handler(messages).catch((error): BatchOutcome => ({ status: 'failed', error: (error as Error).message }));
 			const first = await Promise.race([outcome, deadline.promise]);
 			if (first !== 'timeout') return first;
-			return { status: 'unknown', reason: `no result within Max Execution Time (${limit} ms): outcome unknown, left pending for retry` };
 		} finally {
 			deadline.clear();
+		}
+		return await this.holdWhileRunning(outcome, messages.map((m) => m.id), limit);
+	}
+
+	/**
+	 * Past Max Execution Time the execution may still be running: its entries stay held (the
+	 * heartbeat renews them) so no claimer runs the batch beside it, and its slot goes to the next
+	 * batch. A late outcome is applied as usual (acks fenced on ownership). Only after Release After
+	 * — presumed lost — are the entries given up for retry, outcome unknown.
+	 */
+	private async holdWhileRunning(outcome: Promise<BatchOutcome>, ids: string[], limit: number): Promise<BatchOutcome> {
+		const o = this.options;
+		const releaseAfter = o.releaseAfterMs ?? DEFAULT_RELEASE_AFTER_MS;
+		const overTime = `no result within Max Execution Time (${limit} ms)`;
+		if (releaseAfter <= limit) return { status: 'unknown', reason: `${overTime}: outcome unknown, left pending for retry` };
+		this.overrun++;
+		this.slotFreed?.();
+		const release = timer(releaseAfter - limit);
+		release.unref();
+		try {
+			const held = `${overTime}: still running, its entries stay held until it reports back or ${releaseAfter} ms after its start`;
+			this.log.warn(`A batch of ${ids.length} entries on ${o.stream} has ${held}; the next batch starts`);
+			await recordErrors(this.command, o.stream, o.group, ids.map((id) => ({ id, error: held }))).catch(() => undefined);
+			const late = await Promise.race([outcome, release.promise]);
+			if (late !== 'timeout') return late;
+			return { status: 'unknown', reason: `no result within ${releaseAfter} ms (Release After): presumed lost, released for retry` };
+		} finally {
+			release.clear();
+			this.overrun--;
 		}
 	}
 
@@ -492,14 +652,15 @@ export class StreamConsumer {
 		for (const { id } of invalid) this.inFlightIds.delete(id);
 		if (messages.length === 0) return;
 		const ids = messages.map((m) => m.id);
-		if (o.ackMode === 'immediately') await this.ack(ids);
+		const fences = messages.map((m) => ({ id: m.id, deliveryCount: m.deliveryCount }));
+		if (o.ackMode === 'immediately') await this.ack(fences);
 
 		const outcome = await this.runHandler(messages);
 		if (outcome.status !== 'success') this.stats.failedBatches++;
 		if (o.ackMode === 'immediately') return;
 		const handedOver = outcome.status === 'waiting' && (o.waitingMode ?? 'acknowledge') === 'acknowledge';
 		if (outcome.status === 'success' || handedOver || (o.ackMode === 'executionFinishes' && outcome.status === 'failed')) {
-			await this.ack(ids);
+			await this.ack(fences);
 			return;
 		}
 		// Not acknowledged: stop renewing, so the entries are retried after the claim timeout.
@@ -516,12 +677,22 @@ export class StreamConsumer {
 	/**
 	 * XACK, retried with backoff while the heartbeat keeps the ids ours: a lost ack must not let
 	 * the batch be claimed and run again. After the last attempt the ids stay pending (at least once).
+	 * Fenced: only entries still ours in the delivery this batch read are acked; ones another
+	 * consumer took over meanwhile are theirs to finish (reported, never acked from here).
 	 */
-	private async ack(ids: string[]): Promise<void> {
+	private async ack(fences: Fence[]): Promise<void> {
 		const o = this.options;
+		const ids = fences.map((f) => f.id);
 		for (let attempt = 1; ; attempt++) {
 			try {
-				this.stats.acked += await acknowledge(this.command, o.stream, o.group, ids);
+				const { acked, takenOver } = await acknowledgeOwned(this.command, this.ids(), fences);
+				this.stats.acked += acked.length;
+				if (takenOver.length) {
+					this.log.warn(
+						`${takenOver.length} entr${takenOver.length === 1 ? 'y' : 'ies'} of ${o.stream} taken over by another consumer (or delivered again) while this execution ran: not acknowledged here, their new delivery finishes them`,
+						{ takenOver },
+					);
+				}
 				return;
 			} catch (error) {
 				const message = (error as Error).message;
@@ -536,9 +707,18 @@ export class StreamConsumer {
 		}
 	}
 
+	/**
+	 * Renews the in-flight entries. After stop() a renewal that fails or does not answer within a
+	 * heartbeat means Redis is gone: holding ends and the caller may close the connections.
+	 */
 	private async keepInFlightOurs(): Promise<void> {
+		if (this.renewing) {
+			if (this.stopRequested) void this.finish(false);
+			return;
+		}
 		const ids = [...this.inFlightIds];
 		if (ids.length === 0) return;
+		this.renewing = true;
 		try {
 			const lost = await renewOwned(this.command, this.ids(), ids);
 			for (const id of lost) this.inFlightIds.delete(id);
@@ -549,6 +729,9 @@ export class StreamConsumer {
 			}
 		} catch (error) {
 			this.log.debug(`Could not renew pending entries: ${(error as Error).message}`);
+			if (this.stopRequested) void this.finish(false);
+		} finally {
+			this.renewing = false;
 		}
 	}
 }

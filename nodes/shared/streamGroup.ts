@@ -1,7 +1,10 @@
 import type Redis from 'ioredis';
 
-import { evalScriptMany, luaScript, type ScriptCall } from './redisScripts';
+import { evalScript, evalScriptMany, luaScript, type ScriptCall } from './redisScripts';
 import { fieldsToObject } from './streams';
+
+// The naming rule lives with the stream writer; re-exported for the callers that import it from here.
+export { dlqStreamName } from './streams';
 
 /** An entry as XREADGROUP / XAUTOCLAIM return it; fields are null when the entry was trimmed. */
 export interface RawEntry {
@@ -13,17 +16,6 @@ type WireEntry = [string, string[] | null];
 
 export function isNoGroupError(error: unknown): boolean {
 	return /NOGROUP/.test(String((error as { message?: string })?.message ?? error));
-}
-
-/** `DLQ<Queue><Group>`, the dead-letter naming the existing lead backend uses. */
-export function dlqStreamName(stream: string, group: string): string {
-	const pascal = (name: string) =>
-		name
-			.split(/[^A-Za-z0-9]+/)
-			.filter(Boolean)
-			.map((part) => part[0].toUpperCase() + part.slice(1))
-			.join('');
-	return `DLQ${pascal(stream)}${pascal(group)}`;
 }
 
 /** Creates the group (and the stream) if missing; an existing group is left as it is. */
@@ -139,3 +131,39 @@ export async function renewOwned(
 
 /** Below this a slow but healthy batch (GC pause, busy event loop) loses its entries to a claimer. */
 export const MIN_CLAIM_TIMEOUT_MS = 3_000;
+
+// Consumers are named per activation (see the trigger's consumerOptions.ts), so every restart leaves
+// a name behind. Deletes the group's consumers that have nothing pending and have not read for
+// ARGV[3] ms (never ARGV[2], the caller itself), plus ARGV[4] when it has nothing pending (a consumer
+// closing removes itself). The pending check and DELCONSUMER are one script: a consumer that still
+// holds entries is never deleted (its entries would lose their owner); ones pending on a dead
+// consumer are taken over by XAUTOCLAIM, then its name goes too.
+const REMOVE_IDLE_CONSUMERS_SCRIPT = luaScript(`
+local removed = {}
+for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
+  local name, pending, idle
+  for i = 1, #c, 2 do
+    if c[i] == 'name' then name = c[i + 1] elseif c[i] == 'pending' then pending = c[i + 1] elseif c[i] == 'idle' then idle = c[i + 1] end
+  end
+  local stale = name ~= ARGV[2] and tonumber(ARGV[3]) > 0 and idle >= tonumber(ARGV[3])
+  if pending == 0 and (stale or name == ARGV[4]) then
+    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], name)
+    table.insert(removed, name)
+  end
+end
+return removed
+`);
+
+/**
+ * Removes idle consumers of the group with nothing pending (minIdleMs 0: none), never `keep`; and
+ * `self` when it has nothing pending. Returns the names removed.
+ */
+export async function removeIdleConsumers(
+	redis: Redis,
+	o: { stream: string; group: string; keep: string; minIdleMs: number; self?: string },
+): Promise<string[]> {
+	return (await evalScript(redis, REMOVE_IDLE_CONSUMERS_SCRIPT, {
+		keys: [o.stream],
+		args: [o.group, o.keep, Math.max(0, Math.floor(o.minIdleMs)), o.self ?? ''],
+	})) as string[];
+}

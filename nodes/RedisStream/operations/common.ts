@@ -26,7 +26,7 @@ export const dlqStreamProperty: INodeProperties = {
 	type: 'string',
 	default: 'DLQFilterQueueNewOpportunityProcessor',
 	description: 'Key of the dead-letter stream (DLQ + stream + group, as the consumer names it)',
-	displayOptions: { show: { operation: ['listDeadLetters', 'replayDeadLetters'] } },
+	displayOptions: { show: { operation: ['addDeadLetter', 'listDeadLetters', 'replayDeadLetters'] } },
 };
 
 /** An editor run ("Execute step", or a workflow run by hand): it must not change production state. */
@@ -34,11 +34,11 @@ export const isTestRun = (ctx: IExecuteFunctions) => ctx.getMode() === 'manual';
 
 export const testRunNotice: INodeProperties = {
 	displayName:
-		'In editor test runs (Execute step, or running the workflow by hand) this node changes no production stream: Add writes to "<stream>:test" (see Options), Acknowledge and Replay Dead Letters only report what they would do unless Apply in Test Runs is on. Output items carry testRun: true.',
+		'In editor test runs (Execute step, or running the workflow by hand) this node changes no production stream: Add writes to "<stream>:test" (see Options), Add Dead Letter to "<dead-letter stream>:test", Acknowledge and Replay Dead Letters only report what they would do unless Apply in Test Runs is on. Output items carry testRun: true.',
 	name: 'testRunNotice',
 	type: 'notice',
 	default: '',
-	displayOptions: { show: { operation: ['add', 'acknowledge', 'replayDeadLetters'] } },
+	displayOptions: { show: { operation: ['add', 'addDeadLetter', 'acknowledge', 'replayDeadLetters'] } },
 };
 
 export const applyInTestRunsProperty: INodeProperties = {

@@ -22,7 +22,7 @@ export const infoProperties: INodeProperties[] = [
 		type: 'number',
 		typeOptions: { minValue: 0 },
 		default: 0,
-		description: 'The Dead-Letter Cap set on the consumer (0 = none): flags dlqNearCap from 90% of it, before entries start staying pending',
+		description: 'The Dead-Letter Cap set on the consumer (0 = none): flags dlqNearCap from 80% of it, before entries start staying pending',
 		displayOptions: show,
 	},
 	{

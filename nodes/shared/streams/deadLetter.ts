@@ -2,6 +2,7 @@ import type Redis from 'ioredis';
 
 import { encodeMessage, MESSAGE_FIELD, type WriteResult } from './entries';
 import { errorsKey } from './ack';
+import { dlqNearCap } from './names';
 
 export interface DeadLetter {
 	id: string;
@@ -25,6 +26,11 @@ export interface DeadLetterFields {
 	failedAt: string;
 	retryCount: string;
 	lastError: string;
+	/**
+	 * What a replay puts back on originalQueue when `message` holds something else (a workflow's
+	 * account of the failure, as the templates' dead-letter nodes write). Absent: `message` is replayed.
+	 */
+	replayMessage?: string;
 }
 
 const AT_CAP = 'dead-letter stream at its cap';
@@ -118,6 +124,22 @@ export interface DeadLetterRecord {
 	failedAt: string;
 	retryCount: number;
 	lastError: string;
+	/** What a replay puts back, when it is not `message` (see DeadLetterFields.replayMessage). */
+	replayMessage?: unknown;
+}
+
+function deadLetterFields(l: DeadLetterRecord): DeadLetterFields {
+	const fields: DeadLetterFields = {
+		message: encodeMessage(l.message),
+		originalQueue: l.originalQueue,
+		originalId: l.originalId,
+		group: l.group,
+		failedAt: l.failedAt,
+		retryCount: String(l.retryCount),
+		lastError: l.lastError,
+	};
+	if (l.replayMessage !== undefined) fields.replayMessage = encodeMessage(l.replayMessage);
+	return fields;
 }
 
 /**
@@ -127,18 +149,64 @@ export interface DeadLetterRecord {
 export async function addDeadLetterEntries(redis: Redis, dlqStream: string, letters: DeadLetterRecord[]): Promise<WriteResult[]> {
 	if (letters.length === 0) return [];
 	const pipeline = redis.pipeline();
-	for (const l of letters) {
-		const fields: DeadLetterFields = {
-			message: encodeMessage(l.message),
-			originalQueue: l.originalQueue,
-			originalId: l.originalId,
-			group: l.group,
-			failedAt: l.failedAt,
-			retryCount: String(l.retryCount),
-			lastError: l.lastError,
-		};
-		pipeline.call('XADD', dlqStream, '*', ...Object.entries(fields).flat());
-	}
+	for (const l of letters) pipeline.call('XADD', dlqStream, '*', ...Object.entries(deadLetterFields(l)).flat());
 	const replies = (await pipeline.exec()) ?? [];
 	return replies.map(([error, id]) => (error ? { ok: false, error } : { ok: true, id: id as string }));
+}
+
+// Per letter: refused (false) once the DLQ holds `cap` entries (0 = none), never trimmed; an entry
+// Redis refuses (WRONGTYPE) comes back as its error and the others go on. Returns the DLQ's length.
+const ADD_WITHIN_CAP_SCRIPT = `
+local cap = tonumber(ARGV[1])
+local replies = {}
+local at = 2
+while at <= #ARGV do
+  local n = tonumber(ARGV[at])
+  local len = redis.pcall('XLEN', KEYS[1])
+  if cap > 0 and type(len) == 'number' and len >= cap then
+    table.insert(replies, false)
+  else
+    local added = redis.pcall('XADD', KEYS[1], '*', unpack(ARGV, at + 1, at + n))
+    if type(added) == 'table' and added.err then table.insert(replies, 'ERR:' .. added.err) else table.insert(replies, added) end
+  end
+  at = at + n + 1
+end
+local len = redis.pcall('XLEN', KEYS[1])
+if type(len) ~= 'number' then len = -1 end
+return { len, replies }
+`;
+
+export type CappedDeadLetter = WriteResult | { ok: false; atCap: true };
+
+export interface CappedDeadLetterWrite {
+	/** One per letter, in order; `atCap` when the DLQ was full and the letter was refused (the caller keeps it). */
+	results: CappedDeadLetter[];
+	length: number;
+	/** From DLQ_WARN_RATIO of the cap: time to replay or clear dead letters. */
+	nearCap: boolean;
+}
+
+/**
+ * addDeadLetterEntries with a cap: over it a letter is refused, never trimmed in (a DLQ holds work
+ * nobody has looked at). One script run, so the cap holds with many writers.
+ */
+export async function addDeadLettersWithinCap(
+	redis: Redis,
+	dlqStream: string,
+	letters: DeadLetterRecord[],
+	cap: number,
+): Promise<CappedDeadLetterWrite> {
+	const safeCap = Math.max(0, Math.floor(cap));
+	if (letters.length === 0) return { results: [], length: 0, nearCap: false };
+	const args = letters.flatMap((l) => {
+		const flat = Object.entries(deadLetterFields(l)).flat();
+		return [flat.length, ...flat];
+	});
+	const [length, replies] = (await redis.eval(ADD_WITHIN_CAP_SCRIPT, 1, dlqStream, safeCap, ...args)) as [number, Array<string | null>];
+	const results = replies.map((reply): CappedDeadLetter => {
+		if (!reply) return { ok: false, atCap: true };
+		if (reply.startsWith('ERR:')) return { ok: false, error: new Error(reply.slice(4)) };
+		return { ok: true, id: reply };
+	});
+	return { results, length, nearCap: dlqNearCap(length, safeCap) };
 }

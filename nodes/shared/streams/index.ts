@@ -7,3 +7,4 @@ export * from './ack';
 export * from './deadLetter';
 export * from './replay';
 export * from './capped';
+export * from './names';

@@ -9,11 +9,15 @@ const REPLAY_SCRIPT = `
 local entry = redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1])
 if #entry == 0 then return false end
 local fields = entry[1][2]
-local message, queue
+local message, replay, queue
 for i = 1, #fields, 2 do
   if fields[i] == '${MESSAGE_FIELD}' then message = fields[i + 1] end
+  if fields[i] == 'replayMessage' then replay = fields[i + 1] end
   if fields[i] == 'originalQueue' then queue = fields[i + 1] end
 end
+-- A template's dead letter keeps its account of the failure in message and the queue's own
+-- message in replayMessage: the queue gets back what it had.
+message = replay or message
 if not message or not queue then
   return redis.error_reply('dead letter ' .. ARGV[1] .. ' has no message or originalQueue')
 end
