@@ -124,6 +124,19 @@ describe('the push lease is renewed while working and the completion is fenced',
 		expect(lsq.leads).toHaveLength(1);
 	}, 30_000);
 
+	test('fenced completion: a holder whose lapsed lease was taken over records nothing, and cannot renew it back', async () => {
+		const s = await seed({ phone: '+919845001004' });
+		await store.acquirePushLease(ns, s.opportunityId, 100, 'slow-holder');
+		await new Promise((r) => setTimeout(r, 150));
+		expect((await store.acquirePushLease(ns, s.opportunityId, 60_000, 'taker')).state).toBe('expired');
+		expect(await store.renewPushLease(ns, s.opportunityId, 'slow-holder', 60_000)).toBe(false);
+		const late = await store.completePush(ns, s.opportunityId, { system: 'LEADSQUARED', leadId: 'l', opportunityId: 'o' }, { by: 'test', traceId: s.traceId }, 'slow-holder');
+		expect(late).toMatchObject({ changed: false, lost: true });
+		expect((await store.getOpportunity(ns, s.opportunityId))?.isPushed).toBeUndefined();
+		expect(await store.renewPushLease(ns, s.opportunityId, 'taker', 60_000)).toBe(true);
+		expect(await store.completePush(ns, s.opportunityId, { system: 'LEADSQUARED', leadId: 'l', opportunityId: 'o' }, { by: 'test', traceId: s.traceId }, 'taker')).toMatchObject({ changed: true });
+	});
+
 	test('takeover of an expired LeadSquared push: the search finds the lead and the opportunity by trace id, nothing created twice', async () => {
 		const s = await seed({ phone: '+919845001002' });
 		// An execution died after LeadSquared created the lead and the opportunity.
@@ -138,18 +151,18 @@ describe('the push lease is renewed while working and the completion is fenced',
 		expect(opportunitiesOf(s.traceId)).toHaveLength(1);
 	});
 
-	test('lost reply on the opportunity create: searched before anything is sent again, no second opportunity', async () => {
+	test('lost reply on the opportunity create: never sent again blindly; the next attempt searches, finds it and records it', async () => {
 		const s = await seed({ phone: '+919845001003' });
 		lsq.delayNext('OpportunityManagement.svc/Capture', 1_500);
 		const params = lsqParams({ timeoutMs: 500, leaseSeconds: 1 });
 		const first = await sync([s.item], params);
-		if (errorOf(first)) {
-			// Not found in time: the lease lapses and the next delivery searches first.
-			await new Promise((r) => setTimeout(r, 1_600));
-			outputs(await sync([s.item], params));
-		} else {
-			expect(outputs(first).synced).toEqual([expect.objectContaining({ opportunityExisted: true })]);
-		}
+		expect(errorOf(first)).toMatch(/opportunity capture: .*looks it up first/);
+		expect(lsq.requestsTo('OpportunityManagement.svc/Capture')).toHaveLength(1);
+		// The lease is left to lapse (the CRM may still be writing); the next delivery takes over.
+		const lease = ((await store.getOpportunity(ns, s.opportunityId))!.crm as { lease: { until: number } }).lease;
+		await new Promise((r) => setTimeout(r, Math.max(0, lease.until - Date.now()) + 100));
+		const { synced } = outputs(await sync([s.item], params));
+		expect(synced).toEqual([expect.objectContaining({ recoveredExpiredLease: true, opportunityExisted: true, crmOpportunityId: opportunitiesOf(s.traceId)[0].OpportunityId })]);
 		expect(lsq.requestsTo('OpportunityManagement.svc/Capture')).toHaveLength(1);
 		expect(opportunitiesOf(s.traceId)).toHaveLength(1);
 		expect((await store.getOpportunity(ns, s.opportunityId))?.isPushed).toBe(true);
@@ -158,12 +171,13 @@ describe('the push lease is renewed while working and the completion is fenced',
 
 describe('one outcome per item', () => {
 	test('one item failing: the others succeed, the failing one is queued with its own error, the untried ones are returned untried; the execution succeeds', async () => {
-		const ok = await seed({ phone: '+6581230101' });
+		const ok = await seed({ phone: '+919845001101' });
+		// Only this one is looked up by email: the fault below hits it alone.
 		const bad = await seed({ email: 'bad@example.com' });
-		const later = await seed({ phone: '+6581230103' });
-		crm.failNext('/leads', { status: 500, body: { error: 'database down' } }, 3, 'GET');
+		const later = await seed({ phone: '+919845001103' });
+		lsq.failNext('Leads.GetByEmailaddress', { status: 500, body: { Status: 'Error', ExceptionType: 'MXInternalException', ExceptionMessage: 'database down' } }, 3);
 		// Concurrent Pushes 1: in item order, so the third is never started after the second fails.
-		const run = await sync([ok.item, bad.item, later.item], inhouseParams({ retryQueue: true, concurrentPushes: 1 }));
+		const run = await sync([ok.item, bad.item, later.item], lsqParams({ retryQueue: true, concurrentPushes: 1 }));
 		expect(errorOf(run)).toBeUndefined();
 		expect(outputs(run).synced.map((o) => o.opportunityId)).toEqual([ok.opportunityId]);
 		const held = await parked(`${ns}:syncQueue`);
