@@ -59,7 +59,8 @@ export class CrmSync implements INodeType {
 				await pipeline.close();
 			}
 		}
-		const queue = dryRun ? undefined : retryQueueOf(this, options, pipeline.redis);
+		// An editor run never puts messages on the production sync queue (even when it writes to the CRM).
+		const queue = this.getMode() === 'manual' ? undefined : retryQueueOf(this, options, pipeline.redis);
 		const synced: INodeExecutionData[] = [];
 		const skipped: INodeExecutionData[] = [];
 		const failed: INodeExecutionData[] = [];
