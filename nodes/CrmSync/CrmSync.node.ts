@@ -35,8 +35,9 @@ export class CrmSync implements INodeType {
 			// A database credential, named as the project names it (the rule only knows n8n's own Redis).
 			// eslint-disable-next-line n8n-nodes-base/node-class-description-credentials-name-unsuffixed
 			{ name: 'leadPipelineRedis', required: true, testedBy: 'leadPipelineRedisConnectionTest' },
-			{ name: 'leadPipelineLeadSquaredApi', required: true, displayOptions: { show: { provider: ['leadsquared'] } } },
-			{ name: 'leadPipelineCrmApi', required: true, displayOptions: { show: { provider: ['inhouse'] } } },
+			// Release Due Retries only moves messages in Redis: no CRM credential.
+			{ name: 'leadPipelineLeadSquaredApi', required: true, displayOptions: { show: { provider: ['leadsquared'], operation: ['sync'] } } },
+			{ name: 'leadPipelineCrmApi', required: true, displayOptions: { show: { provider: ['inhouse'], operation: ['sync'] } } },
 		],
 		properties: crmSyncProperties,
 	};

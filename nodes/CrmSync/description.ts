@@ -67,6 +67,7 @@ export const crmSyncProperties: INodeProperties[] = [
 			{ name: 'In-House CRM', value: 'inhouse', description: 'Any CRM implementing the REST contract in the README' },
 		],
 		default: 'leadsquared',
+		displayOptions: { show: { operation: ['sync'] } },
 	},
 	{
 		displayName:
@@ -81,7 +82,7 @@ export const crmSyncProperties: INodeProperties[] = [
 		type: 'number',
 		required: true,
 		default: 12000,
-		displayOptions: { show: { provider: ['leadsquared'] } },
+		displayOptions: { show: { provider: ['leadsquared'], operation: ['sync'] } },
 		description: 'The code of the opportunity type in LeadSquared (Settings → Opportunity Types)',
 	},
 	mappingProperty(
