@@ -6,14 +6,16 @@ import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 import { metricsScope, recordMetrics } from '../common/metricsOptions';
 import { openPipeline } from '../common/pipelineSettings';
 import { redisCredentialTestMethods } from '../common/redisCredentialTest';
-import { CrmTransientError, PushInProgressError, redactSecrets } from '../shared/crm/errors';
+import { CrmDeferredError, CrmTransientError, PushInProgressError, redactSecrets } from '../shared/crm/errors';
 import { leadStorePort } from '../shared/crm/leadStorePort';
 import { COUNTER, type DecisionEvent } from '../shared/metrics/counters';
 import { CrmConfigurationError } from '../shared/crm/transport';
 import { personKeys, syncOpportunity, type SyncOutcome } from '../shared/crm/sync';
+import { releaseDueRetries } from '../shared/crm/retryQueue';
 import { runInLanes } from '../shared/lanes';
 import { buildProvider, syncTargetOf } from './provider';
 import { crmSyncProperties } from './description';
+import { fallbackStream, inRunWaitMs, planRetries, retryQueueOf, type ItemResult } from './retries';
 
 export class CrmSync implements INodeType {
 	description: INodeTypeDescription = {
@@ -33,8 +35,9 @@ export class CrmSync implements INodeType {
 			// A database credential, named as the project names it (the rule only knows n8n's own Redis).
 			// eslint-disable-next-line n8n-nodes-base/node-class-description-credentials-name-unsuffixed
 			{ name: 'leadPipelineRedis', required: true, testedBy: 'leadPipelineRedisConnectionTest' },
-			{ name: 'leadPipelineLeadSquaredApi', required: true, displayOptions: { show: { provider: ['leadsquared'] } } },
-			{ name: 'leadPipelineCrmApi', required: true, displayOptions: { show: { provider: ['inhouse'] } } },
+			// Release Due Retries only moves messages in Redis: no CRM credential.
+			{ name: 'leadPipelineLeadSquaredApi', required: true, displayOptions: { show: { provider: ['leadsquared'], operation: ['sync'] } } },
+			{ name: 'leadPipelineCrmApi', required: true, displayOptions: { show: { provider: ['inhouse'], operation: ['sync'] } } },
 		],
 		properties: crmSyncProperties,
 	};
@@ -44,8 +47,21 @@ export class CrmSync implements INodeType {
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		const items = this.getInputData();
 		const options = this.getNodeParameter('options', 0, {}) as IDataObject;
+		const maxWaitMs = inRunWaitMs(this, options);
 		const dryRun = this.getMode() === 'manual' && options.writeInTestRuns !== true;
 		const pipeline = await openPipeline(this, { namespace: options.namespace as string | undefined });
+		if (this.getNodeParameter('operation', 0, 'sync') === 'releaseDueRetries') {
+			try {
+				const stream = fallbackStream(this);
+				// An editor run only reports: releasing would start production work.
+				const released = this.getMode() === 'manual' ? 0 : await releaseDueRetries(pipeline.redis, stream, Date.now());
+				return [[{ json: { released, stream, testRun: this.getMode() === 'manual' }, pairedItem: { item: 0 } }], [], []];
+			} finally {
+				await pipeline.close();
+			}
+		}
+		// An editor run never puts messages on the production sync queue (even when it writes to the CRM).
+		const queue = this.getMode() === 'manual' ? undefined : retryQueueOf(this, options, pipeline.redis);
 		const synced: INodeExecutionData[] = [];
 		const skipped: INodeExecutionData[] = [];
 		const failed: INodeExecutionData[] = [];
@@ -55,10 +71,11 @@ export class CrmSync implements INodeType {
 			if (typeof traceId === 'string' && traceId) events.push({ traceId, counter: COUNTER.crm, labels: { outcome } });
 		};
 		try {
-			const built = await buildProvider(this, pipeline.redis, options);
+			const built = await buildProvider(this, pipeline.redis, options, maxWaitMs);
 			secrets = built.secrets;
 			const store = leadStorePort(pipeline.store, pipeline.settings.namespace, `n8n:crmSync:${this.getWorkflow().id ?? 'workflow'}`);
 			const targets = items.map((item) => syncTargetOf(item.json));
+			if (queue) await queue.releaseFor(items);
 			const pushOne = async (itemIndex: number): Promise<INodeExecutionData & { output: 0 | 1 | 2 }> => {
 				const json = items[itemIndex].json;
 				const pairedItem = { item: itemIndex };
@@ -75,8 +92,9 @@ export class CrmSync implements INodeType {
 						defaultOwner: built.defaultOwner,
 						followUp: { enabled: options.followUp !== false, afterHours: Number(options.followUpAfterHours ?? 24) },
 					});
-				const result = await syncWaitingOutLease(this, attempt, Number(options.waitForPushSeconds ?? 150) * 1000);
-				if ('error' in result) throw crmError(this, result.error, itemIndex, secrets);
+				// Waiting for another execution's push is an in-run wait too: never beyond the bound.
+				const result = await syncWaitingOutLease(this, attempt, Number(options.waitForPushSeconds ?? 150) * 1000, maxWaitMs);
+				if ('error' in result) throw result.error;
 				const { outcome } = result;
 				const out = { json: { ...(outcome as unknown as IDataObject), ...(json.id ? { streamEntryId: json.id } : {}) }, pairedItem };
 				// "Already pushed" is a redelivery (or a concurrent run) of a push counted as synced.
@@ -88,14 +106,23 @@ export class CrmSync implements INodeType {
 			};
 			const concurrency = Math.max(1, Math.floor(Number(options.concurrentPushes ?? DEFAULT_CONCURRENT_PUSHES)));
 			const keys = concurrency === 1 ? items.map(() => []) : await Promise.all(targets.map(async (t) => (t.opportunityId ? personKeys(await store.load(t.opportunityId)) : [])));
-			const results = await runInLanes(keys, concurrency, pushOne);
-			// The first failure (in item order) fails the execution, after the pushes running beside it ended.
-			for (const r of results) if ('error' in r) throw r.error;
+			const results: ItemResult[] = await runInLanes(keys, concurrency, pushOne);
+			if (!queue) {
+				// No retry queue: the first failure (in item order) fails the execution, after the pushes
+				// running beside it ended, and the consumer redelivers the batch.
+				results.forEach((r, i) => {
+					if ('error' in r) throw crmError(this, r.error, i, secrets);
+				});
+			}
+			const plan = planRetries(results, items, targets, options, fallbackStream(this), Date.now(), secrets);
+			if (queue) await queue.park(plan.park);
+			for (const f of plan.failed) count('failed', f.json.traceId);
 			for (const r of results) {
 				if (!('value' in r)) continue;
 				const { output, ...item } = r.value;
 				[synced, skipped, failed][output].push(item);
 			}
+			failed.push(...plan.failed);
 		} finally {
 			// Also when an item failed the batch: the pushes before it happened.
 			await recordMetrics(this.logger, pipeline.redis, metricsScope(this.getMode(), options, pipeline.settings), events);
@@ -114,13 +141,17 @@ const DEFAULT_CONCURRENT_PUSHES = 10;
 
 /**
  * Syncs, waiting while another execution holds the push lease if that lease lapses within
- * `maxWaitMs`: it polls each second, so a push that finishes gives "already pushed" at once, and
+ * `waitForPushMs`: it polls each second, so a push that finishes gives "already pushed" at once, and
  * a lease that lapses (n8n killed mid-push) is taken over, looking the CRM up before creating.
  * Failing the batch instead redelivers it every claim timeout and could dead-letter the whole batch
- * before a dead execution's lease lapses. A lease that outlasts the wait fails at once.
+ * before a dead execution's lease lapses. A lease that outlasts the wait fails at once. The time
+ * spent waiting never exceeds `maxInRunMs` (the in-run bound): a live push renews its lease, so
+ * past the bound the item is handed back (retry queue) or fails for the consumer to retry.
  */
-async function syncWaitingOutLease(ctx: IExecuteFunctions, attempt: () => Promise<SyncOutcome>, maxWaitMs: number): Promise<{ outcome: SyncOutcome } | { error: unknown }> {
-	const deadline = Date.now() + maxWaitMs;
+async function syncWaitingOutLease(ctx: IExecuteFunctions, attempt: () => Promise<SyncOutcome>, waitForPushMs: number, maxInRunMs: number): Promise<{ outcome: SyncOutcome } | { error: unknown }> {
+	const started = Date.now();
+	const deadline = started + waitForPushMs;
+	const stopWaitingAt = started + Math.min(waitForPushMs, maxInRunMs);
 	const signal = ctx.getExecutionCancelSignal?.();
 	for (;;) {
 		const result = await attempt().then(
@@ -131,8 +162,9 @@ async function syncWaitingOutLease(ctx: IExecuteFunctions, attempt: () => Promis
 		const { error } = result;
 		if (!(error instanceof PushInProgressError) || !error.leaseExpiresAt || signal?.aborted) return result;
 		const lapsesAt = Date.parse(error.leaseExpiresAt);
-		if (!(lapsesAt <= deadline)) return result;
-		await pause(Math.min(1_000, Math.max(0, lapsesAt - Date.now() + 100)), signal);
+		const now = Date.now();
+		if (!(lapsesAt <= deadline) || now >= stopWaitingAt) return result;
+		await pause(Math.min(1_000, Math.max(0, lapsesAt - now + 100), stopWaitingAt - now), signal);
 	}
 }
 
@@ -153,13 +185,19 @@ async function pause(ms: number, signal: AbortSignal | undefined): Promise<void>
  * the stream consumer then leaves the message pending, redelivers it and finally dead-letters it.
  * Acknowledging it through an error output would lose the opportunity.
  */
-function crmError(ctx: IExecuteFunctions, error: unknown, itemIndex: number, secrets: string[]): NodeOperationError {
+export function crmError(ctx: IExecuteFunctions, error: unknown, itemIndex: number, secrets: string[]): NodeOperationError {
 	const node = ctx.getNode();
 	const clean = (text: string) => redactSecrets(text, secrets);
 	if (error instanceof PushInProgressError) {
 		return new NodeOperationError(node, error.message, {
 			itemIndex,
 			description: `Another delivery of this sync message holds the push lease${error.leaseExpiresAt ? ` until ${error.leaseExpiresAt}` : ''}. The stream consumer retries it later; nothing to do unless this repeats.`,
+		});
+	}
+	if (error instanceof CrmDeferredError) {
+		return new NodeOperationError(node, clean(error.message), {
+			itemIndex,
+			description: `The CRM asks to wait until ${new Date(error.retryAt).toISOString()}, longer than "Longest Wait in an Execution". The execution fails so the stream consumer redelivers the message; turn on the Retry Queue option so such waits are held in Redis instead and never count toward Max Retries.`,
 		});
 	}
 	if (error instanceof CrmTransientError) {

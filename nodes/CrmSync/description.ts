@@ -35,6 +35,29 @@ function mappingProperty(displayName: string, name: string, fieldLabel: string, 
 
 export const crmSyncProperties: INodeProperties[] = [
 	{
+		displayName: 'Operation',
+		name: 'operation',
+		type: 'options',
+		noDataExpression: true,
+		options: [
+			{ name: 'Sync Opportunities', value: 'sync', action: 'Push opportunities to the CRM', description: 'Push each opportunity of the input once' },
+			{
+				name: 'Release Due Retries',
+				value: 'releaseDueRetries',
+				action: 'Release due CRM retries',
+				description: 'Put the sync messages whose wait in the Retry Queue is over back on the sync queue (run it from a Schedule Trigger every few seconds)',
+			},
+		],
+		default: 'sync',
+	},
+	{
+		displayName: 'Sync Queue',
+		name: 'stream',
+		type: 'string',
+		default: 'syncQueue',
+		description: 'The stream the Retry Queue puts held messages back on: the one the consumer trigger reads. Messages from a consumer trigger go back to the stream they came from.',
+	},
+	{
 		displayName: 'CRM',
 		name: 'provider',
 		type: 'options',
@@ -44,6 +67,7 @@ export const crmSyncProperties: INodeProperties[] = [
 			{ name: 'In-House CRM', value: 'inhouse', description: 'Any CRM implementing the REST contract in the README' },
 		],
 		default: 'leadsquared',
+		displayOptions: { show: { operation: ['sync'] } },
 	},
 	{
 		displayName:
@@ -58,7 +82,7 @@ export const crmSyncProperties: INodeProperties[] = [
 		type: 'number',
 		required: true,
 		default: 12000,
-		displayOptions: { show: { provider: ['leadsquared'] } },
+		displayOptions: { show: { provider: ['leadsquared'], operation: ['sync'] } },
 		description: 'The code of the opportunity type in LeadSquared (Settings → Opportunity Types)',
 	},
 	mappingProperty(
@@ -132,6 +156,23 @@ export const crmSyncProperties: INodeProperties[] = [
 				default: 24,
 			},
 			{
+				displayName: 'Longest Wait in an Execution (Seconds)',
+				name: 'maxWaitSeconds',
+				type: 'number',
+				typeOptions: { minValue: 1, maxValue: 20 },
+				default: 10,
+				description:
+					"The longest CRM Sync waits inside one execution (a retry's backoff, a CRM's Retry-After, a free rate-limit slot, another execution's push). At most 20: a wait holds the whole batch, and it must end well before the stream consumer's claim timeout and Max Execution Time. A longer wait goes to the Retry Queue (or, with it off, fails the execution so the consumer redelivers).",
+			},
+			{
+				displayName: 'Max Retries (Retry Queue)',
+				name: 'maxRetries',
+				type: 'number',
+				typeOptions: { minValue: 1 },
+				default: 4,
+				description: 'With the Retry Queue on: how many times an item may fail on its own (network, timeout, 5xx) before it leaves through Failed with its own error. Being throttled or never tried does not count.',
+			},
+			{
 				displayName: 'Namespace',
 				name: 'namespace',
 				type: 'string',
@@ -160,7 +201,8 @@ export const crmSyncProperties: INodeProperties[] = [
 				type: 'number',
 				typeOptions: { minValue: 1 },
 				default: 5,
-				description: 'Calls per window your CRM plan allows, per credential (LeadSquared per 5 s: Lite 2, Pro 5, Super 10, Standard 15, Enterprise 25)',
+				description:
+					"Calls per window your CRM plan allows, per credential. LeadSquared: set your plan's limit with Rate Window 5 (per 5 s: Lite 2, Pro 5, Super 10, Standard 15, Enterprise 25); if it is set higher, LeadSquared's first 429 (\"exceeded the limit of N in 5 second(s)\") sets the limiter to N per 5 s for an hour.",
 			},
 			{
 				displayName: 'Rate Window (Seconds)',
@@ -168,6 +210,14 @@ export const crmSyncProperties: INodeProperties[] = [
 				type: 'number',
 				typeOptions: { minValue: 0.1 },
 				default: 5,
+			},
+			{
+				displayName: 'Retry Queue',
+				name: 'retryQueue',
+				type: 'boolean',
+				default: false,
+				description:
+					'Whether items that cannot finish in this execution are held in Redis (the sorted set named after the sync queue plus :scheduled) and put back on the sync queue when due, so the batch still succeeds: a throttled item (429) or a long Retry-After waits there without counting a failure, items never tried are returned untried, and an item that fails on its own is retried with its own error until Max Retries (Retry Queue). Needs Release Due Retries on a schedule. Off: any unfinished item fails the execution and the consumer redelivers the whole batch.',
 			},
 			{
 				displayName: 'Retry Delay (Ms)',

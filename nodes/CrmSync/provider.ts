@@ -25,8 +25,8 @@ function mappings(ctx: IExecuteFunctions, name: string): FieldMapping[] {
 	return (value.mappings ?? []).map((m) => ({ field: String(m.field ?? ''), value: String(m.value ?? '') }));
 }
 
-function limiterFor(redis: Redis, shared: boolean, key: string, rate: RateLimit): RateLimiter {
-	return shared ? new RedisRateLimiter(redis, `lead-pipeline:crm-rate:${key}`, rate) : new LocalRateLimiter(key, rate);
+function limiterFor(redis: Redis, shared: boolean, key: string, rate: RateLimit, maxWaitMs: number): RateLimiter {
+	return shared ? new RedisRateLimiter(redis, `lead-pipeline:crm-rate:${key}`, rate, undefined, maxWaitMs) : new LocalRateLimiter(key, rate, undefined, maxWaitMs);
 }
 
 export interface BuiltProvider {
@@ -36,17 +36,21 @@ export interface BuiltProvider {
 	defaultOwner?: { crmUserId: string };
 }
 
-/** The provider the node's parameters and credential name, with its rate limiter and retry policy. */
-export async function buildProvider(ctx: IExecuteFunctions, redis: Redis, options: IDataObject): Promise<BuiltProvider> {
+/**
+ * The provider the node's parameters and credential name, with its rate limiter and retry policy.
+ * `maxWaitMs` bounds every wait inside the execution (backoff, Retry-After, a rate-limit slot).
+ */
+export async function buildProvider(ctx: IExecuteFunctions, redis: Redis, options: IDataObject, maxWaitMs: number): Promise<BuiltProvider> {
 	const providerName = ctx.getNodeParameter('provider', 0) as string;
 	const rate: RateLimit = { limit: Math.max(1, Math.floor(Number(options.rateLimit ?? 5))), windowMs: Math.round(Number(options.rateWindowSeconds ?? 5) * 1000) };
 	const shared = options.sharedRateLimit !== false;
 	const transport = (key: string, allowInternal: boolean): Omit<CrmTransport, 'readError' | 'label' | 'secrets'> => ({
-		limiter: limiterFor(redis, shared, key, rate),
+		limiter: limiterFor(redis, shared, key, rate, maxWaitMs),
 		attempts: Math.max(1, Math.floor(Number(options.attempts ?? 3))),
 		schedule: { kind: 'exponential', baseMs: Number(options.retryDelayMs ?? 1000), factor: 2, jitter: 0.2 },
 		rateLimitWaitMs: rate.windowMs,
 		timeoutMs: Number(options.timeoutMs ?? 10_000),
+		maxInlineWaitMs: maxWaitMs,
 		allowInternal,
 		signal: ctx.getExecutionCancelSignal?.(),
 	});

@@ -38,7 +38,8 @@ export interface LeadSquaredSandboxOptions {
 	rateLimit?: number;
 	windowMs?: number;
 	eventCodes?: number[];
-	dedupeField?: string;
+	/** null: no duplicate detection rule (LeadSquared's default): every capture creates. */
+	dedupeField?: string | null;
 }
 
 const error = (status: number, type: string, message: string): Reply => ({ status, body: { Status: 'Error', ExceptionType: type, ExceptionMessage: message } });
@@ -73,7 +74,7 @@ export class LeadSquaredSandbox {
 
 	private readonly eventCodes: number[];
 
-	private readonly dedupeField: string;
+	private readonly dedupeField: string | null;
 
 	private nextId = 1;
 
@@ -82,7 +83,7 @@ export class LeadSquaredSandbox {
 		this.secretKey = options.secretKey ?? 'f00dfacecafe0123456789abcdef0123456789ab';
 		this.limiter = new SlidingWindow(options.rateLimit ?? 5, options.windowMs ?? 5_000);
 		this.eventCodes = options.eventCodes ?? [12000];
-		this.dedupeField = options.dedupeField ?? 'mx_Custom_1';
+		this.dedupeField = options.dedupeField === undefined ? 'mx_Custom_1' : options.dedupeField;
 	}
 
 	static async start(options: LeadSquaredSandboxOptions = {}): Promise<LeadSquaredSandbox> {
@@ -119,6 +120,13 @@ export class LeadSquaredSandbox {
 		return lead;
 	}
 
+	/** An opportunity created earlier (by an execution that died before recording it). */
+	seedOpportunity(fields: Omit<LsqOpportunity, 'OpportunityId' | 'OpportunityDateTime'>): LsqOpportunity {
+		const opportunity = { OpportunityId: this.id('opp'), OpportunityDateTime: '2026-01-01 00:00:00', ...fields };
+		this.opportunities.push(opportunity);
+		return opportunity;
+	}
+
 	async close(): Promise<void> {
 		await this.server.close();
 	}
@@ -150,6 +158,8 @@ export class LeadSquaredSandbox {
 				return this.leadCapture(r);
 			case 'POST OpportunityManagement.svc/Capture':
 				return this.opportunityCapture(r);
+			case 'POST OpportunityManagement.svc/GetOpportunitiesOfLead':
+				return this.opportunitiesOfLead(r);
 			default:
 				return error(404, 'MXInvalidEndpointException', `No API ${key}`);
 		}
@@ -211,6 +221,17 @@ export class LeadSquaredSandbox {
 		return { status: 200, body: { Status: 'Success', Message: { Id: lead.ProspectID, AffectedRows: 1 } } };
 	}
 
+	/** GetOpportunitiesOfLead?leadId=&opportunityType=: { RecordCount, List } with the fields flat on each entry. */
+	private opportunitiesOfLead(r: RecordedRequest): Reply {
+		const leadId = r.query.get('leadId');
+		if (!leadId) return error(400, 'MXInvalidInputException', 'leadId is required');
+		const type = r.query.get('opportunityType');
+		const list = this.opportunities
+			.filter((o) => o.RelatedProspectId === leadId && (!type || String(o.OpportunityEventCode) === type))
+			.map((o) => ({ ProspectId: o.RelatedProspectId, OpportunityId: o.OpportunityId, OpportunityEvent: String(o.OpportunityEventCode), ...o.Fields }));
+		return { status: 200, body: { RecordCount: list.length, List: list } };
+	}
+
 	private opportunityCapture(r: RecordedRequest): Reply {
 		const body = r.body as { LeadDetails?: unknown; Opportunity?: Record<string, unknown> } | undefined;
 		if (!body || typeof body !== 'object') return error(400, 'MXInvalidInputException', 'Request body must be {"LeadDetails": [...], "Opportunity": {...}}');
@@ -228,9 +249,9 @@ export class LeadSquaredSandbox {
 		}
 		const fields = Object.fromEntries((o.Fields as Array<{ SchemaName: string; Value: unknown }>).map((f) => [f.SchemaName, String(f.Value)]));
 		const lead = this.upsert(parsed.values, parsed.searchBy);
-		const dedupeValue = fields[this.dedupeField];
+		const dedupeValue = this.dedupeField ? fields[this.dedupeField] : undefined;
 		const conflict = dedupeValue
-			? this.opportunities.find((x) => x.RelatedProspectId === lead.ProspectID && x.OpportunityEventCode === o.OpportunityEventCode && x.Fields[this.dedupeField] === dedupeValue)
+			? this.opportunities.find((x) => x.RelatedProspectId === lead.ProspectID && x.OpportunityEventCode === o.OpportunityEventCode && x.Fields[this.dedupeField!] === dedupeValue)
 			: undefined;
 		if (conflict) {
 			return { status: 200, body: { Status: 'Success', CreatedOpportunityId: null, RelatedProspectId: lead.ProspectID, PostDeDupActionPerformed: 3, ConflictedOpportunityId: conflict.OpportunityId } };

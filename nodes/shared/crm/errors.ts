@@ -50,3 +50,29 @@ export function redactSecrets(text: string, secrets: Array<string | undefined>):
 	}
 	return out;
 }
+
+/**
+ * The CRM asked for (or the rate limit needs) a wait longer than CRM Sync may spend inside one
+ * execution: nothing was done for it, try again at `retryAt` (epoch ms). Never a reason to
+ * dead-letter: the item is parked in the retry queue, or handed back to the consumer.
+ */
+export class CrmDeferredError extends Error {
+	constructor(
+		message: string,
+		readonly retryAt: number,
+	) {
+		super(message);
+		this.name = 'CrmDeferredError';
+	}
+}
+
+/**
+ * A create that may have reached the CRM and got no answer: it must not be sent again blindly.
+ * The push searches for it first (see syncOpportunity).
+ */
+export class CrmOutcomeUnknownError extends CrmTransientError {
+	// Keeps the name CrmTransientError: to everything but the push itself it is one.
+	constructor(message: string) {
+		super(message);
+	}
+}

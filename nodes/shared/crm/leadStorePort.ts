@@ -26,13 +26,18 @@ export function leadStorePort(store: LeadStore, namespace: string, actorName: st
 			const until = (opportunity.crm as { lease?: { until?: number } } | undefined)?.lease?.until;
 			return { state, expiresAt: until ? new Date(until).toISOString() : undefined };
 		},
-		async completePush(opportunityId, _holder, record: PushRecord) {
-			await store.completePush(
+		async completePush(opportunityId, holder, record: PushRecord) {
+			const { lost } = await store.completePush(
 				namespace,
 				opportunityId,
 				{ system: record.crmPlatform, leadId: record.crmLeadId, opportunityId: record.crmOpportunityId, ...record },
 				actor(traceOf(opportunityId)),
+				holder,
 			);
+			return { lost };
+		},
+		async renewLease(opportunityId, holder, ttlMs) {
+			return await store.renewPushLease(namespace, opportunityId, holder, ttlMs);
 		},
 		async releaseLease(opportunityId, holder) {
 			await store.releasePushLease(namespace, opportunityId, holder, actor(traceOf(opportunityId)));

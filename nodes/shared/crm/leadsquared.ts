@@ -171,6 +171,29 @@ export class LeadSquaredProvider implements CrmProvider {
 		return { id, leadId: reply.RelatedProspectId ?? message.RelatedProspectId ?? lead.id, existing: duplicate };
 	}
 
+	/**
+	 * GetOpportunitiesOfLead, matched on the opportunity field that carries the trace id (the
+	 * mapping whose value is `traceId`, mx_Custom_1 by default). Without such a field there is
+	 * nothing to match on: null.
+	 */
+	async findOpportunity(input: PushInput, lead: CrmLeadRef): Promise<CrmOpportunityRef | null> {
+		const traceField = this.config.opportunityFields.find((f) => f.value.trim() === 'traceId')?.field;
+		if (!traceField) return null;
+		const query = `leadId=${encodeURIComponent(lead.id)}&opportunityType=${encodeURIComponent(String(this.config.opportunityEventCode))}`;
+		const reply = await crmRequest<{ List?: Array<Record<string, unknown>> }>(this.t, {
+			method: 'POST',
+			url: `${this.base}OpportunityManagement.svc/GetOpportunitiesOfLead?${query}`,
+			headers: this.headers(),
+			json: { Paging: { PageIndex: 1, PageSize: 100 }, Sorting: { ColumnName: 'CreatedOn', Direction: '1' } },
+			// A search: safe to send again.
+			idempotent: true,
+			what: 'opportunity lookup by trace id',
+		});
+		const match = (reply.List ?? []).find((o) => o[traceField] === input.traceId);
+		const id = match ? (match.OpportunityId ?? match.ProspectActivityId ?? match.Id) : undefined;
+		return typeof id === 'string' && id ? { id, leadId: String(match!.ProspectId ?? match!.RelatedProspectId ?? lead.id), existing: true } : null;
+	}
+
 	async createFollowUp(): Promise<undefined> {
 		// The first reminder is kept in the lead store for LeadSquared (its task API needs a tenant-specific task type).
 		return undefined;

@@ -42,6 +42,26 @@ export class RateLimitQueueFullError extends Error {
 export interface RateLimiter {
 	/** Resolves when this call may start; throws RateLimitQueueFullError beyond maxWaitMs. */
 	acquire(): Promise<void>;
+	/**
+	 * The CRM said what the plan allows (LeadSquared's 429 text): use that budget from now on
+	 * (for LEARNED_LIMIT_TTL_MS), for every execution sharing the credential.
+	 */
+	learn?(rate: RateLimit): Promise<void>;
+}
+
+/** How long a limit learned from the CRM's answer replaces the configured one. */
+export const LEARNED_LIMIT_TTL_MS = 60 * 60 * 1000;
+
+/**
+ * LeadSquared's plan limit from its 429 text: "API calls exceeded the limit of 5 in 5 second(s)".
+ * It sends no Retry-After, so this text is the only statement of the window to wait for.
+ */
+export function planLimitFromText(text: string): RateLimit | undefined {
+	const match = /limit of\s+(\d+)\s+in\s+(\d+(?:\.\d+)?)\s*second/i.exec(text);
+	if (!match) return undefined;
+	const limit = Number(match[1]);
+	const windowMs = Math.round(Number(match[2]) * 1000);
+	return limit >= 1 && windowMs > 0 ? { limit, windowMs } : undefined;
 }
 
 /** The next start slot given the last `limit` reserved slots, newest first. */
@@ -57,6 +77,7 @@ export function bucketKey(...identity: string[]): string {
 
 // One table per process, so every execution (and every item) using one credential shares it.
 const localSlots = new Map<string, number[]>();
+const localLearned = new Map<string, { rate: RateLimit; until: number }>();
 
 export class LocalRateLimiter implements RateLimiter {
 	constructor(
@@ -68,17 +89,24 @@ export class LocalRateLimiter implements RateLimiter {
 
 	async acquire(): Promise<void> {
 		const now = this.clock.now();
+		const learned = localLearned.get(this.key);
+		const rate = learned && learned.until > now ? learned.rate : this.rate;
 		const recent = localSlots.get(this.key) ?? [];
-		const slot = nextSlot(recent, now, this.rate);
+		const slot = nextSlot(recent, now, rate);
 		if (slot - now > this.maxWaitMs) throw new RateLimitQueueFullError(slot - now);
-		localSlots.set(this.key, [slot, ...recent].slice(0, Math.max(1, this.rate.limit)));
+		localSlots.set(this.key, [slot, ...recent].slice(0, Math.max(1, rate.limit, this.rate.limit)));
 		if (slot > now) await this.clock.sleep(slot - now);
+	}
+
+	async learn(rate: RateLimit): Promise<void> {
+		localLearned.set(this.key, { rate, until: this.clock.now() + LEARNED_LIMIT_TTL_MS });
 	}
 }
 
 /** Test hook: forget the process-wide reservations. */
 export function resetLocalRateLimits(): void {
 	localSlots.clear();
+	localLearned.clear();
 }
 
 // The same reservation as nextSlot, atomically in Redis with Redis's clock, so every n8n instance
@@ -88,6 +116,12 @@ const RESERVE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local limit, window, maxWait = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+-- A plan limit the CRM stated (KEYS[2] = "limit window") replaces the configured one while it lasts.
+local learned = redis.call('GET', KEYS[2])
+if learned then
+  local l, w = string.match(learned, '^(%d+) (%d+)$')
+  if l then limit, window = tonumber(l), tonumber(w) end
+end
 local slot = now
 if redis.call('LLEN', KEYS[1]) >= limit then
   local nth = tonumber(redis.call('LINDEX', KEYS[1], limit - 1))
@@ -110,8 +144,12 @@ export class RedisRateLimiter implements RateLimiter {
 	) {}
 
 	async acquire(): Promise<void> {
-		const [ok, waitMs] = (await this.redis.eval(RESERVE, 1, this.key, this.rate.limit, guardedWindow(this.rate.windowMs), this.maxWaitMs)) as [number, number];
+		const [ok, waitMs] = (await this.redis.eval(RESERVE, 2, this.key, `${this.key}:plan`, this.rate.limit, guardedWindow(this.rate.windowMs), this.maxWaitMs)) as [number, number];
 		if (ok !== 1) throw new RateLimitQueueFullError(waitMs);
 		if (waitMs > 0) await this.clock.sleep(waitMs);
+	}
+
+	async learn(rate: RateLimit): Promise<void> {
+		await this.redis.set(`${this.key}:plan`, `${rate.limit} ${guardedWindow(rate.windowMs)}`, 'PX', LEARNED_LIMIT_TTL_MS);
 	}
 }

@@ -1,4 +1,4 @@
-import { CrmPermanentError, PushInProgressError } from './errors';
+import { CrmDeferredError, CrmPermanentError, PushInProgressError } from './errors';
 import type { CrmLeadRef, CrmOpportunityRef, CrmPlatform, CrmProvider, PushInput, SyncLead } from './types';
 
 /**
@@ -42,8 +42,13 @@ export interface PushRecord {
 export interface SyncStorePort {
 	load(opportunityId: string): Promise<{ opportunity: SyncOpportunity; lead: SyncLead } | null>;
 	acquireLease(opportunityId: string, holder: string, ttlMs: number): Promise<{ state: LeaseState; expiresAt?: string }>;
-	/** Writes the record, marks pushed, ends the lease, audits — atomically in the store. */
-	completePush(opportunityId: string, holder: string, record: PushRecord): Promise<void>;
+	/**
+	 * Writes the record, marks pushed, ends the lease, audits — atomically in the store, and only
+	 * while `holder` holds the lease: `lost` when another execution took it over meanwhile.
+	 */
+	completePush(opportunityId: string, holder: string, record: PushRecord): Promise<{ lost?: boolean }>;
+	/** Extends the lease while `holder` still holds it (compare-token); false when it is not ours. */
+	renewLease(opportunityId: string, holder: string, ttlMs: number): Promise<boolean>;
 	releaseLease(opportunityId: string, holder: string): Promise<void>;
 	/** UPCOMING destinations wait: stage UPCOMING_FRESH_LEAD (audited). */
 	markUpcoming(opportunityId: string): Promise<void>;
@@ -174,6 +179,7 @@ export async function syncOpportunity(
 	// failure instead of released: the CRM may still be writing, and whoever takes the expired
 	// lease searches the CRM first.
 	let mayHaveWritten = false;
+	const held = keepLease(store, opportunity.opportunityId, options.holder, options.leaseTtlMs);
 	try {
 		let crmLead = await crm.findLead(lead);
 		const leadCreated = !crmLead;
@@ -182,7 +188,12 @@ export async function syncOpportunity(
 			crmLead = await crm.createLead(input);
 		}
 		mayHaveWritten = true;
-		const crmOpportunity: CrmOpportunityRef = await crm.createOpportunity(input, crmLead);
+		// A takeover: the execution that died may have created the opportunity already.
+		const earlier = lease.state === 'expired' && crm.findOpportunity ? await crm.findOpportunity(input, crmLead) : null;
+		if (!earlier && held.lost()) throw new PushInProgressError(opportunity.opportunityId);
+		// A create whose reply is lost (CrmOutcomeUnknownError) is not searched for at once (the CRM
+		// may still be writing): the lease is left to lapse and the takeover above searches first.
+		const crmOpportunity: CrmOpportunityRef = earlier ?? (await crm.createOpportunity(input, crmLead));
 		let followUp: PushRecord['firstFollowUp'];
 		if (wantsFollowUp) {
 			const dueAt = new Date(now().getTime() + options.followUp.afterHours * 3_600_000).toISOString();
@@ -199,7 +210,11 @@ export async function syncOpportunity(
 			...(owner ? { owner } : {}),
 			...(followUp ? { firstFollowUp: followUp } : {}),
 		};
-		await store.completePush(opportunity.opportunityId, options.holder, record);
+		held.stop();
+		// Fenced: a holder whose lease was taken over records nothing; the taker finds what this
+		// push created and completes it.
+		const completed = await store.completePush(opportunity.opportunityId, options.holder, record);
+		if (completed?.lost) throw new PushInProgressError(opportunity.opportunityId);
 		return {
 			kind: 'synced',
 			...base,
@@ -214,13 +229,47 @@ export async function syncOpportunity(
 			recoveredExpiredLease: lease.state === 'expired',
 		};
 	} catch (error) {
+		held.stop();
 		if (error instanceof CrmPermanentError) {
 			await store.releaseLease(opportunity.opportunityId, options.holder);
 			return { kind: 'failed', ...base, error: error.message, crmMessage: error.crmMessage, status: error.status, crmErrorType: error.crmErrorType };
 		}
-		if (!mayHaveWritten) await store.releaseLease(opportunity.opportunityId, options.holder).catch(() => undefined);
+		// A deferred request was not carried out (429 or a slot not taken): what was created before
+		// it is found by the next attempt's search.
+		if (!mayHaveWritten || error instanceof CrmDeferredError) await store.releaseLease(opportunity.opportunityId, options.holder).catch(() => undefined);
 		throw error;
+	} finally {
+		held.stop();
 	}
+}
+
+/**
+ * Renews the push lease every third of its time while the push works (a slow CRM, a wait for a
+ * rate-limit slot), so it never lapses under a live push and no other delivery takes over and
+ * creates again. A renewal refused means the lease was taken over: `lost()` turns true.
+ */
+export function keepLease(store: SyncStorePort, opportunityId: string, holder: string, ttlMs: number): { lost(): boolean; stop(): void } {
+	let lost = false;
+	let renewing = false;
+	const timer = setInterval(() => {
+		if (renewing || lost) return;
+		renewing = true;
+		store
+			.renewLease(opportunityId, holder, ttlMs)
+			.then((ok) => {
+				if (!ok) {
+					lost = true;
+					clearInterval(timer);
+				}
+			})
+			// A failed renewal (Redis blip) is tried again next tick; the lease still has 2/3 left.
+			.catch(() => undefined)
+			.finally(() => {
+				renewing = false;
+			});
+	}, Math.max(100, Math.floor(ttlMs / 3)));
+	timer.unref?.();
+	return { lost: () => lost, stop: () => clearInterval(timer) };
 }
 
 /**

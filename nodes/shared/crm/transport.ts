@@ -10,8 +10,8 @@ import {
 	type Clock,
 	type HttpResponse,
 } from '../http';
-import { CrmPermanentError, CrmTransientError, redactSecrets } from './errors';
-import { RateLimitQueueFullError, type RateLimiter } from './rateLimiter';
+import { CrmDeferredError, CrmOutcomeUnknownError, CrmPermanentError, CrmTransientError, redactSecrets } from './errors';
+import { guardedWindow, planLimitFromText, RateLimitQueueFullError, type RateLimiter } from './rateLimiter';
 
 /**
  * Every CRM request goes through here: the credential's rate limiter before each attempt, the
@@ -29,6 +29,11 @@ export interface CrmTransport {
 	/** Wait after a 429 that carries no Retry-After (LeadSquared documents none): the plan window. */
 	rateLimitWaitMs: number;
 	timeoutMs: number;
+	/**
+	 * The longest wait between attempts (or for a rate-limit slot) spent inside the execution; a
+	 * longer one throws CrmDeferredError with the time to try again. Undefined: no bound.
+	 */
+	maxInlineWaitMs?: number;
 	/** The CRM lives on a private network (or a test stand-in on loopback). */
 	allowInternal: boolean;
 	/** Credential values that must never reach a message. */
@@ -74,6 +79,17 @@ function errorText(t: CrmTransport, response: HttpResponse): { message: string; 
 	return { message: redactSecrets(message, t.secrets), type: read?.type };
 }
 
+/**
+ * The wait after a 429 without Retry-After. LeadSquared states its plan limit in the text ("…
+ * exceeded the limit of 5 in 5 second(s)"): the limiter adopts it, and the wait is that window.
+ */
+async function rateLimitWait(t: CrmTransport, response: HttpResponse): Promise<number> {
+	const stated = planLimitFromText(errorText(t, response).message);
+	if (!stated) return t.rateLimitWaitMs;
+	await t.limiter.learn?.(stated);
+	return guardedWindow(stated.windowMs);
+}
+
 /** Runs one CRM request to a parsed JSON body, or throws CrmPermanentError / CrmTransientError / CrmConfigurationError. */
 export async function crmRequest<T>(t: CrmTransport, request: CrmRequest): Promise<T> {
 	const clock = t.clock ?? systemClock;
@@ -82,7 +98,7 @@ export async function crmRequest<T>(t: CrmTransport, request: CrmRequest): Promi
 			try {
 				await t.limiter.acquire();
 			} catch (error) {
-				if (error instanceof RateLimitQueueFullError) throw new CrmTransientError(`${t.label} ${request.what}: ${error.message}`);
+				if (error instanceof RateLimitQueueFullError) throw new CrmDeferredError(`${t.label} ${request.what}: ${error.message}`, clock.now() + error.waitMs);
 				throw error;
 			}
 			let response: HttpResponse;
@@ -102,20 +118,26 @@ export async function crmRequest<T>(t: CrmTransport, request: CrmRequest): Promi
 					if (error.code === 'ABORTED') throw new CrmTransientError(`${t.label} ${request.what}: ${error.message}`);
 					throw new CrmConfigurationError(redactSecrets(`${t.label} ${request.what}: ${error.message}`, t.secrets));
 				}
-				// A POST that timed out may have been carried out: sending it again could create a
-				// second record. Give up now; the redelivery looks the record up before creating.
-				if (!request.idempotent) {
-					throw new CrmTransientError(redactSecrets(`${t.label} ${request.what}: ${error.message} (the CRM may have received it; the retry looks it up first)`, t.secrets));
+				// A POST that timed out after it was sent may have been carried out: sending it again
+				// could create a second record. Give up now; the caller looks the record up before
+				// creating. One that never left (refused connection) is safe to send again.
+				if (!request.idempotent && error.requestSent) {
+					throw new CrmOutcomeUnknownError(redactSecrets(`${t.label} ${request.what}: ${error.message} (the CRM may have received it; the retry looks it up first)`, t.secrets));
 				}
 				return { verdict: 'retryable', error };
 			}
 			const verdict = verdictOf(response);
-			const retryAfterMs = retryAfterOf(response, clock.now()) ?? (response.status === 429 ? t.rateLimitWaitMs : undefined);
+			const retryAfterMs = retryAfterOf(response, clock.now()) ?? (response.status === 429 ? await rateLimitWait(t, response) : undefined);
 			return { verdict, response, retryAfterMs };
 		},
-		{ attempts: t.attempts, schedule: t.schedule, clock },
+		{ attempts: t.attempts, schedule: t.schedule, clock, maxInlineWaitMs: t.maxInlineWaitMs },
 	);
 	const last = outcome.attempts[outcome.attempts.length - 1];
+	if (outcome.status === 'deferred') {
+		const seconds = Math.ceil((outcome.nextAttemptAt - clock.now()) / 1000);
+		const why = last.response ? `HTTP ${last.response.status}` : (last.error?.message ?? 'failure');
+		throw new CrmDeferredError(redactSecrets(`${t.label} ${request.what}: ${why}, next try in ${seconds} s (longer than CRM Sync waits inside an execution)`, t.secrets), outcome.nextAttemptAt);
+	}
 	if (outcome.status === 'success' && last.response) {
 		const response = last.response;
 		let body: unknown;

@@ -45,6 +45,12 @@ export interface CrmProvider {
 	findLead(lead: SyncLead): Promise<CrmLeadRef | null>;
 	createLead(input: PushInput): Promise<CrmLeadRef>;
 	createOpportunity(input: PushInput, lead: CrmLeadRef): Promise<CrmOpportunityRef>;
+	/**
+	 * The opportunity an earlier attempt of this push created (by trace id), for CRMs without an
+	 * idempotency key: searched before creating on a takeover and after a create whose reply was
+	 * lost. Absent: the CRM's own idempotency makes a repeated create safe.
+	 */
+	findOpportunity?(input: PushInput, lead: CrmLeadRef): Promise<CrmOpportunityRef | null>;
 	/** A first follow-up in the CRM; providers without one return undefined (recorded locally only). */
 	createFollowUp(input: PushInput, opportunity: CrmOpportunityRef, dueAt: string): Promise<{ id?: string } | undefined>;
 }

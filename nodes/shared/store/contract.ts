@@ -87,6 +87,7 @@ export interface LeadStore {
 	acquirePushLease: OpportunityStore['acquirePushLease'];
 	completePush: OpportunityStore['completePush'];
 	releasePushLease: OpportunityStore['releasePushLease'];
+	renewPushLease: OpportunityStore['renewPushLease'];
 	auditTrail: OpportunityStore['auditTrail'];
 	close(): Promise<void>;
 }

@@ -200,9 +200,31 @@ export interface PushRecord {
 	[field: string]: unknown;
 }
 
-/** Records the push; the first record wins (a late completion after a takeover changes nothing). */
-export function planCompletePush(doc: StoredOpportunity, input: Actor & { crm: PushRecord }, now: Date): Plan<{ changed: boolean; opportunity: StoredOpportunity }> {
+/** Someone else holds the push lease now: our lease lapsed and was taken over. */
+function leaseTakenOver(doc: StoredOpportunity, owner: string | undefined): boolean {
+	const crm = doc.crm as CrmState | undefined;
+	return owner !== undefined && crm?.pushState === 'pushing' && crm.lease !== undefined && crm.lease.owner !== owner;
+}
+
+/**
+ * Extends a push lease its owner still holds (compare-token): a push waiting on a slow CRM keeps
+ * its opportunity, so no other delivery takes over and creates again. No audit entry: renewals
+ * are frequent and change nothing but the expiry.
+ */
+export function planRenewPush(doc: StoredOpportunity, input: { owner: string; ttlMs: number }, now: Date): Plan<boolean> {
+	const crm = doc.crm as CrmState | undefined;
+	if (isPushed(doc) || crm?.pushState !== 'pushing' || crm.lease?.owner !== input.owner) return { result: false };
+	return { result: true, next: change(doc, { crm: { ...crm, lease: { owner: input.owner, until: now.getTime() + input.ttlMs } } }, now) };
+}
+
+/**
+ * Records the push; the first record wins (a late completion after a takeover changes nothing).
+ * With `owner` it is fenced: a holder whose lease was taken over records nothing (`lost`), the
+ * execution that took over finds what it created and completes.
+ */
+export function planCompletePush(doc: StoredOpportunity, input: Actor & { crm: PushRecord; owner?: string }, now: Date): Plan<{ changed: boolean; opportunity: StoredOpportunity; lost?: boolean }> {
 	if (isPushed(doc)) return { result: { changed: false, opportunity: doc } };
+	if (leaseTakenOver(doc, input.owner)) return { result: { changed: false, opportunity: doc, lost: true } };
 	const crm: CrmState = { ...input.crm, pushState: 'pushed', pushedAt: isoOf(now) };
 	const next = change(doc, { crm, isPushed: true }, now);
 	return { result: { changed: true, opportunity: next }, next, audit: entry(input, 'pushCompleted', now, undefined, { system: crm.system, leadId: crm.leadId, opportunityId: crm.opportunityId }) };

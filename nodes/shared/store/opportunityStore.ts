@@ -7,6 +7,7 @@ import {
 	planPromotionSent,
 	planPushLease,
 	planReleasePush,
+	planRenewPush,
 	planTransition,
 	type Actor,
 	type AssignInput,
@@ -168,8 +169,14 @@ export abstract class OpportunityStore {
 		return await this.apply(namespace, opportunityId, (doc, now) => planPushLease(doc, { ...actor, owner, ttlMs }, now));
 	}
 
-	async completePush(namespace: string, opportunityId: string, crm: PushRecord, actor: Actor): Promise<{ changed: boolean; opportunity: StoredOpportunity }> {
-		return await this.apply(namespace, opportunityId, (doc, now) => planCompletePush(doc, { ...actor, crm }, now));
+	/** `owner` fences it: only while that owner holds the lease (see planCompletePush). */
+	async completePush(namespace: string, opportunityId: string, crm: PushRecord, actor: Actor, owner?: string): Promise<{ changed: boolean; opportunity: StoredOpportunity; lost?: boolean }> {
+		return await this.apply(namespace, opportunityId, (doc, now) => planCompletePush(doc, { ...actor, crm, owner }, now));
+	}
+
+	/** Extends the push lease while `owner` still holds it; false when it was lost or ended. */
+	async renewPushLease(namespace: string, opportunityId: string, owner: string, ttlMs: number): Promise<boolean> {
+		return await this.apply(namespace, opportunityId, (doc, now) => planRenewPush(doc, { owner, ttlMs }, now));
 	}
 
 	async releasePushLease(namespace: string, opportunityId: string, owner: string, actor: Actor = { by: owner, traceId: '' }): Promise<boolean> {

@@ -1,4 +1,4 @@
-import { guardedWindow, LocalRateLimiter, nextSlot, RateLimitQueueFullError, RedisRateLimiter, resetLocalRateLimits } from '../../../nodes/shared/crm/rateLimiter';
+import { guardedWindow, LocalRateLimiter, nextSlot, planLimitFromText, RateLimitQueueFullError, RedisRateLimiter, resetLocalRateLimits } from '../../../nodes/shared/crm/rateLimiter';
 import type { Clock } from '../../../nodes/shared/http';
 import { deletePrefix, testRedis, uniquePrefix } from '../../support/redis';
 
@@ -59,4 +59,32 @@ describe('in Redis (shared by every instance)', () => {
 		for (const wait of waits) expect(wait).toBeGreaterThan(W - 100);
 		for (const wait of waits) expect(wait).toBeLessThanOrEqual(W);
 	});
+});
+
+test('planLimitFromText reads LeadSquared\'s 429 text; anything else gives nothing', () => {
+	expect(planLimitFromText('API calls exceeded the limit of 5 in 5 second(s)')).toEqual({ limit: 5, windowMs: 5_000 });
+	expect(planLimitFromText('exceeded the limit of 25 in 5 second(s)')).toEqual({ limit: 25, windowMs: 5_000 });
+	expect(planLimitFromText('Too many requests')).toBeUndefined();
+});
+
+test('a learned plan limit replaces the configured one, in process and shared through Redis', async () => {
+	resetLocalRateLimits();
+	const clock = fakeClock();
+	const local = new LocalRateLimiter('learn', { limit: 100, windowMs: 1_000 }, clock);
+	await local.learn({ limit: 2, windowMs: 5_000 });
+	for (let i = 0; i < 3; i++) await local.acquire();
+	expect(clock.waits).toEqual([guardedWindow(5_000)]);
+	const redis = testRedis();
+	const key = `${uniquePrefix('rl-learn')}bucket`;
+	try {
+		const waits: number[] = [];
+		const shared = new RedisRateLimiter(redis, key, { limit: 100, windowMs: 1_000 }, { now: () => Date.now(), sleep: async (ms) => void waits.push(ms) });
+		await new RedisRateLimiter(redis, key, { limit: 100, windowMs: 1_000 }).learn({ limit: 2, windowMs: 5_000 });
+		for (let i = 0; i < 3; i++) await shared.acquire();
+		expect(waits).toHaveLength(1);
+		expect(waits[0]).toBeGreaterThan(5_000);
+	} finally {
+		await deletePrefix(redis, key);
+		redis.disconnect();
+	}
 });

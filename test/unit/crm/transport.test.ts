@@ -1,5 +1,6 @@
-import { CrmPermanentError, CrmTransientError } from '../../../nodes/shared/crm/errors';
+import { CrmDeferredError, CrmOutcomeUnknownError, CrmPermanentError, CrmTransientError } from '../../../nodes/shared/crm/errors';
 import { readLeadSquaredError } from '../../../nodes/shared/crm/leadsquared';
+import { RateLimitQueueFullError } from '../../../nodes/shared/crm/rateLimiter';
 import { crmRequest, CrmConfigurationError, type CrmTransport } from '../../../nodes/shared/crm/transport';
 import { closeHttpAgents } from '../../../nodes/shared/http';
 import { SandboxServer, type Reply } from '../../sandbox/server';
@@ -82,4 +83,43 @@ test('secrets echoed by the CRM are redacted; the query string never appears', a
 
 test('a refused address is a configuration error, not a retry', async () => {
 	await expect(crmRequest(transport({ allowInternal: false }), get())).rejects.toBeInstanceOf(CrmConfigurationError);
+});
+
+test('LeadSquared 429 without Retry-After: the plan limit in its text is given to the limiter, and a wait beyond the bound is deferred, not slept', async () => {
+	reply = () => ({ status: 429, body: { Status: 'Error', ExceptionType: 'MXAPIRateLimitExceededException', ExceptionMessage: 'API calls exceeded the limit of 5 in 5 second(s)' } });
+	const learned: unknown[] = [];
+	const limiter = { acquire: async () => undefined, learn: async (rate: unknown) => void learned.push(rate) };
+	const started = Date.now();
+	const error = (await crmRequest(transport({ limiter, maxInlineWaitMs: 1_000 }), get()).catch((e: unknown) => e)) as CrmDeferredError;
+	expect(error).toBeInstanceOf(CrmDeferredError);
+	expect(learned).toEqual([{ limit: 5, windowMs: 5_000 }]);
+	expect(error.retryAt - started).toBeGreaterThanOrEqual(5_000);
+	expect(Date.now() - started).toBeLessThan(1_000);
+	expect(calls).toBe(1);
+});
+
+test('Retry-After longer than the bound: deferred to then, one call; within the bound it is waited inline', async () => {
+	reply = (n) => (n === 1 ? { status: 429, body: {}, headers: { 'retry-after': '3600' } } : { status: 200, body: { ok: true } });
+	const error = (await crmRequest(transport({ maxInlineWaitMs: 2_000 }), get()).catch((e: unknown) => e)) as CrmDeferredError;
+	expect(error).toBeInstanceOf(CrmDeferredError);
+	expect(error.retryAt - Date.now()).toBeGreaterThan(3_500_000);
+	expect(calls).toBe(1);
+	calls = 0;
+	reply = (n) => (n === 1 ? { status: 429, body: {}, headers: { 'retry-after': '1' } } : { status: 200, body: { ok: true } });
+	await expect(crmRequest(transport({ maxInlineWaitMs: 2_000 }), get())).resolves.toEqual({ ok: true });
+});
+
+test('a rate-limit slot further away than the bound: deferred, nothing sent', async () => {
+	const limiter = { acquire: async () => { throw new RateLimitQueueFullError(30_000); } };
+	const error = (await crmRequest(transport({ limiter }), get()).catch((e: unknown) => e)) as CrmDeferredError;
+	expect(error).toBeInstanceOf(CrmDeferredError);
+	expect(calls).toBe(0);
+});
+
+test('a POST whose reply was lost is a CrmOutcomeUnknownError (never re-sent inline)', async () => {
+	reply = () => ({ status: 200, body: {} });
+	server.delayNext('/v2/x', 300, 1, 'POST');
+	const post = { ...get('opportunity capture'), method: 'POST' as const, json: {}, idempotent: false };
+	await expect(crmRequest(transport({ timeoutMs: 100 }), post)).rejects.toBeInstanceOf(CrmOutcomeUnknownError);
+	expect(calls).toBe(1);
 });
