@@ -3,6 +3,7 @@ import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
 import { addDays, dateIn, isDate, isValidTimeZone } from '../shared/metrics/counters';
+import type { DeadLetterRef } from '../shared/metrics/deadLetters';
 import { handleDashboardRequest, type DashboardRequest } from '../shared/metrics/dashboard';
 import { pauseStates, setPaused } from '../shared/metrics/pause';
 import { queueHealth, type HealthThresholds, type QueueRef } from '../shared/metrics/queueHealth';
@@ -36,7 +37,7 @@ function text(ctx: IExecuteFunctions, name: string, label: string, itemIndex: nu
 }
 
 function queuesOf(ctx: IExecuteFunctions, itemIndex: number): QueueRef[] {
-	const rows = (ctx.getNodeParameter('queues.queue', itemIndex, []) as Array<{ stream?: string; group?: string; dlqStream?: string }>) ?? [];
+	const rows = (ctx.getNodeParameter('queues.queue', itemIndex, []) as Array<{ stream?: string; group?: string; dlqStream?: string; dlqCap?: number }>) ?? [];
 	const queues = rows.map((row, i) => {
 		const stream = String(row.stream ?? '').trim();
 		const group = String(row.group ?? '').trim();
@@ -46,10 +47,18 @@ function queuesOf(ctx: IExecuteFunctions, itemIndex: number): QueueRef[] {
 				description: 'Every row of "Queues" needs a stream and the consumer group that reads it.',
 			});
 		}
-		return { stream, group, dlqStream: String(row.dlqStream ?? '').trim() || undefined };
+		return { stream, group, dlqStream: String(row.dlqStream ?? '').trim() || undefined, dlqCap: Number(row.dlqCap ?? 0) || 0 };
 	});
 	if (queues.length === 0) throw new NodeOperationError(ctx.getNode(), 'No queues to report on', { itemIndex, description: 'Add at least one row to "Queues".' });
 	return queues;
+}
+
+/** Rows without a stream are skipped: an empty row left in the editor shows nothing rather than failing the page. */
+function deadLettersOf(ctx: IExecuteFunctions, itemIndex: number): DeadLetterRef[] {
+	const rows = (ctx.getNodeParameter('deadLetters.deadLetter', itemIndex, []) as Array<{ stream?: string; cap?: number }>) ?? [];
+	return rows
+		.map((row) => ({ stream: String(row.stream ?? '').trim(), cap: Math.max(0, Number(row.cap ?? 0) || 0) }))
+		.filter((row) => row.stream !== '');
 }
 
 function zoneOf(ctx: IExecuteFunctions, itemIndex: number): string {
@@ -60,7 +69,7 @@ function zoneOf(ctx: IExecuteFunctions, itemIndex: number): string {
 
 export const getQueueHealth: Operation = async function (redis, itemIndex) {
 	const thresholds = this.getNodeParameter('thresholds', itemIndex, {}) as Partial<HealthThresholds>;
-	return (await queueHealth(redis, { queues: queuesOf(this, itemIndex), thresholds })) as unknown as IDataObject;
+	return (await queueHealth(redis, { queues: queuesOf(this, itemIndex), deadLetters: deadLettersOf(this, itemIndex), thresholds })) as unknown as IDataObject;
 };
 
 export const getLeadMetrics: Operation = async function (redis, itemIndex) {
@@ -148,6 +157,7 @@ export const dashboard: Operation = async function (redis, itemIndex) {
 		redis,
 		{
 			queues: queuesOf(this, itemIndex),
+			deadLetters: deadLettersOf(this, itemIndex),
 			thresholds: this.getNodeParameter('thresholds', itemIndex, {}) as Partial<HealthThresholds>,
 			namespace: String(this.getNodeParameter('namespace', itemIndex, 'leads')).trim() || 'leads',
 			timeZone: zoneOf(this, itemIndex),

@@ -5,7 +5,7 @@
 // person to look at. Redis: a database of its own (DASHBOARD_E2E_DB, default 9), flushed before
 // and after, because the template's stream names are fixed.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -341,5 +341,44 @@ test('Pause (confirmed) stops the running consumer; Resume (confirmed) drains wh
 	const truth = await queueTruth(FILTER);
 	assert.deepEqual({ waiting: truth.waiting, inFlight: truth.inFlight }, { waiting: 0, inFlight: 0 });
 	assert.ok(n8n.logs.includes(`Consuming ${FILTER.stream} (group ${FILTER.group}) resumed`), 'no "resumed" in the n8n log');
+	await page.close();
+});
+
+test('the Dead letters section lists every dead-letter stream of the template; Replay (confirmed) moves them back to their queue', async () => {
+	const template = JSON.parse(readFileSync(join(ROOT, 'workflows/lead-pipeline-dashboard.json'), 'utf8'));
+	const listed = template.nodes.find((n) => n.type.endsWith('.leadPipelineMetrics')).parameters.deadLetters.deadLetter.map((d) => d.stream);
+	const WEBHOOK_DLQ = 'DLQWebhookDelivery';
+	const BACK_TO = 'webhookRetryQueue:west';
+	assert.ok(listed.includes(WEBHOOK_DLQ) && listed.includes('DLQLeadIntake'), JSON.stringify(listed));
+	for (let i = 1; i <= 3; i++) {
+		await redis.xadd(WEBHOOK_DLQ, '*', 'message', JSON.stringify({ webhookId: `msg_${i}` }), 'originalQueue', BACK_TO, 'originalId', `1-${i}`, 'group', 'webhookDeliver', 'failedAt', new Date().toISOString(), 'retryCount', '3', 'lastError', 'receiver answered 500');
+	}
+	await redis.xadd('DLQLeadIntake', '*', 'message', JSON.stringify({ reason: 'honeypot' }));
+
+	const page = await openDashboard(await context.newPage());
+	await page.screenshot({ path: join(ARTIFACTS, 'dashboard-dead-letters.png'), fullPage: true });
+	const rows = await page.evaluate(() => {
+		const table = [...document.querySelectorAll('table')].find((t) => t.querySelector('th')?.textContent === 'Stream');
+		return Object.fromEntries([...table.querySelectorAll('tr')].slice(1).map((r) => {
+			const cells = [...r.querySelectorAll('td')].map((c) => c.innerText.split('\n').map((s) => s.trim()).filter(Boolean));
+			return [cells[0][0], { entries: cells[2], newest: cells[3], actions: cells[5] }];
+		}));
+	});
+	assert.deepEqual(Object.keys(rows).sort(), [...listed].sort());
+	assert.equal(count(rows[WEBHOOK_DLQ].entries[0]), 3);
+	assert.match(rows[WEBHOOK_DLQ].newest[0], /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/);
+	assert.deepEqual(rows.DLQLeadIntake.entries, ['1', 'cap 100,000']);
+	assert.ok(!rows.DLQLeadIntake.actions.includes('Replay dead letters'), 'entries without originalQueue offer no Replay');
+
+	const row = page.locator('tr', { has: page.locator('strong', { hasText: new RegExp(`^${WEBHOOK_DLQ}$`) }) });
+	await row.getByRole('button', { name: 'Replay dead letters' }).click();
+	await page.locator('h1', { hasText: `Replay dead letters of ${WEBHOOK_DLQ}?` }).waitFor();
+	assert.equal(await redis.xlen(WEBHOOK_DLQ), 3, 'replayed before the confirmation');
+	await page.getByRole('button', { name: 'Yes, replay dead letters of' }).click();
+	await page.locator('h1', { hasText: `Replayed dead letters of ${WEBHOOK_DLQ}` }).waitFor();
+	await page.screenshot({ path: join(ARTIFACTS, 'dead-letters-replayed.png'), fullPage: true });
+	assert.equal(await redis.xlen(WEBHOOK_DLQ), 0);
+	const back = (await redis.xrange(BACK_TO, '-', '+')).map(([, fields]) => JSON.parse(fields[fields.indexOf('message') + 1]).webhookId);
+	assert.deepEqual(back, ['msg_1', 'msg_2', 'msg_3']);
 	await page.close();
 });

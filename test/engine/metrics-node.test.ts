@@ -254,5 +254,8 @@ describe('Lead Pipeline Metrics node', () => {
 		expect(page.out[0]).toMatchObject({ statusCode: 200, contentType: 'text/html; charset=utf-8' });
 		expect(String(page.out[0].body)).toContain(q.stream);
 		expect(String(page.out[0].body)).toContain('syncQueue');
+		// The template's dead-letter streams of their own have a section (a real name, read-only here).
+		expect(String(page.out[0].body)).toContain('<h2>Dead letters</h2>');
+		expect(String(page.out[0].body)).toContain('<strong>DLQLeadIntake</strong>');
 	});
 });

@@ -1,6 +1,7 @@
 import type { CounterName } from '../../nodes/shared/metrics/counters';
 import { renderConfirmPage, renderDashboard, renderResultPage } from '../../nodes/shared/metrics/dashboardPage';
 import { escapeHtml, formatDuration } from '../../nodes/shared/metrics/html';
+import type { DeadLetterHealth } from '../../nodes/shared/metrics/deadLetters';
 import type { HealthReport, QueueHealth } from '../../nodes/shared/metrics/queueHealth';
 import { ratesOf, type DayMetrics, type LeadMetrics } from '../../nodes/shared/metrics/reader';
 
@@ -138,6 +139,29 @@ describe('dashboard page', () => {
 		expect(confirm).not.toContain('http-equiv="refresh"');
 		const result = renderResultPage({ heading: 'Paused filterQueue', ok: true, backUrl: '/webhook/lead-pipeline/dashboard' });
 		expect(result).toContain('<meta http-equiv="refresh" content="5;url=/webhook/lead-pipeline/dashboard">');
+	});
+
+	test('dead-letter streams of their own: a section only when configured, cap warning, Replay by DLQ name, escaped', () => {
+		const dl = (o: Partial<DeadLetterHealth>): DeadLetterHealth => ({
+			stream: 'DLQLeadIntake', exists: true, length: 80, cap: 100, nearCap: true, overThreshold: false, newestAt: '2025-03-14T09:29:00.000Z',
+			newestAgeMs: 60_000, oldestAgeMs: 3_600_000, replayable: true, state: 'red', ...o,
+		});
+		expect(renderDashboard({ health: health([queue()]), metrics: metricsOf(days), now })).not.toContain('Dead letters</h2>');
+		const html = renderDashboard({
+			health: { ...health([queue()]), deadLetters: [dl({}), dl({ stream: 'DLQCrmSync', length: 2, cap: 0, nearCap: false, replayable: false, state: 'ok' }), dl({ stream: '<b>x</b>', length: 0, newestAt: null, state: 'ok', nearCap: false })] },
+			metrics: metricsOf(days),
+			now,
+		});
+		expect(html).toContain('<h2>Dead letters</h2>');
+		expect(html).toContain('1 dead-letter stream needs attention');
+		expect(html).toMatch(/<td class="num red">80<br><span class="muted">cap 100<\/span><br><strong>Near its cap/);
+		expect(html).toContain('2025-03-14 09:29:00 UTC<br><span class="muted">1 min 0 s ago</span>');
+		expect(html).toContain('<input type="hidden" name="action" value="replay"><input type="hidden" name="dlq" value="DLQLeadIntake">');
+		expect(html).not.toContain('name="dlq" value="DLQCrmSync"');
+		expect(html).toContain('&lt;b&gt;x&lt;/b&gt;');
+		const confirm = renderConfirmPage({ action: 'replay', stream: 'DLQCrmSync', group: '', dlq: 'DLQCrmSync', token: 't0k' });
+		expect(confirm).toContain('Replay dead letters of DLQCrmSync?');
+		expect(confirm).toContain('<input type="hidden" name="dlq" value="DLQCrmSync"><input type="hidden" name="confirm" value="t0k">');
 	});
 
 	test('durations read as a person says them', () => {

@@ -5,6 +5,7 @@ import type Redis from 'ioredis';
 import { replayDeadLetters } from '../streamAdmin';
 import { dlqStreamName } from '../streamGroup';
 import { addDays, dateIn } from './counters';
+import type { DeadLetterRef } from './deadLetters';
 import { renderConfirmPage, renderDashboard, renderResultPage, type DashboardAction } from './dashboardPage';
 import { setPaused } from './pause';
 import { queueHealth, type HealthThresholds, type QueueRef } from './queueHealth';
@@ -12,6 +13,8 @@ import { readLeadMetrics } from './reader';
 
 export interface DashboardConfig {
 	queues: QueueRef[];
+	/** Dead-letter streams outside the queues' groups, shown in their own section with Replay. */
+	deadLetters?: DeadLetterRef[];
 	thresholds?: Partial<HealthThresholds>;
 	namespace: string;
 	/** Whose calendar "today" and the chart days follow. */
@@ -42,6 +45,15 @@ export interface DashboardResponse {
 	action?: { action: DashboardAction; stream: string; group: string; applied: boolean; result?: unknown };
 }
 
+/** What a POST acts on: a queue (stream + group), or a dead-letter stream of its own (Replay only). */
+interface Target {
+	stream: string;
+	group: string;
+	dlqStream: string;
+	/** Set for a dead-letter stream row: its entries go back to each one's originalQueue. */
+	dlq?: string;
+}
+
 const CONFIRM_TTL_SECONDS = 300;
 const HTML = 'text/html; charset=utf-8';
 const ACTIONS: DashboardAction[] = ['pause', 'resume', 'replay'];
@@ -60,10 +72,23 @@ async function dashboardData(redis: Redis, config: DashboardConfig, now: Date) {
 	const to = dateIn(now, config.timeZone);
 	const days = Math.max(1, Math.min(90, config.days ?? 14));
 	const [health, metrics] = await Promise.all([
-		queueHealth(redis, { queues: config.queues, thresholds: config.thresholds }),
+		queueHealth(redis, { queues: config.queues, deadLetters: config.deadLetters, thresholds: config.thresholds }),
 		readLeadMetrics(redis, { namespace: config.namespace, timeZone: config.timeZone, from: addDays(to, -(days - 1)), to }),
 	]);
 	return { health, metrics };
+}
+
+/** The queue or dead-letter stream a POST names, if this dashboard shows it. */
+function targetOf(config: DashboardConfig, form: Record<string, string>): Target | { refusal: string[] } {
+	if (form.dlq !== undefined) {
+		if (form.action !== 'replay') return { refusal: ['Unknown action', 'A dead-letter stream can only be replayed.'] };
+		const row = (config.deadLetters ?? []).find((d) => d.stream === form.dlq);
+		if (!row) return { refusal: ['Unknown dead-letter stream', `${form.dlq} is not one of the dead-letter streams this dashboard shows.`] };
+		return { stream: row.stream, group: '', dlqStream: row.stream, dlq: row.stream };
+	}
+	const queue = config.queues.find((q) => q.stream === form.stream && q.group === form.group);
+	if (!queue) return { refusal: ['Unknown queue', `${form.stream ?? ''} / ${form.group ?? ''} is not one of the queues this dashboard shows.`] };
+	return { stream: queue.stream, group: queue.group, dlqStream: queue.dlqStream || dlqStreamName(queue.stream, queue.group) };
 }
 
 /**
@@ -100,14 +125,14 @@ export async function handleDashboardRequest(
 	const form = formOf(request.body);
 	const action = form.action as DashboardAction;
 	if (!ACTIONS.includes(action)) return refused(400, 'Unknown action', [`"action" must be one of ${ACTIONS.join(', ')}.`]);
-	const queue = config.queues.find((q) => q.stream === form.stream && q.group === form.group);
-	if (!queue) return refused(400, 'Unknown queue', [`${form.stream ?? ''} / ${form.group ?? ''} is not one of the queues this dashboard shows.`]);
-	const target = { stream: queue.stream, group: queue.group };
+	const found = targetOf(config, form);
+	if ('refusal' in found) return refused(400, found.refusal[0], found.refusal.slice(1));
+	const { dlqStream, dlq, ...target } = found;
 
 	if (!form.confirm) {
 		const token = randomBytes(16).toString('hex');
 		await redis.set(confirmKey(config.namespace, token), JSON.stringify({ action, ...target }), 'EX', CONFIRM_TTL_SECONDS);
-		return { statusCode: 200, contentType: HTML, body: renderConfirmPage({ title, action, ...target, token, backUrl: back, notice: o.notice }) };
+		return { statusCode: 200, contentType: HTML, body: renderConfirmPage({ title, action, ...target, dlq, token, backUrl: back, notice: o.notice }) };
 	}
 
 	const stored = (await redis.call('GETDEL', confirmKey(config.namespace, form.confirm))) as string | null;
@@ -126,10 +151,12 @@ export async function handleDashboardRequest(
 		};
 	}
 	if (action === 'replay') {
-		const results = await replayDeadLetters(redis, queue.dlqStream || dlqStreamName(queue.stream, queue.group), { limit: config.replayLimit ?? 100 });
+		const results = await replayDeadLetters(redis, dlqStream, { limit: config.replayLimit ?? 100 });
 		const replayed = results.filter((r) => r.replayed).length;
 		const failures = results.filter((r) => !r.replayed);
-		const lines = [`${replayed} dead letter${replayed === 1 ? '' : 's'} went back to ${target.stream}.`, ...failures.slice(0, 10).map((f) => `${f.deadLetterId}: ${f.reason ?? 'not replayed'}`)];
+		// A DLQ of its own may hold letters from several queues: name where they went.
+		const went = dlq ? [...new Set(results.flatMap((r) => (r.replayed && r.queue ? [r.queue] : [])))].join(', ') || 'their queues' : target.stream;
+		const lines = [`${replayed} dead letter${replayed === 1 ? '' : 's'} went back to ${went}.`, ...failures.slice(0, 10).map((f) => `${f.deadLetterId}: ${f.reason ?? 'not replayed'}`)];
 		return {
 			statusCode: 200,
 			contentType: HTML,

@@ -1,5 +1,6 @@
 import type { CounterName } from './counters';
 import { barChart, escapeHtml, formatCount, formatDuration, formatRate, postForm } from './html';
+import type { DeadLetterHealth } from './deadLetters';
 import type { QueueHealth, HealthReport } from './queueHealth';
 import { ratesOf, type DayMetrics, type LeadMetrics, type LeadRates } from './reader';
 
@@ -78,10 +79,52 @@ function queueRow(q: QueueHealth, actions: boolean): string {
 		cell(escapeHtml(formatCount(q.inFlight)), q.alerts.pending),
 		cell(escapeHtml(formatDuration(q.oldestPending?.ageMs)), q.alerts.oldestPending),
 		cell(added),
-		cell(`${escapeHtml(formatCount(q.dlqSize))}<br><span class="muted">${escapeHtml(q.dlqStream)}</span>`, q.alerts.dlq),
+		cell(`${escapeHtml(formatCount(q.dlqSize))}<br><span class="muted">${escapeHtml(q.dlqStream)}</span>${capNote(q.dlqCap, q.dlqNearCap)}`, q.alerts.dlq || q.dlqNearCap),
 		`<td>${consumers}</td>`,
 		`<td>${buttons.join('') || '<span class="muted">—</span>'}</td>`,
 		'</tr>',
+	].join('');
+}
+
+/** " · cap 1,000" under a DLQ's size, with a warning once it is near (writers refuse at the cap). */
+function capNote(cap: number, near: boolean): string {
+	if (!(cap > 0)) return '';
+	return `<br><span class="muted">cap ${escapeHtml(formatCount(cap))}</span>${near ? '<br><strong>Near its cap: replay or delete dead letters</strong>' : ''}`;
+}
+
+function deadLetterRow(d: DeadLetterHealth, actions: boolean): string {
+	const status = d.error
+		? `<span class="badge red">Cannot read</span><br><span class="muted">${escapeHtml(d.error)}</span>`
+		: `<span class="badge ${d.state}">${d.nearCap ? 'Near its cap' : d.state === 'red' ? 'Needs attention' : d.length === 0 ? 'Empty' : 'Holding'}</span>`;
+	const newest = d.newestAt
+		? `${escapeHtml(utcTime(d.newestAt))}<br><span class="muted">${escapeHtml(formatDuration(d.newestAgeMs))} ago</span>`
+		: '<span class="muted">—</span>';
+	const replay = actions && !d.error && d.length > 0
+		? d.replayable
+			? postForm({ action: 'replay', dlq: d.stream }, 'Replay dead letters')
+			: '<span class="muted">entries carry no original queue: replay them by hand</span>'
+		: '<span class="muted">—</span>';
+	return [
+		'<tr>',
+		`<td><strong>${escapeHtml(d.stream)}</strong></td>`,
+		`<td>${status}</td>`,
+		cell(`${escapeHtml(formatCount(d.length))}${capNote(d.cap, d.nearCap)}`, d.overThreshold || d.nearCap),
+		`<td>${newest}</td>`,
+		cell(escapeHtml(formatDuration(d.oldestAgeMs))),
+		`<td>${replay}</td>`,
+		'</tr>',
+	].join('');
+}
+
+/** Dead-letter streams that belong to no queue row: each template's own DLQ and the intake's rejected stream. */
+function deadLetterSection(rows: DeadLetterHealth[] | undefined, actions: boolean): string {
+	if (!rows?.length) return '';
+	return [
+		'<h2>Dead letters</h2>',
+		'<table><tr><th>Stream</th><th>Status</th><th>Entries</th><th>Newest entry</th><th>Oldest entry age</th><th>Actions</th></tr>',
+		rows.map((d) => deadLetterRow(d, actions)).join(''),
+		'</table>',
+		'<p class="muted">Leads and messages that failed for good, outside the queues above. Red: past the dead-letter threshold or from 80 % of the stream\'s cap (at the cap new ones are refused).</p>',
 	].join('');
 }
 
@@ -139,10 +182,12 @@ export function renderDashboard(view: DashboardView): string {
 	const today = metrics.days[metrics.days.length - 1] ?? zeroDay(metrics.to);
 	const todayRates = ratesOf({ ...zeroTotals(), ...today.totals }, today.breakdown);
 	const redQueues = health.queues.filter((q) => q.state === 'red').length;
+	const redDeadLetters = (health.deadLetters ?? []).filter((d) => d.state === 'red').length;
 	// A paused queue is not "healthy" to a person looking for why leads are not moving.
 	const pausedQueues = health.queues.filter((q) => q.paused).length;
 	const badges = [
-		health.alerting ? `<span class="badge red">${redQueues} queue${redQueues === 1 ? '' : 's'} need${redQueues === 1 ? 's' : ''} attention</span>` : '',
+		redQueues ? `<span class="badge red">${redQueues} queue${redQueues === 1 ? '' : 's'} need${redQueues === 1 ? 's' : ''} attention</span>` : '',
+		redDeadLetters ? `<span class="badge red">${redDeadLetters} dead-letter stream${redDeadLetters === 1 ? '' : 's'} need${redDeadLetters === 1 ? 's' : ''} attention</span>` : '',
 		pausedQueues ? `<span class="badge paused">${pausedQueues} queue${pausedQueues === 1 ? '' : 's'} paused</span>` : '',
 	].filter(Boolean);
 	const header = [
@@ -179,7 +224,7 @@ export function renderDashboard(view: DashboardView): string {
 		SERIES.map((s) => barChart(s.title, metrics.days.map((d) => ({ date: d.date, value: s.value(d) ?? 0 })), s.color)).join(''),
 		'</div>',
 	].join('');
-	return page(title, header + queues + todaySection + charts, { seconds: view.refreshSeconds ?? 10 });
+	return page(title, header + queues + deadLetterSection(health.deadLetters, actions) + todaySection + charts, { seconds: view.refreshSeconds ?? 10 });
 }
 
 function zeroTotals(): Record<CounterName, number> {
@@ -191,18 +236,19 @@ export type DashboardAction = 'pause' | 'resume' | 'replay';
 const ACTION_TEXT: Record<DashboardAction, { verb: string; explain: string }> = {
 	pause: { verb: 'Pause', explain: 'Consumers stop taking new leads from this queue within one block interval and finish what they hold. Leads keep arriving and wait in the queue.' },
 	resume: { verb: 'Resume', explain: 'Consumers start taking leads from this queue again, oldest first.' },
-	replay: { verb: 'Replay dead letters of', explain: 'Dead letters go back to the queue to be processed again (up to the replay limit). Fix what made them fail first, or they come back.' },
+	replay: { verb: 'Replay dead letters of', explain: 'Dead letters go back to the queue they came from to be processed again (up to the replay limit). Fix what made them fail first, or they come back.' },
 };
 
 /** The confirmation step: the same form again with a one-time token, and a way back. */
-export function renderConfirmPage(o: { title?: string; action: DashboardAction; stream: string; group: string; token: string; backUrl?: string; notice?: string }): string {
+export function renderConfirmPage(o: { title?: string; action: DashboardAction; stream: string; group: string; token: string; backUrl?: string; notice?: string; dlq?: string }): string {
 	const text = ACTION_TEXT[o.action];
-	const question = `${text.verb} ${o.stream} (group ${o.group})?`;
+	const question = o.dlq ? `${text.verb} ${o.dlq}?` : `${text.verb} ${o.stream} (group ${o.group})?`;
+	const fields: Record<string, string> = o.dlq ? { action: o.action, dlq: o.dlq, confirm: o.token } : { action: o.action, stream: o.stream, group: o.group, confirm: o.token };
 	const body = [
 		`<h1>${escapeHtml(question)}</h1>`,
 		o.notice ? `<div class="notice">${escapeHtml(o.notice)}</div>` : '',
 		`<p>${escapeHtml(text.explain)}</p>`,
-		postForm({ action: o.action, stream: o.stream, group: o.group, confirm: o.token }, `Yes, ${text.verb.toLowerCase()}`, 'danger'),
+		postForm(fields, `Yes, ${text.verb.toLowerCase()}`, 'danger'),
 		` <a href="${escapeHtml(o.backUrl ?? '')}">Cancel</a>`,
 	].join('');
 	return page(`Confirm: ${question}`, body);

@@ -2,6 +2,7 @@ import type Redis from 'ioredis';
 
 import { DEFAULT_THRESHOLDS, queueInfo, type QueueInfo, type Thresholds } from '../streamAdmin';
 import { dlqStreamName } from '../streamGroup';
+import { deadLetterHealth, warnsNearCap, type DeadLetterHealth, type DeadLetterRef } from './deadLetters';
 import { pauseKey } from './pause';
 
 export interface HealthThresholds extends Thresholds {
@@ -16,6 +17,8 @@ export interface QueueRef {
 	group: string;
 	/** Empty = DLQ<Stream><Group>, as the consumer trigger names it. */
 	dlqStream?: string;
+	/** The consumer's Dead-Letter Cap; 0 or absent = none. Red from 80 % of it. */
+	dlqCap?: number;
 }
 
 export interface ConsumerHealth {
@@ -54,6 +57,8 @@ export interface HealthReport {
 	/** Redis' clock when read (ISO): ages are measured against it, not the n8n host's clock. */
 	at: string;
 	queues: QueueHealth[];
+	/** Dead-letter streams outside the queues' groups (present when any were asked for). */
+	deadLetters?: DeadLetterHealth[];
 	alerting: boolean;
 }
 
@@ -155,12 +160,13 @@ function failed(ref: QueueRef, error: unknown): QueueHealth {
  */
 export async function queueHealth(
 	redis: Redis,
-	o: { queues: QueueRef[]; thresholds?: Partial<HealthThresholds>; windowMs?: number; cap?: number },
+	o: { queues: QueueRef[]; deadLetters?: DeadLetterRef[]; thresholds?: Partial<HealthThresholds>; windowMs?: number; cap?: number },
 ): Promise<HealthReport> {
 	const thresholds = { ...DEFAULT_HEALTH_THRESHOLDS, ...o.thresholds };
 	const windowMs = o.windowMs ?? 60_000;
 	const cap = o.cap ?? 10_000;
 	let clock = Date.now();
+	const deadLettersRead = o.deadLetters?.length ? deadLetterHealth(redis, o.deadLetters, { dlqSize: thresholds.dlqSize }) : undefined;
 	const queues = await Promise.all(
 		o.queues.map(async (ref): Promise<QueueHealth> => {
 			try {
@@ -199,10 +205,13 @@ export async function queueHealth(
 						// A flag set by hand: paused, nobody named.
 					}
 				}
-				const alerts = { ...info.alerts, oldestPending: oldestPending !== null && oldestPending.ageMs > thresholds.oldestPendingSeconds * 1000 };
-				const alerting = info.alerting || alerts.oldestPending;
+				// Warn from 80 % of the DLQ's cap (the writer itself warns at 90 % and refuses at 100 %).
+				const dlqNearCap = info.dlqNearCap || warnsNearCap(info.dlqSize, info.dlqCap);
+				const alerts = { ...info.alerts, dlqNearCap, oldestPending: oldestPending !== null && oldestPending.ageMs > thresholds.oldestPendingSeconds * 1000 };
+				const alerting = info.alerting || alerts.oldestPending || dlqNearCap;
 				return {
 					...info,
+					dlqNearCap,
 					alerts,
 					alerting,
 					paused: pauseRaw !== null,
@@ -220,5 +229,7 @@ export async function queueHealth(
 			}
 		}),
 	);
-	return { at: new Date(clock).toISOString(), queues, alerting: queues.some((q) => q.state === 'red') };
+	const deadLetters = await deadLettersRead;
+	const alerting = queues.some((q) => q.state === 'red') || Boolean(deadLetters?.some((d) => d.state === 'red'));
+	return { at: new Date(clock).toISOString(), queues, ...(deadLetters ? { deadLetters } : {}), alerting };
 }
