@@ -310,9 +310,9 @@ export const sendProperties: INodeProperties[] = [
 				displayName: 'Longest Wait in Run (Seconds)',
 				name: 'maxInlineWaitSeconds',
 				type: 'number',
-				typeOptions: { minValue: 0 },
+				typeOptions: { minValue: 0, maxValue: 30 },
 				default: 30,
-				description: 'A retry wait longer than this is not slept in the execution: the item goes to Deferred with sendAfter',
+				description: 'A retry wait longer than this is not slept in the execution: the item goes to Deferred with sendAfter. At most 30 s, so a batch never outlives its consumer claim.',
 			},
 			{
 				displayName: 'Send in Test Runs',

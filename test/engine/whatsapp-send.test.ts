@@ -133,6 +133,14 @@ describe('Cloud API sends', () => {
 		expect((graph.requests[0].body as IDataObject).template).toMatchObject({ name: 'lead_followup', language: { code: 'he' } });
 	});
 
+	test('a Longest Wait in Run above 30 s is refused with why (a batch must not outlive its consumer claim), and nothing is sent', async () => {
+		const run = await send([lead()], textParams({ options: { allowInternal: true, maxInlineWaitSeconds: 600 } }));
+		expect(errorOf(run)).toMatch(/Longest Wait in Run .*at most 30/);
+		const error = run.data.resultData.error as unknown as { description?: string };
+		expect(error.description).toMatch(/retry queue|Deferred/);
+		expect(graph.requests).toHaveLength(0);
+	});
+
 	test('190 (wrong or expired token): the node fails loudly with how to fix it, and the token is nowhere in the run', async () => {
 		const run = await runWorkflow(whatsAppWorkflow(textParams()), {
 			input: [lead()],

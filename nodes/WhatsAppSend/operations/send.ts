@@ -101,6 +101,9 @@ function authError(ctx: IExecuteFunctions, error: ChannelAuthError): NodeApiErro
  * is unknown (outcome "unknown", needsPerson): a fourth output would shift the error output
  * ("On Error: Continue (using error output)") of every saved workflow to a new index.
  */
+/** Longest retry wait slept inside an execution (the same bound as Webhook Deliver's). */
+const MAX_INLINE_WAIT_SECONDS = 30;
+
 export async function executeSend(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const items = this.getInputData();
 	const options = this.getNodeParameter('options', 0, {}) as Options;
@@ -109,6 +112,14 @@ export async function executeSend(this: IExecuteFunctions): Promise<INodeExecuti
 	const timeoutMs = (options.timeoutSeconds ?? 10) * 1000;
 	const clock = whatsAppClock();
 	const testRun = this.getMode() === 'manual' && !options.sendInTestRuns;
+	const maxInlineWaitSeconds = options.maxInlineWaitSeconds ?? 30;
+	// A longer sleep keeps the batch's execution alive past what a consumer's claim and Max
+	// Execution Time are set for; longer waits leave through Deferred (the outreach queue holds them).
+	if (maxInlineWaitSeconds > MAX_INLINE_WAIT_SECONDS) {
+		throw new NodeOperationError(this.getNode(), `Longest Wait in Run (Seconds) is ${maxInlineWaitSeconds}: at most ${MAX_INLINE_WAIT_SECONDS} s`, {
+			description: `A wait longer than ${MAX_INLINE_WAIT_SECONDS} s would hold the whole batch inside the execution, past the consumer's claim. Set ${MAX_INLINE_WAIT_SECONDS} or less: longer waits go to the Deferred output with sendAfter, and the outreach queue sends them when due.`,
+		});
+	}
 
 	const store = testRun ? undefined : await openWhatsAppStore(this, options.logDays ?? 30);
 	const out: INodeExecutionData[][] = [[], [], []];
@@ -137,7 +148,7 @@ export async function executeSend(this: IExecuteFunctions): Promise<INodeExecuti
 			policy: {
 				attempts: options.attempts ?? 3,
 				schedule: { kind: 'exponential', baseMs: 1000, factor: 2, maxMs: 60_000, jitter: 0.2 },
-				maxInlineWaitMs: (options.maxInlineWaitSeconds ?? 30) * 1000,
+				maxInlineWaitMs: maxInlineWaitSeconds * 1000,
 				clock,
 			},
 			signal: this.getExecutionCancelSignal?.(),
