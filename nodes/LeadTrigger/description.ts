@@ -172,6 +172,15 @@ export const leadTriggerProperties: INodeProperties[] = [
 				description: 'Whether each lead keeps what was received in raw (capped by Raw Max Size and Raw Max Depth); off keeps personal data you do not map out of the stream',
 			},
 			{
+				displayName: 'Max Requests In Flight',
+				name: 'maxRequestsInFlight',
+				type: 'number',
+				typeOptions: { minValue: 0 },
+				default: 200,
+				description:
+					'Most requests this n8n process handles at once on this trigger (0 = no cap). Over it a request is answered 503 with Retry-After and nothing is stored: the sender should retry after that many seconds with the same Idempotency-Key.',
+			},
+			{
 				displayName: 'Max Stream Length',
 				name: 'maxLen',
 				type: 'number',
@@ -210,6 +219,15 @@ export const leadTriggerProperties: INodeProperties[] = [
 				default: 100000,
 				description:
 					'Most entries the rejected stream may hold (0 = no cap). Nothing is ever trimmed from it: at the cap a new rejection is answered 503 so the sender retries, and a warning is logged from 90% of the cap.',
+			},
+			{
+				displayName: 'Shed at Event Loop Delay (Ms)',
+				name: 'shedAtEventLoopDelayMs',
+				type: 'number',
+				typeOptions: { minValue: 0 },
+				default: 1000,
+				description:
+					'While n8n\'s event loop runs further behind than this (p99 over the last second; 0 = never), requests are answered 503 with Retry-After and nothing is stored, so callers get a quick "retry later" instead of waiting on an overloaded n8n. The sender should retry with backoff and the same Idempotency-Key.',
 			},
 			{
 				displayName: 'Replay Window (Seconds)',

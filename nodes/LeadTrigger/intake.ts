@@ -16,6 +16,7 @@ import { withSharedRedis } from '../shared/redisPool';
 import { cachedCredentials } from '../common/credentialCache';
 import { REDIS_CREDENTIAL, toRedisCredentialData } from '../common/redisCredential';
 import { countIntake } from './metrics';
+import { admitIntake, DEFAULT_MAX_IN_FLIGHT, DEFAULT_SHED_AT_LAG_MS, OVERLOAD_RETRY_AFTER_SECONDS, type ShedLimits } from './overload';
 import { formSignedContent, safeEqual, timestampWithin, verifyBodyHmac, verifyMetaSignature } from '../shared/signatures';
 import { newTraceId } from '../shared/trace';
 import { header, parseBody, rawBodyOf, respond, respondText, type WebhookRequest, type WebhookResponse } from './http';
@@ -48,6 +49,7 @@ interface Settings {
 	timestampToleranceSeconds: number;
 	/** The node's Options (Record Metrics, Metrics Retention). */
 	options: IDataObject;
+	shed: ShedLimits;
 }
 
 function settings(ctx: IWebhookFunctions): Settings {
@@ -80,6 +82,10 @@ function settings(ctx: IWebhookFunctions): Settings {
 		requireTimestamp: options.requireTimestamp === true,
 		timestampToleranceSeconds: Number(options.timestampToleranceSeconds ?? 300),
 		options,
+		shed: {
+			maxInFlight: Math.max(0, Number(options.maxRequestsInFlight ?? DEFAULT_MAX_IN_FLIGHT) || 0),
+			shedAtLagMs: Math.max(0, Number(options.shedAtEventLoopDelayMs ?? DEFAULT_SHED_AT_LAG_MS) || 0),
+		},
 		raw: {
 			include: (options.includeRaw ?? DEFAULT_RAW_POLICY.include) as boolean,
 			maxBytes: Number(options.rawMaxBytes ?? DEFAULT_RAW_POLICY.maxBytes),
@@ -319,10 +325,33 @@ async function handleFormOrBot(ctx: IWebhookFunctions, s: Settings, source: Sour
 	return executionData(s, leads, [], []);
 }
 
+// Shed before the body is parsed or Redis is asked: the cheapest answer an overloaded process can give.
+const overloaded = (res: WebhookResponse) => {
+	res.setHeader('retry-after', String(OVERLOAD_RETRY_AFTER_SECONDS));
+	respond(res, 503, {
+		error: 'This lead endpoint is overloaded: nothing was stored, please retry',
+		description: `Retry after the Retry-After header's seconds, with backoff and the same Idempotency-Key. If it persists, the n8n owner should add capacity or raise the Lead Trigger's Max Requests In Flight / Shed at Event Loop Delay options.`,
+	});
+};
+
 export async function handlePost(ctx: IWebhookFunctions): Promise<IWebhookResponseData> {
-	const req = ctx.getRequestObject() as unknown as WebhookRequest;
 	const res = ctx.getResponseObject() as unknown as WebhookResponse;
 	const s = settings(ctx);
+	const admission = admitIntake(s.shed);
+	if (!admission.admitted) {
+		ctx.logger.warn(`Lead Trigger shed a request (answered 503, nothing stored): ${admission.reason}`);
+		overloaded(res);
+		return { noWebhookResponse: true };
+	}
+	try {
+		return await handleAdmittedPost(ctx, s, res);
+	} finally {
+		admission.release();
+	}
+}
+
+async function handleAdmittedPost(ctx: IWebhookFunctions, s: Settings, res: WebhookResponse): Promise<IWebhookResponseData> {
+	const req = ctx.getRequestObject() as unknown as WebhookRequest;
 	try {
 		const raw = rawBodyOf(req);
 		const parsed = parseBody(req, raw);
