@@ -240,6 +240,21 @@ describe('a run killed between the POST and its log write (the interrupted claim
 		expect(graphPosts()).toBe(1);
 	});
 
+	test('killed after the log write but before the claim was settled: the logged message counts as sent, no UNKNOWN record, no POST', async () => {
+		const digits = '972501230042';
+		const item = lead(digits);
+		const hash = contentHash(digits, { kind: 'text', body: 'Hi, thanks for your enquiry', previewUrl: false });
+		const log = new MessageLog(redis, whatsAppKeys(ns), 86_400_000);
+		expect(await log.claim(String(item.traceId), hash, 'killed-run', 60_000, 86_400_000, clock.now())).toMatchObject({ claimed: true });
+		const at = new Date(clock.now()).toISOString();
+		await log.record({ id: 'wamid.LOGGED0001', traceId: String(item.traceId), channel: 'cloudApi', to: digits, hash, kind: 'text', status: 'PENDING', attempts: 1, createdAt: at, updatedAt: at }, clock.now());
+		clock.advance(61_000);
+		const [sentOut] = outputs(await send(item));
+		expect(sentOut).toEqual([expect.objectContaining({ outcome: 'sent', duplicate: true, wamid: 'wamid.LOGGED0001' })]);
+		expect((await history(String(item.traceId))).map((r) => r.status)).toEqual(['PENDING']);
+		expect(graphPosts()).toBe(0);
+	});
+
 	test('a status webhook for that recipient settles it', async () => {
 		const digits = '972501230041';
 		const item = lead(digits);

@@ -206,6 +206,11 @@ export class MessageLog {
 		return results.map(([, hash]) => fromHash(hash as Record<string, string>)).filter((r): r is MessageRecord => Boolean(r));
 	}
 
+	/** The message already logged for this lead and content (a run that died before settling its claim), if any. */
+	async loggedFor(traceId: string, hash: string): Promise<MessageRecord | undefined> {
+		return (await this.history(traceId)).find((r) => r.hash === hash && r.status !== 'UNKNOWN' && r.status !== 'FAILED');
+	}
+
 	/** Applies a delivery status if it moves the message forward. */
 	async updateStatus(messageId: string, status: MessageStatus, atMs: number, error?: { reason: string; code?: number }): Promise<StatusUpdate> {
 		const reply = (await this.redis.eval(

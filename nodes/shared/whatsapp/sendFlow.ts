@@ -263,6 +263,12 @@ export class WhatsAppSender {
 			if (taken.messageId) return await this.duplicate(base, taken.messageId);
 			return { output: 'notSent', whatsApp: { ...base, outcome: 'notSent', interrupted: true, needsPerson: true, reason, fix } };
 		}
+		// The run may have died after logging the message and before settling the claim: then it was sent.
+		const logged = await deps.log.loggedFor(item.traceId, claim.hash);
+		if (logged) {
+			await deps.log.settleClaim(item.traceId, claim.hash, claim.token, logged.id, settings.idempotencyWindowMs);
+			return await this.duplicate(base, logged.id);
+		}
 		// The lost POST went out after its run claimed it, at the earliest a lease before it lapsed.
 		const held = await this.holdUnknown(item, { ...claim, claimedAt: interrupted.leaseEndedAt - claim.leaseMs }, { channel: settings.channel, attempts: 0, error: reason });
 		if ('wamid' in held) return { output: 'sent', whatsApp: { ...base, outcome: 'sent', ...held, settledBy: 'status webhook', duplicate: true } };
