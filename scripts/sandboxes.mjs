@@ -6,7 +6,7 @@ import { join } from 'node:path';
 
 import { ROOT } from './n8n-rig.mjs';
 
-export async function startSandboxes(secrets, { timeoutMs = 30_000 } = {}) {
+export async function startSandboxes(secrets, { timeoutMs = 30_000, leadSquaredPlanLimit } = {}) {
 	const child = spawn(process.execPath, ['-r', join(ROOT, 'test/support/ts-register.js'), join(ROOT, 'scripts/sandboxes.ts')], {
 		cwd: ROOT,
 		env: {
@@ -18,6 +18,7 @@ export async function startSandboxes(secrets, { timeoutMs = 30_000 } = {}) {
 			SANDBOX_LSQ_SECRET_KEY: secrets.lsqSecretKey,
 			SANDBOX_QR_API_KEY: secrets.qrApiKey,
 			SANDBOX_WEBHOOK_SECRET: secrets.webhookSecret,
+			...(leadSquaredPlanLimit ? { SANDBOX_LSQ_PLAN_LIMIT: String(leadSquaredPlanLimit) } : {}),
 		},
 		// Its own process group: Ctrl-C reaches n8n first; the caller stops this after n8n.
 		detached: true,

@@ -27,9 +27,9 @@ const TEMPLATES = [{ name: 'lead_qualification', language: 'en', bodyParams: 1 }
 async function main(): Promise<void> {
 	const graph = await startGraphSandbox({ token: env('SANDBOX_WHATSAPP_TOKEN'), phoneNumberId: env('SANDBOX_WHATSAPP_PHONE_NUMBER_ID'), version: 'v21.0', templates: TEMPLATES });
 	// Generous limits: the stand-ins must not be the bottleneck of a local run (the CRM Sync node's
-	// own rate limit is what a real CRM plan sets).
+	// own rate limit is what a real CRM plan sets). SANDBOX_LSQ_PLAN_LIMIT: LeadSquared calls per 5 s.
 	const crm = await InhouseCrmSandbox.start({ apiKey: env('SANDBOX_CRM_API_KEY'), rateLimit: 2_000, windowMs: 1_000 });
-	const leadSquared = await LeadSquaredSandbox.start({ accessKey: env('SANDBOX_LSQ_ACCESS_KEY'), secretKey: env('SANDBOX_LSQ_SECRET_KEY'), rateLimit: 25, windowMs: 5_000 });
+	const leadSquared = await LeadSquaredSandbox.start({ accessKey: env('SANDBOX_LSQ_ACCESS_KEY'), secretKey: env('SANDBOX_LSQ_SECRET_KEY'), rateLimit: Number(process.env.SANDBOX_LSQ_PLAN_LIMIT ?? 25), windowMs: 5_000 });
 	const qr = await startQrSandbox({ apiKey: env('SANDBOX_QR_API_KEY'), sessionId: 'default' });
 	const receiver = await new WebhookReceiver(env('SANDBOX_WEBHOOK_SECRET')).start();
 	// Every HTTP stand-in is reached through a fault proxy, pass-through until a run switches a
@@ -48,7 +48,7 @@ async function main(): Promise<void> {
 	const views: Record<string, () => unknown> = {
 		'/summary': () => ({
 			crm: { leads: crm.leads.length, opportunities: crm.opportunities.length, followUps: crm.followUps.length, requests: crm.requests.length },
-			leadSquared: { leads: leadSquared.leads.length, opportunities: leadSquared.opportunities.length },
+			leadSquared: { leads: leadSquared.leads.length, opportunities: leadSquared.opportunities.length, throttled: leadSquared.limiter.rejected },
 			whatsApp: { requests: graph.requests.length, accepted: graph.requests.filter((r) => r.answer === 'ok').length },
 			qr: { messages: qr.requests.filter((r) => r.method === 'POST').length },
 			webhooks: Object.fromEntries(
@@ -60,6 +60,7 @@ async function main(): Promise<void> {
 		}),
 		'/crm/leads': () => crm.leads.map((l) => ({ id: l.id, email: l.email })),
 		'/crm/opportunities': () => crm.opportunities.map((o) => ({ id: o.id, leadId: o.leadId, traceId: o.traceId, opportunityId: o.opportunityId, stage: o.stage, receivedAt: o.receivedAt })),
+		'/leadsquared/opportunities': () => leadSquared.opportunities.map((o) => ({ id: o.OpportunityId, leadId: o.RelatedProspectId, fields: o.Fields })),
 		'/crm/followups': () => crm.followUps.map((f) => ({ id: f.id, opportunityId: f.opportunityId, dueAt: f.dueAt })),
 		'/webhooks': () =>
 			receiver.received.map((r) => {
