@@ -8,6 +8,7 @@ import { LeadTrigger } from '../../nodes/LeadTrigger/LeadTrigger.node';
 import { RedisStreamConsumerTrigger } from '../../nodes/RedisStreamConsumerTrigger/RedisStreamConsumerTrigger.node';
 import { WebhookDeliver } from '../../nodes/WebhookDeliver/WebhookDeliver.node';
 import { WhatsAppSend } from '../../nodes/WhatsAppSend/WhatsAppSend.node';
+import { DEFAULT_DLQ_CAP } from '../../nodes/shared/streams';
 import { dlqStreamName } from '../../nodes/shared/streamGroup';
 
 // Every stream the shipped templates consume from, and every dead-letter stream they write, read
@@ -67,12 +68,17 @@ function collect() {
 				const options = (p.options ?? {}) as Params;
 				const stream = String(p.stream);
 				const group = String(p.group);
-				consumed.push({ file, stream, group, dlqStream: String(options.dlqStream || dlqStreamName(stream, group)), dlqCap: Number(options.dlqMaxLen ?? 0) });
+				consumed.push({ file, stream, group, dlqStream: String(options.dlqStream || dlqStreamName(stream, group)), dlqCap: Number(options.dlqMaxLen ?? DEFAULT_DLQ_CAP) });
 				continue;
 			}
 			if (kind === 'redisStream') {
 				// A Redis Stream node writing a DLQ… stream: a template's own dead-letter path.
 				if ((p.operation ?? 'add') === 'add' && /^DLQ/i.test(String(p.stream))) deadLetters.push({ file, node: node.name, stream: String(p.stream) });
+				// Its Add Dead Letter operation: the dead-letter stream and its cap (default DEFAULT_DLQ_CAP).
+				if (p.operation === 'addDeadLetter') {
+					const cap = Number(((p.deadLetterOptions ?? {}) as Params).dlqMaxLen ?? DEFAULT_DLQ_CAP);
+					deadLetters.push({ file, node: node.name, stream: String(p.dlqStream), cap });
+				}
 				continue;
 			}
 			const type = nodeTypes[kind];
