@@ -18,6 +18,7 @@ import { after, before, test } from 'node:test';
 import Redis from 'ioredis';
 
 import { OwnRedis } from './support/own-redis.mjs';
+import { websiteIntakeWorkflow } from './support/website-intake-workflow.mjs';
 import { redisCredential } from '../../scripts/local-credentials.mjs';
 import { N8nInstance, packThePack } from '../../scripts/n8n-rig.mjs';
 
@@ -60,27 +61,7 @@ const started = Date.now();
 const lap = (label) => process.stderr.write(`[intake-overload e2e] ${label}: ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function leadTriggerWorkflow() {
-	return {
-		id: 'LpOverloadE2eIntake',
-		name: 'Overload e2e: intake',
-		nodes: [
-			{
-				id: '6e3f8c72-0000-4000-8000-0000000000b1',
-				name: 'Lead Trigger',
-				type: 'n8n-nodes-lead-pipeline.leadTrigger',
-				typeVersion: 1,
-				position: [0, 0],
-				webhookId: '6e3f8c72-0000-4000-8000-0000000000b2',
-				parameters: { source: 'website', path: PATH, defaultCountry: 'IN', durableAccept: true, stream: STREAM, enqueueOnly: true, authentication: 'none', options: {} },
-				credentials: { leadPipelineRedis: { id: 'LpRedisLocal0001', name: 'Lead Pipeline Redis' } },
-			},
-		],
-		connections: {},
-		settings: { executionOrder: 'v1' },
-		active: false,
-	};
-}
+const leadTriggerWorkflow = () => websiteIntakeWorkflow({ id: 'LpOverloadE2eIntake', name: 'Overload e2e: intake', idBase: '6e3f8c72-0000-4000-8000-0000000000', path: PATH, stream: STREAM });
 
 before(async () => {
 	ownRedis = await OwnRedis.start();

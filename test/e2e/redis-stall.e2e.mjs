@@ -16,6 +16,7 @@ import Redis from 'ioredis';
 
 import { dashboardConsumerWorkflow } from './support/dashboard-consumer-workflow.mjs';
 import { OwnRedis } from './support/own-redis.mjs';
+import { websiteIntakeWorkflow } from './support/website-intake-workflow.mjs';
 import { redisCredential } from '../../scripts/local-credentials.mjs';
 import { N8nInstance, packThePack } from '../../scripts/n8n-rig.mjs';
 
@@ -43,27 +44,7 @@ function groupBy(list, keyOf) {
 	return groups;
 }
 
-function leadTriggerWorkflow() {
-	return {
-		id: 'LpStallE2eIntake',
-		name: 'Redis stall e2e: intake',
-		nodes: [
-			{
-				id: '5d2e7b61-0000-4000-8000-0000000000a1',
-				name: 'Lead Trigger',
-				type: 'n8n-nodes-lead-pipeline.leadTrigger',
-				typeVersion: 1,
-				position: [0, 0],
-				webhookId: '5d2e7b61-0000-4000-8000-0000000000a2',
-				parameters: { source: 'website', path: PATH, defaultCountry: 'IN', durableAccept: true, stream: STREAM, enqueueOnly: true, authentication: 'none', options: {} },
-				credentials: { leadPipelineRedis: { id: 'LpRedisLocal0001', name: 'Lead Pipeline Redis' } },
-			},
-		],
-		connections: {},
-		settings: { executionOrder: 'v1' },
-		active: false,
-	};
-}
+const leadTriggerWorkflow = () => websiteIntakeWorkflow({ id: 'LpStallE2eIntake', name: 'Redis stall e2e: intake', idBase: '5d2e7b61-0000-4000-8000-0000000000', path: PATH, stream: STREAM });
 
 before(async () => {
 	ownRedis = await OwnRedis.start();

@@ -1,7 +1,7 @@
 // Scale-out on real n8n 2.41.1: two `n8n start` processes (each its own user folder and SQLite) on
 // one Redis of the test's own, both running the whole pipeline as `npm start` sets it up, so the
 // filter-queue workflow is active twice and its trigger joins group newOpportunityProcessor on
-// filterQueue under two consumer names (host-pid). Leads go straight into filterQueue as the Lead
+// filterQueue under two consumer names (host-pid-<random>). Leads go straight into filterQueue as the Lead
 // Trigger writes them. Proves: both processes take and acknowledge batches (the work is split);
 // nothing is delivered twice while both run; a process SIGKILLed while it holds pending entries
 // leaves them pending and the other one claims and processes every one of them; at the end every
@@ -168,16 +168,19 @@ after(async () => {
 
 test('two n8n processes on one Redis split the filter queue; SIGKILL one mid-run and the other takes over its pending entries', { timeout: 840_000 }, async () => {
 	const { A, B } = instances;
-	// The trigger's default consumer name is host-pid: one per process, so the two never share a PEL.
-	const names = { A: `${hostname()}-${A.process.pid}`, B: `${hostname()}-${B.process.pid}` };
-	assert.notEqual(names.A, names.B);
+	// The trigger's default consumer name is host-pid plus a random suffix per activation: one per
+	// process, so the two never share a PEL. The prefixes find the names the two activations chose.
+	const prefixes = { A: `${hostname()}-${A.process.pid}-`, B: `${hostname()}-${B.process.pid}-` };
+	const names = {};
+	const activationOf = (name, prefix) => name.startsWith(prefix) && /^[0-9a-f]{6}$/.test(name.slice(prefix.length));
 	const joined = await until(
 		async () => {
 			const list = await consumers();
-			return list.some((c) => c.name === names.A) && list.some((c) => c.name === names.B) && list;
+			for (const k of ['A', 'B']) names[k] = list.find((c) => activationOf(c.name, prefixes[k]))?.name;
+			return names.A && names.B && list;
 		},
-		`both processes to join group ${GROUP} as ${names.A} and ${names.B}`,
-		{ timeoutMs: 120_000, state: () => ({ names }) },
+		`both processes to join group ${GROUP} as ${prefixes.A}… and ${prefixes.B}…`,
+		{ timeoutMs: 120_000, state: () => ({ prefixes, names }) },
 	);
 	say(`consumers in ${GROUP}: ${joined.map((c) => c.name).join(', ')} (A = ${names.A}, B = ${names.B})`);
 	const instanceOf = (consumer) => Object.keys(names).find((k) => names[k] === consumer) ?? consumer;
@@ -321,11 +324,12 @@ test('two n8n processes on one Redis split the filter queue; SIGKILL one mid-run
 	const finalBy = countBy([...byEntry.values()], (rs) => rs[rs.length - 1].instance);
 	assert.ok((finalBy.get('A') ?? 0) > 0 && (finalBy.get('B') ?? 0) > 0, `the work was split: ${JSON.stringify([...finalBy])}`);
 
-	// The group: nothing pending, nothing left to read; B's consumer is still listed, holding nothing.
+	// The group: nothing pending, nothing left to read; B's consumer holds nothing (still listed, or
+	// already removed by A as an idle consumer with nothing pending).
 	assert.equal((await pel()).length, 0, `XPENDING ${STREAM}`);
 	assert.equal((await groupInfo()).lag, 0, `lag of ${GROUP}`);
 	const finalConsumers = await consumers();
-	assert.equal(finalConsumers.find((c) => c.name === names.B)?.pending, 0, "the dead consumer's pending entries");
+	assert.equal(finalConsumers.find((c) => c.name === names.B)?.pending ?? 0, 0, "the dead consumer's pending entries");
 
 	// The redo was harmless: one opportunity per lead, routed as expected, no CRM record twice.
 	assert.equal(stats.opportunities - before.opportunities, pushed, 'every lead became an opportunity (0 lost)');
