@@ -5,7 +5,7 @@ import Redis from 'ioredis';
 
 import { dedupeKeysOf, type CheckInput } from '../nodes/shared/store/contract';
 import { RedisLeadStore } from '../nodes/shared/store/redisStore';
-import { newTraceId } from '../nodes/shared/trace';
+import { newTraceId } from '../nodes/shared/lead/trace';
 
 const arg = (name: string, fallback: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);
 const BIG = arg('big', 1_000_000);

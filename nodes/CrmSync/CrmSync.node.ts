@@ -1,18 +1,13 @@
 import { randomUUID } from 'node:crypto';
 
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
-import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
+import { type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeType, type INodeTypeDescription, NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
 import { metricsScope, recordMetrics } from '../common/metricsOptions';
 import { openPipeline } from '../common/pipelineSettings';
 import { redisCredentialTestMethods } from '../common/redisCredentialTest';
-import { CrmDeferredError, CrmTransientError, PushInProgressError, redactSecrets } from '../shared/crm/errors';
-import { leadStorePort } from '../shared/crm/leadStorePort';
-import { COUNTER, type DecisionEvent } from '../shared/metrics/counters';
-import { CrmConfigurationError } from '../shared/crm/transport';
-import { personKeys, syncOpportunity, type SyncOutcome } from '../shared/crm/sync';
-import { releaseDueRetries } from '../shared/crm/retryQueue';
-import { runInLanes } from '../shared/lanes';
+import { CrmDeferredError, CrmTransientError, PushInProgressError, redactSecrets, leadStorePort, CrmConfigurationError, personKeys, syncOpportunity, type SyncOutcome, releaseDueRetries } from '../shared/crm';
+import { COUNTER, type DecisionEvent } from '../shared/metrics';
+import { runInLanes } from '../shared/http';
 import { buildProvider, syncTargetOf } from './provider';
 import { crmSyncProperties } from './description';
 import { fallbackStream, inRunWaitMs, planRetries, retryQueueOf, type ItemResult } from './retries';

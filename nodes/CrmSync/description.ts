@@ -1,10 +1,6 @@
 import type { INodeParameters, INodeProperties } from 'n8n-workflow';
 
-import {
-	DEFAULT_LEADSQUARED_LEAD_ATTRIBUTES,
-	DEFAULT_LEADSQUARED_OPPORTUNITY_FIELDS,
-} from '../shared/crm/mapping';
-import type { FieldMapping } from '../shared/crm/types';
+import { DEFAULT_LEADSQUARED_LEAD_ATTRIBUTES, DEFAULT_LEADSQUARED_OPPORTUNITY_FIELDS, type FieldMapping } from '../shared/crm';
 import { withMetricsOptions } from '../common/metricsOptions';
 
 const VALUE_HELP =

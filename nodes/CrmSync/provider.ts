@@ -2,11 +2,7 @@ import type Redis from 'ioredis';
 import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
 
 import { cachedCredentials } from '../common/credentialCache';
-import { InhouseCrmProvider } from '../shared/crm/inhouse';
-import { LeadSquaredProvider, leadSquaredBaseUrl } from '../shared/crm/leadsquared';
-import { bucketKey, LocalRateLimiter, RedisRateLimiter, type RateLimit, type RateLimiter } from '../shared/crm/rateLimiter';
-import type { CrmTransport } from '../shared/crm/transport';
-import type { CrmProvider, FieldMapping } from '../shared/crm/types';
+import { InhouseCrmProvider, LeadSquaredProvider, leadSquaredBaseUrl, bucketKey, LocalRateLimiter, RedisRateLimiter, type RateLimit, type RateLimiter, type CrmTransport, type CrmProvider, type FieldMapping } from '../shared/crm';
 
 /** The opportunity an item names: a consumed sync message, a bare sync message, or an opportunity. */
 export function syncTargetOf(json: IDataObject): { opportunityId?: string; traceId?: string; message?: unknown } {

@@ -1,10 +1,8 @@
 import type Redis from 'ioredis';
-import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
-import { NodeOperationError } from 'n8n-workflow';
+import { type IDataObject, type IExecuteFunctions, type INodeExecutionData, NodeOperationError } from 'n8n-workflow';
 
-import { CrmDeferredError, PushInProgressError, redactSecrets } from '../shared/crm/errors';
-import { parkForRetry, releaseDueRetries, retryStateOf, type CrmRetryEntry } from '../shared/crm/retryQueue';
-import type { LaneResult } from '../shared/lanes';
+import { CrmDeferredError, PushInProgressError, redactSecrets, parkForRetry, releaseDueRetries, retryStateOf, type CrmRetryEntry } from '../shared/crm';
+import type { LaneResult } from '../shared/http';
 
 /**
  * What becomes of each item that did not finish in this execution, when the retry queue is on:

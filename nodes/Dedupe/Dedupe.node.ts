@@ -1,20 +1,16 @@
 import type Redis from 'ioredis';
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
-import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
+import { type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeType, type INodeTypeDescription, NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
 import { metricsScope, recordMetrics } from '../common/metricsOptions';
 import { mongoCredentialTestMethods, safeMongoMessage, toMongoCredentialData } from '../common/mongoCredential';
 import { openPipeline } from '../common/pipelineSettings';
 import { REDIS_CREDENTIAL, toRedisCredentialData } from '../common/redisCredential';
 import { redisCredentialTestMethods } from '../common/redisCredentialTest';
-import { leadOfItem, type LeadFields } from '../shared/leadItem';
-import { borrowRedis } from '../shared/redisPool';
+import { leadOfItem, type LeadFields, type SettingsOverrides } from '../shared/lead';
+import { borrowRedis } from '../shared/queue';
 import { cachedCredentials } from '../common/credentialCache';
-import type { SettingsOverrides } from '../shared/settings';
-import { COUNTER, type DecisionEvent } from '../shared/metrics/counters';
-import { dedupeKeysOf, type CheckInput, type LeadStore, type Verdict, type MatchKind } from '../shared/store/contract';
-import { MongoLeadStore } from '../shared/store/mongoStore';
-import { RedisLeadStore } from '../shared/store/redisStore';
+import { COUNTER, type DecisionEvent } from '../shared/metrics';
+import { dedupeKeysOf, type CheckInput, type LeadStore, type Verdict, type MatchKind, MongoLeadStore, RedisLeadStore } from '../shared/store';
 import { dedupeProperties } from './description';
 import { failedItem } from '../common/failedItem';
 

@@ -1,17 +1,13 @@
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeParameters, INodeType, INodeTypeDescription } from 'n8n-workflow';
-import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
+import { type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeParameters, type INodeType, type INodeTypeDescription, NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
 import { metricsScope, metricsWanted, recordMetrics } from '../common/metricsOptions';
 import { openPipeline, type OpenPipeline } from '../common/pipelineSettings';
 import { redisCredentialTestMethods } from '../common/redisCredentialTest';
-import type { FiltrationProcess } from '../shared/lead';
-import { channelOfItem, leadOfItem } from '../shared/leadItem';
-import { COUNTER } from '../shared/metrics/counters';
-import type { ActiveOpportunity } from '../shared/store/contract';
-import { compileRoutingTable, route, RoutingRuleError, type RoutingRuleInput, type RoutingTable } from '../shared/rules';
-import { initialStage } from '../shared/stages';
-import { addEntries } from '../shared/streams';
-import { handOffOnce, type HandoffRequest } from '../shared/syncHandoff';
+import { type FiltrationProcess, channelOfItem, leadOfItem, compileRoutingTable, route, RoutingRuleError, type RoutingRuleInput, type RoutingTable, initialStage } from '../shared/lead';
+import { COUNTER } from '../shared/metrics';
+import type { ActiveOpportunity } from '../shared/store';
+import { addEntries } from '../shared/queue';
+import { handOffOnce, type HandoffRequest } from '../shared/crm';
 import { filterRouterProperties, routerOutputs } from './description';
 import { failedItem } from '../common/failedItem';
 

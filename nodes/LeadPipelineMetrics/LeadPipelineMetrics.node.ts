@@ -1,9 +1,8 @@
-import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
-import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
+import { type IExecuteFunctions, type INodeExecutionData, type INodeType, type INodeTypeDescription, NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
 import { REDIS_CREDENTIAL, toRedisCredentialData } from '../common/redisCredential';
 import { redisCredentialTestMethods } from '../common/redisCredentialTest';
-import { withSharedRedis } from '../shared/redisPool';
+import { withSharedRedis } from '../shared/queue';
 import { cachedCredentials } from '../common/credentialCache';
 import { metricsProperties } from './description';
 import { dashboard, getLeadMetrics, getQueueHealth, pause, replay, resume, type Operation } from './operations';

@@ -1,14 +1,8 @@
 import type Redis from 'ioredis';
-import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
-import { NodeOperationError } from 'n8n-workflow';
+import { type IDataObject, type IExecuteFunctions, NodeOperationError } from 'n8n-workflow';
 
-import { addDays, dateIn, isDate, isValidTimeZone } from '../shared/metrics/counters';
-import type { DeadLetterRef } from '../shared/metrics/deadLetters';
-import { handleDashboardRequest, type DashboardRequest } from '../shared/metrics/dashboard';
-import { pauseStates, setPaused } from '../shared/metrics/pause';
-import { queueHealth, type HealthThresholds, type QueueRef } from '../shared/metrics/queueHealth';
-import { readLeadMetrics } from '../shared/metrics/reader';
-import { listDeadLetters, replayDeadLetters } from '../shared/streamAdmin';
+import { addDays, dateIn, isDate, isValidTimeZone, type DeadLetterRef, handleDashboardRequest, type DashboardRequest, queueHealth, type HealthThresholds, type QueueRef, readLeadMetrics } from '../shared/metrics';
+import { pauseStates, setPaused, listDeadLetters, replayDeadLetters } from '../shared/queue';
 
 /** What one input item produces. */
 export type Operation = (this: IExecuteFunctions, redis: Redis, itemIndex: number) => Promise<IDataObject>;

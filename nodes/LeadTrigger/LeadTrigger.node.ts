@@ -1,6 +1,5 @@
-import type { INodeType, INodeTypeDescription, IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
+import { type INodeType, type INodeTypeDescription, type IWebhookFunctions, type IWebhookResponseData, NodeConnectionTypes } from 'n8n-workflow';
 import * as n8nWorkflow from 'n8n-workflow';
-import { NodeConnectionTypes } from 'n8n-workflow';
 
 import { formSecretTestMethods } from '../common/formSecretCredential';
 import { redisCredentialTestMethods } from '../common/redisCredentialTest';

@@ -1,24 +1,13 @@
 import type Redis from 'ioredis';
 import type { IDataObject, INodeExecutionData, IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
 
-import { botDraft, DEFAULT_BOT_FIELDS, looksLikeBot, type BotFieldMapping } from '../shared/intake/bot';
-import { DEFAULT_MAX_ROWS, getImportStatus, runImport } from '../shared/intake/bulkImport';
-import { finalizeDrafts, isRecord, withRawPolicy, type ChannelDraft, type Extracted } from '../shared/intake/draft';
-import { instagramDrafts } from '../shared/intake/instagram';
-import { enqueueLeads } from '../shared/intake/queue';
-import { DEFAULT_REJECTED_STREAM_CAP, invalidLeadEntry, keepRejected, rejectedEntry, RejectedStreamFullError, type RejectedEntry } from '../shared/intake/rejected';
-import { DEFAULT_FORM_FIELDS, isBulkImport, websiteFormDraft, type FormFieldMapping } from '../shared/intake/website';
-import { whatsAppDrafts } from '../shared/intake/whatsapp';
-import { DEFAULT_RAW_POLICY, normalizeLead, type Lead, type RawPolicy } from '../shared/lead';
-import { isCountryCode, type CountryCode } from '../shared/phone';
-import { RedisConnectionError } from '../shared/redis';
-import { withSharedRedis } from '../shared/redisPool';
+import { botDraft, DEFAULT_BOT_FIELDS, looksLikeBot, type BotFieldMapping, DEFAULT_MAX_ROWS, getImportStatus, runImport, finalizeDrafts, isRecord, withRawPolicy, type ChannelDraft, type Extracted, instagramDrafts, enqueueLeads, DEFAULT_REJECTED_STREAM_CAP, invalidLeadEntry, keepRejected, rejectedEntry, RejectedStreamFullError, type RejectedEntry, DEFAULT_FORM_FIELDS, isBulkImport, websiteFormDraft, type FormFieldMapping, whatsAppDrafts, formSignedContent, safeEqual, timestampWithin, verifyBodyHmac, verifyMetaSignature } from '../shared/intake';
+import { DEFAULT_RAW_POLICY, normalizeLead, type Lead, type RawPolicy, isCountryCode, type CountryCode, newTraceId } from '../shared/lead';
+import { RedisConnectionError, withSharedRedis } from '../shared/queue';
 import { cachedCredentials } from '../common/credentialCache';
 import { REDIS_CREDENTIAL, toRedisCredentialData } from '../common/redisCredential';
 import { countIntake } from './metrics';
 import { admitIntake, DEFAULT_MAX_IN_FLIGHT, DEFAULT_SHED_AT_LAG_MS, OVERLOAD_RETRY_AFTER_SECONDS, type ShedLimits } from './overload';
-import { formSignedContent, safeEqual, timestampWithin, verifyBodyHmac, verifyMetaSignature } from '../shared/signatures';
-import { newTraceId } from '../shared/trace';
 import { header, parseBody, rawBodyOf, respond, respondText, type WebhookRequest, type WebhookResponse } from './http';
 
 type Source = 'website' | 'whatsapp' | 'whatsappBot' | 'instagram';

@@ -6,9 +6,9 @@ import type { IDataObject, IWebhookFunctions } from 'n8n-workflow';
 import { cachedCredentials } from '../common/credentialCache';
 import { metricsScope, metricsWanted, recordMetrics, settingsForMetrics } from '../common/metricsOptions';
 import { REDIS_CREDENTIAL } from '../common/redisCredential';
-import type { RejectedEntry } from '../shared/intake/rejected';
+import type { RejectedEntry } from '../shared/intake';
 import type { Lead } from '../shared/lead';
-import { COUNTER, type DecisionEvent } from '../shared/metrics/counters';
+import { COUNTER, type DecisionEvent } from '../shared/metrics';
 
 /**
  * A rejected entry has no traceId. A channel message id (a Meta retry of the same payload) or,

@@ -1,16 +1,12 @@
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
-import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
+import { type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeType, type INodeTypeDescription, NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
 import { metricsScope, recordMetrics } from '../common/metricsOptions';
 import { openPipeline, type OpenPipeline } from '../common/pipelineSettings';
 import { redisCredentialTestMethods } from '../common/redisCredentialTest';
-import { channelOfItem, leadOfItem } from '../shared/leadItem';
-import { COUNTER, type DecisionEvent } from '../shared/metrics/counters';
-import { parseList, parseSourceWeights, roundRobinPick, scoreLead, unmetCriteria } from '../shared/qualification';
-import { allowedNext, checkTransition, qualifiedStage } from '../shared/stages';
-import type { StoredOpportunity } from '../shared/store/contract';
-import { isPushed } from '../shared/store/opportunityOps';
-import { handOffOnce, type HandoffOutcome } from '../shared/syncHandoff';
+import { channelOfItem, leadOfItem, parseList, parseSourceWeights, roundRobinPick, scoreLead, unmetCriteria, allowedNext, checkTransition, qualifiedStage } from '../shared/lead';
+import { COUNTER, type DecisionEvent } from '../shared/metrics';
+import { type StoredOpportunity, isPushed } from '../shared/store';
+import { handOffOnce, type HandoffOutcome } from '../shared/crm';
 import { qualifyProperties } from './description';
 import { failedItem } from '../common/failedItem';
 

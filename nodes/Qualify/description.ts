@@ -1,6 +1,6 @@
 import type { INodeProperties } from 'n8n-workflow';
 
-import { DEFAULT_SOURCE_WEIGHTS } from '../shared/qualification';
+import { DEFAULT_SOURCE_WEIGHTS } from '../shared/lead';
 import { withMetricsOptions } from '../common/metricsOptions';
 
 const show = (operation: string) => ({ show: { operation: [operation] } });

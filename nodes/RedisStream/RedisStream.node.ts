@@ -1,13 +1,7 @@
 import type Redis from 'ioredis';
-import type {
-	IExecuteFunctions,
-	INodeExecutionData,
-	INodeType,
-	INodeTypeDescription,
-} from 'n8n-workflow';
-import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
+import { type IExecuteFunctions, type INodeExecutionData, type INodeType, type INodeTypeDescription, NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
-import { withSharedRedis } from '../shared/redisPool';
+import { withSharedRedis } from '../shared/queue';
 import { cachedCredentials } from '../common/credentialCache';
 import { REDIS_CREDENTIAL, toRedisCredentialData } from '../common/redisCredential';
 import { redisCredentialTestMethods } from '../common/redisCredentialTest';

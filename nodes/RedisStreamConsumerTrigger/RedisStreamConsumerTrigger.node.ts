@@ -1,23 +1,11 @@
-import type {
-	IDataObject,
-	INodeType,
-	INodeTypeDescription,
-	IRun,
-	ITriggerFunctions,
-	ITriggerResponse,
-} from 'n8n-workflow';
-import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
+import { type IDataObject, type INodeType, type INodeTypeDescription, type IRun, type ITriggerFunctions, type ITriggerResponse, NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
 import type Redis from 'ioredis';
 
-import { isPaused } from '../shared/metrics/pause';
-import { closeRedis, connectRedis } from '../shared/redis';
-import { adviseOnRedisError } from '../shared/redisErrors';
-import { peekUndelivered, testRunMessage } from '../shared/streamPeek';
+import { isPaused, closeRedis, connectRedis, adviseOnRedisError, peekUndelivered, testRunMessage, ConsumerFailure, StreamConsumer, type BatchOutcome, type StreamMessage } from '../shared/queue';
 import { metricsScope, settingsForMetrics } from '../common/metricsOptions';
 import { REDIS_CREDENTIAL, toRedisCredentialData } from '../common/redisCredential';
 import { redisCredentialTestMethods } from '../common/redisCredentialTest';
-import { ConsumerFailure, StreamConsumer, type BatchOutcome, type StreamMessage } from '../shared/streamConsumer';
 import { consumerProperties, readConsumerOptions } from './consumerOptions';
 
 /** n8n resolves the done promise with the run (or undefined when no execution started). */

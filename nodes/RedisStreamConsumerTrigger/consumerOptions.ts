@@ -1,12 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 
-import type { INodeProperties, ITriggerFunctions } from 'n8n-workflow';
-import { NodeOperationError } from 'n8n-workflow';
+import { type INodeProperties, type ITriggerFunctions, NodeOperationError } from 'n8n-workflow';
 
 import { withMetricsOptions } from '../common/metricsOptions';
-import { DEFAULT_IDLE_CONSUMER_MS, DEFAULT_RELEASE_AFTER_MS, type AckMode, type ConsumerOptions } from '../shared/streamConsumer';
-import { dlqStreamName, MIN_CLAIM_TIMEOUT_MS } from '../shared/streamGroup';
+import { DEFAULT_IDLE_CONSUMER_MS, DEFAULT_RELEASE_AFTER_MS, type AckMode, type ConsumerOptions, dlqStreamName, MIN_CLAIM_TIMEOUT_MS } from '../shared/queue';
 
 export const consumerProperties: INodeProperties[] = [
 	{

@@ -1,37 +1,15 @@
 import type Redis from 'ioredis';
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
-import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
+import { type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeType, type INodeTypeDescription, NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
 import { metricsScope, recordMetrics, settingsForMetrics, type MetricsScope } from '../common/metricsOptions';
 import { REDIS_CREDENTIAL, toRedisCredentialData } from '../common/redisCredential';
 import { toWebhookSigning, WEBHOOK_SIGNING_CREDENTIAL, webhookSigningTestMethods, type WebhookSigning } from '../common/webhookSigningCredential';
 import { redisCredentialTestMethods } from '../common/redisCredentialTest';
-import { displayUrl, parseDelayList, type BackoffSchedule } from '../shared/http';
-import { mapBounded } from '../shared/lanes';
-import { COUNTER, type DecisionEvent } from '../shared/metrics/counters';
-import { borrowRedis, type BorrowedRedis } from '../shared/redisPool';
+import { displayUrl, parseDelayList, type BackoffSchedule, mapBounded } from '../shared/http';
+import { COUNTER, type DecisionEvent } from '../shared/metrics';
+import { borrowRedis, type BorrowedRedis } from '../shared/queue';
 import { cachedCredentials } from '../common/credentialCache';
-import {
-	DEFAULT_INLINE_WAIT_MS,
-	deliver,
-	inlineWaitProblem,
-	isEnvelope,
-	newEnvelope,
-	previewDelivery,
-	type AttemptRecord,
-	type DeliveryEnvelope,
-	type DeliveryOutcome,
-	type DeliverySettings,
-} from '../shared/webhookDelivery';
-import {
-	deadLetterDeliveries,
-	deferDeliveries,
-	deliveredRecords,
-	recordDelivered,
-	releaseDue,
-	DEFAULT_QUEUE_NAMES,
-	type WebhookQueueNames,
-} from '../shared/webhookQueue';
+import { DEFAULT_INLINE_WAIT_MS, deliver, inlineWaitProblem, isEnvelope, newEnvelope, previewDelivery, type AttemptRecord, type DeliveryEnvelope, type DeliveryOutcome, type DeliverySettings, deadLetterDeliveries, deferDeliveries, deliveredRecords, recordDelivered, releaseDue, DEFAULT_QUEUE_NAMES, type WebhookQueueNames } from '../shared/webhook';
 import { webhookDeliverProperties } from './description';
 
 interface Options {

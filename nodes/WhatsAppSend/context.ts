@@ -1,15 +1,11 @@
 import type Redis from 'ioredis';
-import type { ICredentialDataDecryptedObject, IExecuteFunctions } from 'n8n-workflow';
-import { NodeOperationError } from 'n8n-workflow';
+import { type ICredentialDataDecryptedObject, type IExecuteFunctions, NodeOperationError } from 'n8n-workflow';
 
 import { cachedCredentials } from '../common/credentialCache';
 import { readPipelineSettings } from '../common/pipelineSettings';
 import { toRedisCredentialData } from '../common/redisCredential';
-import { borrowRedis, type BorrowedRedis } from '../shared/redisPool';
-import type { CloudApiConfig, QrSessionConfig } from '../shared/whatsapp/channels';
-import { whatsAppKeys } from '../shared/whatsapp/keys';
-import { MessageLog } from '../shared/whatsapp/messageLog';
-import { OutreachCounters } from '../shared/whatsapp/outreachRules';
+import { borrowRedis, type BorrowedRedis } from '../shared/queue';
+import { type CloudApiConfig, type QrSessionConfig, whatsAppKeys, MessageLog, OutreachCounters } from '../shared/whatsapp';
 
 export const WHATSAPP_CREDENTIAL = 'leadPipelineWhatsAppApi';
 export const QR_CREDENTIAL = 'leadPipelineQrSessionApi';

@@ -1,9 +1,8 @@
 import type Redis from 'ioredis';
 import type { IDataObject, INodeProperties } from 'n8n-workflow';
 
-import type { DecisionEvent } from '../shared/metrics/counters';
-import { DEFAULT_RETENTION_DAYS, recordDecisions, type RecorderOptions } from '../shared/metrics/recorder';
-import { effectiveTimeZone, pipelineSettingsFrom } from '../shared/settings';
+import { type DecisionEvent, DEFAULT_RETENTION_DAYS, recordDecisions, type RecorderOptions } from '../shared/metrics';
+import { effectiveTimeZone, pipelineSettingsFrom } from '../shared/lead';
 
 /**
  * The n8n face of the decision counters (nodes/shared/metrics): the two options every counting

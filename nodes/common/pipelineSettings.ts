@@ -1,12 +1,9 @@
 import type Redis from 'ioredis';
-import type { ICredentialDataDecryptedObject, IExecuteFunctions } from 'n8n-workflow';
-import { NodeOperationError } from 'n8n-workflow';
+import { type ICredentialDataDecryptedObject, type IExecuteFunctions, NodeOperationError } from 'n8n-workflow';
 
-import { borrowRedis, type BorrowedRedis } from '../shared/redisPool';
-import { effectiveTimeZone, pipelineSettingsFrom, SettingsError, withOverrides, type PipelineSettings, type SettingsOverrides } from '../shared/settings';
-import type { LeadStore } from '../shared/store/contract';
-import { MongoLeadStore } from '../shared/store/mongoStore';
-import { RedisLeadStore } from '../shared/store/redisStore';
+import { borrowRedis, type BorrowedRedis } from '../shared/queue';
+import { effectiveTimeZone, pipelineSettingsFrom, SettingsError, withOverrides, type PipelineSettings, type SettingsOverrides } from '../shared/lead';
+import { type LeadStore, MongoLeadStore, RedisLeadStore } from '../shared/store';
 import { safeMongoMessage } from './mongoCredential';
 import { cachedCredentials } from './credentialCache';
 import { REDIS_CREDENTIAL, toRedisCredentialData } from './redisCredential';

@@ -1,6 +1,6 @@
 import type { ICredentialDataDecryptedObject } from 'n8n-workflow';
 
-import type { RedisCredentialData } from '../shared/redis';
+import type { RedisCredentialData } from '../shared/queue';
 
 export const REDIS_CREDENTIAL = 'leadPipelineRedis';
 /** The credential's Test method; its one implementation is in ./redisCredentialTest.ts. */

@@ -1,8 +1,8 @@
 import type { ICredentialsDecrypted, ICredentialTestFunctions, INodeCredentialTestResult } from 'n8n-workflow';
 import { MongoClient } from 'mongodb';
 
-import { checkRedis, RedisConnectionError, safeRedisMessage } from '../shared/redis';
-import { pipelineSettingsFrom, type PipelineSettings } from '../shared/settings';
+import { checkRedis, RedisConnectionError, safeRedisMessage } from '../shared/queue';
+import { pipelineSettingsFrom, type PipelineSettings } from '../shared/lead';
 import { safeMongoMessage } from './mongoCredential';
 import { REDIS_CREDENTIAL_TEST, toRedisCredentialData } from './redisCredential';
 

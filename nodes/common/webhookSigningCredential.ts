@@ -1,6 +1,6 @@
 import type { ICredentialsDecrypted, ICredentialTestFunctions, INodeCredentialTestResult } from 'n8n-workflow';
 
-import { decodeWebhookSecret, splitSecrets } from '../shared/standardWebhooks';
+import { decodeWebhookSecret, splitSecrets } from '../shared/webhook';
 
 export const WEBHOOK_SIGNING_CREDENTIAL = 'leadPipelineWebhookSigningApi';
 export const WEBHOOK_SIGNING_TEST = 'leadPipelineWebhookSigningCheck';

@@ -6,7 +6,7 @@ import type { IDataObject, IRun } from 'n8n-workflow';
 
 import { closeHttpAgents } from '../../nodes/shared/http';
 import { RedisLeadStore } from '../../nodes/shared/store/redisStore';
-import { newTraceId } from '../../nodes/shared/trace';
+import { newTraceId } from '../../nodes/shared/lead/trace';
 import { InhouseCrmSandbox } from '../sandbox/inhouseCrm';
 import { LeadSquaredSandbox } from '../sandbox/leadsquared';
 import { deletePrefix, redisCredential, testRedis, uniquePrefix } from '../support/redis';

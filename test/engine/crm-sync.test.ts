@@ -2,9 +2,9 @@ import type Redis from 'ioredis';
 import type { IDataObject, IRun } from 'n8n-workflow';
 
 import { closeHttpAgents } from '../../nodes/shared/http';
-import type { FiltrationProcess } from '../../nodes/shared/lead';
+import type { FiltrationProcess } from '../../nodes/shared/lead/lead';
 import { RedisLeadStore } from '../../nodes/shared/store/redisStore';
-import { newTraceId } from '../../nodes/shared/trace';
+import { newTraceId } from '../../nodes/shared/lead/trace';
 import { InhouseCrmSandbox } from '../sandbox/inhouseCrm';
 import { LeadSquaredSandbox } from '../sandbox/leadsquared';
 import { deletePrefix, redisCredential, testRedis, uniquePrefix } from '../support/redis';

@@ -1,6 +1,6 @@
 import type { IDataObject } from 'n8n-workflow';
 
-import { newTraceId } from '../../nodes/shared/trace';
+import { newTraceId } from '../../nodes/shared/lead/trace';
 import { deletePrefix, redisCredential, testRedis, uniquePrefix } from '../support/redis';
 import { errorOf, outputOf, runWorkflow } from './harness/run-workflow';
 import { dedupeWorkflow } from './workflows/dedupe-workflow';

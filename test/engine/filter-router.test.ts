@@ -2,7 +2,7 @@ import type { IDataObject, INodeParameters } from 'n8n-workflow';
 
 import { RedisLeadStore } from '../../nodes/shared/store/redisStore';
 import { dedupeKeysOf } from '../../nodes/shared/store/contract';
-import { newTraceId } from '../../nodes/shared/trace';
+import { newTraceId } from '../../nodes/shared/lead/trace';
 import { deletePrefix, redisCredential, testRedis, uniquePrefix } from '../support/redis';
 import { errorOf, outputOf, runWorkflow } from './harness/run-workflow';
 import { filterRouterWorkflow } from './workflows/filter-router-workflow';

@@ -4,7 +4,7 @@ import { MongoClient } from 'mongodb';
 import { dedupeKeysOf, markPushed, type CheckInput, type LeadStore } from '../../nodes/shared/store/contract';
 import { MongoLeadStore } from '../../nodes/shared/store/mongoStore';
 import { RedisLeadStore } from '../../nodes/shared/store/redisStore';
-import { newTraceId } from '../../nodes/shared/trace';
+import { newTraceId } from '../../nodes/shared/lead/trace';
 import { deletePrefix, testRedis, uniquePrefix } from '../support/redis';
 
 const prefix = uniquePrefix('store');

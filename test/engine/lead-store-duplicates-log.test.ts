@@ -1,6 +1,6 @@
-import { fieldsToObject, MESSAGE_FIELD } from '../../nodes/shared/streams';
+import { fieldsToObject, MESSAGE_FIELD } from '../../nodes/shared/queue/streams';
 import { RedisLeadStore } from '../../nodes/shared/store/redisStore';
-import { newTraceId } from '../../nodes/shared/trace';
+import { newTraceId } from '../../nodes/shared/lead/trace';
 import { checkInput as input } from '../support/leadStore';
 import { deletePrefix, testRedis, uniquePrefix } from '../support/redis';
 

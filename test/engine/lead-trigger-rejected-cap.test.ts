@@ -1,7 +1,7 @@
 import type Redis from 'ioredis';
 
-import { closeSharedRedis } from '../../nodes/shared/redis';
-import { MESSAGE_FIELD } from '../../nodes/shared/streams';
+import { closeSharedRedis } from '../../nodes/shared/queue/redis';
+import { MESSAGE_FIELD } from '../../nodes/shared/queue/streams';
 import { deletePrefix, testRedis, uniquePrefix } from '../support/redis';
 import { readMessages } from '../support/streams';
 import { json, postToLeadTrigger, signedMeta } from './workflows/lead-trigger-workflow';

@@ -2,8 +2,8 @@ import { createHmac } from 'node:crypto';
 
 import type Redis from 'ioredis';
 
-import { closeSharedRedis } from '../../nodes/shared/redis';
-import { isTraceId } from '../../nodes/shared/trace';
+import { closeSharedRedis } from '../../nodes/shared/queue/redis';
+import { isTraceId } from '../../nodes/shared/lead/trace';
 import { instagramText, instagramWebhook, whatsAppContact, whatsAppText, whatsAppWebhook } from '../support/meta';
 import { deletePrefix, redisCredential, testRedis, uniquePrefix } from '../support/redis';
 import { readAll, readMessages } from '../support/streams';

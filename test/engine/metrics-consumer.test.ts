@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 
 import type Redis from 'ioredis';
 
-import { setPaused } from '../../nodes/shared/metrics/pause';
-import { dlqStreamName } from '../../nodes/shared/streamGroup';
+import { setPaused } from '../../nodes/shared/queue/pause';
+import { dlqStreamName } from '../../nodes/shared/queue/streamGroup';
 import { breakMetrics, countsToday } from '../support/metrics';
 import { deletePrefix, redisCredential, testRedis, uniquePrefix } from '../support/redis';
 import { addJson, eventually, pendingCount, readMessages } from '../support/streams';

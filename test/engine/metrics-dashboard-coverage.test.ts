@@ -8,8 +8,8 @@ import { LeadTrigger } from '../../nodes/LeadTrigger/LeadTrigger.node';
 import { RedisStreamConsumerTrigger } from '../../nodes/RedisStreamConsumerTrigger/RedisStreamConsumerTrigger.node';
 import { WebhookDeliver } from '../../nodes/WebhookDeliver/WebhookDeliver.node';
 import { WhatsAppSend } from '../../nodes/WhatsAppSend/WhatsAppSend.node';
-import { DEFAULT_DLQ_CAP } from '../../nodes/shared/streams';
-import { dlqStreamName } from '../../nodes/shared/streamGroup';
+import { DEFAULT_DLQ_CAP } from '../../nodes/shared/queue/streams';
+import { dlqStreamName } from '../../nodes/shared/queue/streamGroup';
 
 // Every stream the shipped templates consume from, and every dead-letter stream they write, read
 // from workflows/*.json at test time (a template that gains a queue or a DLQ is checked too), and

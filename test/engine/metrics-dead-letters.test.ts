@@ -1,7 +1,7 @@
 import type Redis from 'ioredis';
 import type { IDataObject } from 'n8n-workflow';
 
-import { dlqStreamName } from '../../nodes/shared/streamGroup';
+import { dlqStreamName } from '../../nodes/shared/queue/streamGroup';
 import { deletePrefix, redisCredential, testRedis, uniquePrefix } from '../support/redis';
 import { addJson } from '../support/streams';
 import { errorOf, outputOf, runWorkflow } from './harness/run-workflow';

@@ -1,8 +1,8 @@
 import type Redis from 'ioredis';
 
 import { queueHealth } from '../../nodes/shared/metrics/queueHealth';
-import { setPaused } from '../../nodes/shared/metrics/pause';
-import { dlqStreamName } from '../../nodes/shared/streamGroup';
+import { setPaused } from '../../nodes/shared/queue/pause';
+import { dlqStreamName } from '../../nodes/shared/queue/streamGroup';
 import { deletePrefix, testRedis, uniquePrefix } from '../support/redis';
 import { addJson } from '../support/streams';
 

@@ -6,9 +6,9 @@ import type { IDataObject, WorkflowExecuteMode } from 'n8n-workflow';
 
 import { dateIn, dayKey } from '../../nodes/shared/metrics/counters';
 import { confirmKey } from '../../nodes/shared/metrics/dashboard';
-import { isPaused, pauseKey, setPaused } from '../../nodes/shared/metrics/pause';
+import { isPaused, pauseKey, setPaused } from '../../nodes/shared/queue/pause';
 import { recordDecisions } from '../../nodes/shared/metrics/recorder';
-import { dlqStreamName } from '../../nodes/shared/streamGroup';
+import { dlqStreamName } from '../../nodes/shared/queue/streamGroup';
 import { deletePrefix, redisCredential, testRedis, uniquePrefix } from '../support/redis';
 import { addJson } from '../support/streams';
 import { errorOf, outputOf, runWorkflow } from './harness/run-workflow';

@@ -1,10 +1,10 @@
 import type { IDataObject, INodeParameters, IRun } from 'n8n-workflow';
 
-import { initialStage } from '../../nodes/shared/stages';
-import type { FiltrationProcess } from '../../nodes/shared/lead';
+import { initialStage } from '../../nodes/shared/lead/stages';
+import type { FiltrationProcess } from '../../nodes/shared/lead/lead';
 import { dedupeKeysOf } from '../../nodes/shared/store/contract';
 import { RedisLeadStore } from '../../nodes/shared/store/redisStore';
-import { newTraceId } from '../../nodes/shared/trace';
+import { newTraceId } from '../../nodes/shared/lead/trace';
 import { breakMetrics, countsToday } from '../support/metrics';
 import { deletePrefix, redisCredential, testRedis, uniquePrefix } from '../support/redis';
 import { outputOf, runWorkflow } from './harness/run-workflow';

@@ -2,7 +2,7 @@ import type { IDataObject, IRun } from 'n8n-workflow';
 
 import { closeHttpAgents } from '../../nodes/shared/http';
 import { whatsAppDrafts } from '../../nodes/shared/intake/whatsapp';
-import { newTraceId } from '../../nodes/shared/trace';
+import { newTraceId } from '../../nodes/shared/lead/trace';
 import { RedisLeadStore } from '../../nodes/shared/store/redisStore';
 import { startGraphSandbox, type GraphSandbox } from '../sandbox/graphApi';
 import { LeadSquaredSandbox } from '../sandbox/leadsquared';

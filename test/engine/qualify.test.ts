@@ -1,10 +1,10 @@
 import type { IDataObject, INodeParameters, IRun } from 'n8n-workflow';
 
-import type { FiltrationProcess } from '../../nodes/shared/lead';
-import { initialStage } from '../../nodes/shared/stages';
+import type { FiltrationProcess } from '../../nodes/shared/lead/lead';
+import { initialStage } from '../../nodes/shared/lead/stages';
 import { dedupeKeysOf } from '../../nodes/shared/store/contract';
 import { RedisLeadStore } from '../../nodes/shared/store/redisStore';
-import { newTraceId } from '../../nodes/shared/trace';
+import { newTraceId } from '../../nodes/shared/lead/trace';
 import { deletePrefix, redisCredential, testRedis, uniquePrefix } from '../support/redis';
 import { runWorkflow } from './harness/run-workflow';
 import { qualifyWorkflow } from './workflows/qualify-workflow';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 
-import { batchedLuaScript, evalScript, evalScriptBatched, evalScriptMany, luaScript } from '../../nodes/shared/redisScripts';
+import { batchedLuaScript, evalScript, evalScriptBatched, evalScriptMany, luaScript } from '../../nodes/shared/queue/redisScripts';
 import { deletePrefix, testRedis, uniquePrefix } from '../support/redis';
 
 // Scripts run by SHA; one Redis has never seen (here: a fresh random comment, so no other test or

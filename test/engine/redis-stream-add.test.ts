@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
 
-import { fieldsToObject } from '../../nodes/shared/streams';
+import { fieldsToObject } from '../../nodes/shared/queue/streams';
 import { deletePrefix, redisCredential, testRedis, uniquePrefix } from '../support/redis';
 import { errorOf, outputOf, runWorkflow, type WorkflowJson } from './harness/run-workflow';
 import manualToStreamAdd from './workflows/manual-to-stream-add.json';

@@ -1,7 +1,7 @@
 import type { IDataObject } from 'n8n-workflow';
 import type Redis from 'ioredis';
 
-import { dlqStreamName } from '../../nodes/shared/streamGroup';
+import { dlqStreamName } from '../../nodes/shared/queue/streamGroup';
 import { deletePrefix, redisCredential, testRedis, uniquePrefix } from '../support/redis';
 import { addJson, eventually, pendingCount, readMessages } from '../support/streams';
 import { activateTrigger, errorOf, outputOf, runWorkflow } from './harness/run-workflow';

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import type { IDataObject, INode } from 'n8n-workflow';
 import type Redis from 'ioredis';
 
-import { closeRedis, connectRedis } from '../../nodes/shared/redis';
-import { StreamConsumer, type ConsumerOptions } from '../../nodes/shared/streamConsumer';
+import { closeRedis, connectRedis } from '../../nodes/shared/queue/redis';
+import { StreamConsumer, type ConsumerOptions } from '../../nodes/shared/queue/streamConsumer';
 import { deletePrefix, redisCredential, testRedis, uniquePrefix } from '../support/redis';
 import { addJson, eventually, readAll, readMessages } from '../support/streams';
 import { errorOf, outputOf, runWorkflow, type WorkflowJson } from './harness/run-workflow';

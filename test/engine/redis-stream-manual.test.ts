@@ -1,7 +1,7 @@
 import type { IDataObject, WorkflowExecuteMode } from 'n8n-workflow';
 import type Redis from 'ioredis';
 
-import { errorsKey } from '../../nodes/shared/streams';
+import { errorsKey } from '../../nodes/shared/queue/streams';
 import { deletePrefix, redisCredential, testRedis, uniquePrefix } from '../support/redis';
 import { addJson, readMessages } from '../support/streams';
 import { errorOf, outputOf, runWorkflow } from './harness/run-workflow';

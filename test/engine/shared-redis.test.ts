@@ -1,7 +1,7 @@
 import type Redis from 'ioredis';
 
-import { REQUEST_COMMAND_TIMEOUT_MS, redisOptions } from '../../nodes/shared/redis';
-import { borrowRedis, sharedRedis } from '../../nodes/shared/redisPool';
+import { REQUEST_COMMAND_TIMEOUT_MS, redisOptions } from '../../nodes/shared/queue/redis';
+import { borrowRedis, sharedRedis } from '../../nodes/shared/queue/redisPool';
 import { redisCredential, testRedis } from '../support/redis';
 
 // Executions of one n8n process share one command connection per credential instead of a TCP

@@ -1,7 +1,7 @@
 import type Redis from 'ioredis';
 
-import { queueInfo } from '../../nodes/shared/streamAdmin';
-import { appendWithinCap, moveToDeadLetters } from '../../nodes/shared/streams';
+import { queueInfo } from '../../nodes/shared/queue/streamAdmin';
+import { appendWithinCap, moveToDeadLetters } from '../../nodes/shared/queue/streams';
 import { deletePrefix, testRedis, uniquePrefix } from '../support/redis';
 import { addJson, pendingCount, readMessages } from '../support/streams';
 

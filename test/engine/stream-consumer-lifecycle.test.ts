@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 
 import type Redis from 'ioredis';
 
-import { closeRedis, connectRedis } from '../../nodes/shared/redis';
-import { StreamConsumer, type BatchOutcome, type ConsumerOptions, type StreamMessage } from '../../nodes/shared/streamConsumer';
+import { closeRedis, connectRedis } from '../../nodes/shared/queue/redis';
+import { StreamConsumer, type BatchOutcome, type ConsumerOptions, type StreamMessage } from '../../nodes/shared/queue/streamConsumer';
 import { deletePrefix, redisCredential, testRedis, uniquePrefix } from '../support/redis';
 import { startRedisServer } from '../support/redis-server';
 import { addJson, eventually, pendingCount, readMessages } from '../support/streams';

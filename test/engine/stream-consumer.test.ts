@@ -3,7 +3,7 @@ import { join } from 'node:path';
 
 import type Redis from 'ioredis';
 
-import { dlqStreamName } from '../../nodes/shared/streamGroup';
+import { dlqStreamName } from '../../nodes/shared/queue/streamGroup';
 import { deletePrefix, redisCredential, testRedis, uniquePrefix } from '../support/redis';
 import { addJson, eventually, pendingCount, readAll, readMessages } from '../support/streams';
 import { activateTrigger, type ActiveTrigger } from './harness/run-workflow';

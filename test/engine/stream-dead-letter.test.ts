@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
 
-import { errorsKey, moveToDeadLetters, recordErrors } from '../../nodes/shared/streams';
+import { errorsKey, moveToDeadLetters, recordErrors } from '../../nodes/shared/queue/streams';
 import { deletePrefix, testRedis, uniquePrefix } from '../support/redis';
 import { addJson, pendingCount, readAll } from '../support/streams';
 

@@ -1,4 +1,4 @@
-import { renewOwned } from '../../nodes/shared/streamGroup';
+import { renewOwned } from '../../nodes/shared/queue/streamGroup';
 import { deletePrefix, testRedis, uniquePrefix } from '../support/redis';
 
 // The heartbeat renews every in-flight entry (parallel × batch of them). One script over thousands

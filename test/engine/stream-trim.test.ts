@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
 
-import { addEntries, addEntriesOnce } from '../../nodes/shared/streams';
+import { addEntries, addEntriesOnce } from '../../nodes/shared/queue/streams';
 import { deletePrefix, testRedis, uniquePrefix } from '../support/redis';
 import { addJson, readAll } from '../support/streams';
 

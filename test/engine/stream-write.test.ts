@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
 
-import { addEntries } from '../../nodes/shared/streams';
+import { addEntries } from '../../nodes/shared/queue/streams';
 import { deletePrefix, testRedis, uniquePrefix } from '../support/redis';
 import { readAll } from '../support/streams';
 

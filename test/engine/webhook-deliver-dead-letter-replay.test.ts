@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 
 import { closeHttpAgents } from '../../nodes/shared/http';
-import { listDeadLetters } from '../../nodes/shared/streamAdmin';
-import { webhookIdFor } from '../../nodes/shared/standardWebhooks';
-import { fieldsToObject } from '../../nodes/shared/streams';
-import { newTraceId } from '../../nodes/shared/trace';
+import { listDeadLetters } from '../../nodes/shared/queue/streamAdmin';
+import { webhookIdFor } from '../../nodes/shared/webhook/standardWebhooks';
+import { fieldsToObject } from '../../nodes/shared/queue/streams';
+import { newTraceId } from '../../nodes/shared/lead/trace';
 import { deletePrefix, redisCredential, testRedis, uniquePrefix } from '../support/redis';
 import { eventually } from '../support/streams';
 import { WebhookReceiver } from '../sandbox/webhookReceiver';

@@ -1,8 +1,8 @@
 import type Redis from 'ioredis';
 
-import { newTraceId } from '../../nodes/shared/trace';
-import { newEnvelope } from '../../nodes/shared/webhookDelivery';
-import { delaySetKey, deferDeliveries, releaseDue, type WebhookQueueNames } from '../../nodes/shared/webhookQueue';
+import { newTraceId } from '../../nodes/shared/lead/trace';
+import { newEnvelope } from '../../nodes/shared/webhook/webhookDelivery';
+import { delaySetKey, deferDeliveries, releaseDue, type WebhookQueueNames } from '../../nodes/shared/webhook/webhookQueue';
 import { deletePrefix, testRedis, uniquePrefix } from '../support/redis';
 
 /** Issue 25 item 13: releaseDue frees its lock only while it still owns it (compare-and-delete). */

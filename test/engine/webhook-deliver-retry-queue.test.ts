@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import type { IDataObject } from 'n8n-workflow';
 
 import { closeHttpAgents } from '../../nodes/shared/http';
-import { sharedRedis } from '../../nodes/shared/redisPool';
-import { newTraceId } from '../../nodes/shared/trace';
-import { fieldsToObject } from '../../nodes/shared/streams';
-import { delaySetKey, delayedEnvelopesKey, type WebhookQueueNames } from '../../nodes/shared/webhookQueue';
+import { sharedRedis } from '../../nodes/shared/queue/redisPool';
+import { newTraceId } from '../../nodes/shared/lead/trace';
+import { fieldsToObject } from '../../nodes/shared/queue/streams';
+import { delaySetKey, delayedEnvelopesKey, type WebhookQueueNames } from '../../nodes/shared/webhook/webhookQueue';
 import { deletePrefix, redisCredential, testRedis, uniquePrefix } from '../support/redis';
 import { WebhookReceiver } from '../sandbox/webhookReceiver';
 import { activateTrigger, errorOf, outputOf, runWorkflow, type WorkflowJson } from './harness/run-workflow';

@@ -3,9 +3,9 @@ import { randomBytes } from 'node:crypto';
 import type { IDataObject, WorkflowExecuteMode } from 'n8n-workflow';
 
 import { closeHttpAgents } from '../../nodes/shared/http';
-import { webhookIdFor } from '../../nodes/shared/standardWebhooks';
-import { newTraceId } from '../../nodes/shared/trace';
-import { fieldsToObject } from '../../nodes/shared/streams';
+import { webhookIdFor } from '../../nodes/shared/webhook/standardWebhooks';
+import { newTraceId } from '../../nodes/shared/lead/trace';
+import { fieldsToObject } from '../../nodes/shared/queue/streams';
 import { deletePrefix, redisCredential, testRedis, uniquePrefix } from '../support/redis';
 import { verifyStandardWebhook } from '../sandbox/standardWebhooksVerifier';
 import { WebhookReceiver } from '../sandbox/webhookReceiver';

@@ -1,5 +1,5 @@
 import { dedupeKeysOf, type CheckInput } from '../../nodes/shared/store/contract';
-import { newTraceId } from '../../nodes/shared/trace';
+import { newTraceId } from '../../nodes/shared/lead/trace';
 
 /** Every match kind switched on, as Dedupe Leads' defaults. */
 export const ALL_MATCH_KINDS = { phone: true, email: true, nameDestination: true };

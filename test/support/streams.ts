@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
 
-import { fieldsToObject } from '../../nodes/shared/streams';
+import { fieldsToObject } from '../../nodes/shared/queue/streams';
 
 export interface StoredEntry {
 	id: string;

@@ -1,4 +1,4 @@
-import { lanesOf, mapBounded, runInLanes } from '../../nodes/shared/lanes';
+import { lanesOf, mapBounded, runInLanes } from '../../nodes/shared/http/lanes';
 
 const tick = async () => await new Promise((r) => setImmediate(r));
 

@@ -1,4 +1,4 @@
-import { channelOfItem, leadOfItem } from '../../nodes/shared/leadItem';
+import { channelOfItem, leadOfItem } from '../../nodes/shared/lead/leadItem';
 
 describe('leadOfItem: the lead in an item', () => {
 	test('a flat lead is the item itself; a free-text "message" field stays a field', () => {

@@ -1,5 +1,5 @@
-import { capRaw, LeadValidationError, normalizeLead, parseLead, sanitizePayload } from '../../nodes/shared/lead';
-import { newTraceId } from '../../nodes/shared/trace';
+import { capRaw, LeadValidationError, normalizeLead, parseLead, sanitizePayload } from '../../nodes/shared/lead/lead';
+import { newTraceId } from '../../nodes/shared/lead/trace';
 
 const base = () => ({
 	traceId: newTraceId(),

@@ -1,4 +1,4 @@
-import { normalizePhone, PhoneNumberError, phoneFromWaId, tryNormalizePhone } from '../../nodes/shared/phone';
+import { normalizePhone, PhoneNumberError, phoneFromWaId, tryNormalizePhone } from '../../nodes/shared/lead/phone';
 
 describe('normalizePhone', () => {
 	test.each([

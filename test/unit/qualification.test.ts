@@ -1,4 +1,4 @@
-import { parseSourceWeights, roundRobinPick, scoreLead, unmetCriteria } from '../../nodes/shared/qualification';
+import { parseSourceWeights, roundRobinPick, scoreLead, unmetCriteria } from '../../nodes/shared/lead/qualification';
 
 const criteria = { requiredFields: ['name', 'phone'], requireDestination: true, requireSalesPerson: false, minScore: 20 };
 

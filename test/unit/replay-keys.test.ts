@@ -1,4 +1,4 @@
-import type { Lead } from '../../nodes/shared/lead';
+import type { Lead } from '../../nodes/shared/lead/lead';
 import { replayKey } from '../../nodes/shared/intake/replayKeys';
 
 const lead = (source: Lead['source']): Lead => ({ traceId: '01JBZ0000000000000000000AA', source, receivedAt: '2026-01-01T00:00:00Z', raw: {} });

@@ -1,4 +1,4 @@
-import { compileRoutingTable, reachableProcesses, route } from '../../nodes/shared/rules';
+import { compileRoutingTable, reachableProcesses, route } from '../../nodes/shared/lead/rules';
 
 describe('routing table', () => {
 	const table = compileRoutingTable(

@@ -1,4 +1,4 @@
-import { DEFAULT_PIPELINE_SETTINGS, effectiveTimeZone, pipelineSettingsFrom, withOverrides } from '../../nodes/shared/settings';
+import { DEFAULT_PIPELINE_SETTINGS, effectiveTimeZone, pipelineSettingsFrom, withOverrides } from '../../nodes/shared/lead/settings';
 
 describe('pipeline settings (set once on the credential)', () => {
 	test('empty fields take the defaults: namespace leads, filterQueue, syncQueue, n8n time zone, Redis store', () => {

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 
 import { checkFormSecret } from '../../nodes/common/formSecretCredential';
-import { formSignedContent, safeEqual, timestampWithin, verifyBodyHmac, verifyMetaSignature } from '../../nodes/shared/signatures';
+import { formSignedContent, safeEqual, timestampWithin, verifyBodyHmac, verifyMetaSignature } from '../../nodes/shared/intake/signatures';
 
 const body = Buffer.from('{"object":"whatsapp_business_account"}');
 const hex = (secret: string, data: Buffer) => createHmac('sha256', secret).update(data).digest('hex');

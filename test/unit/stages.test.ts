@@ -1,4 +1,4 @@
-import { allowedNext, checkTransition, initialStage, qualifiedStage } from '../../nodes/shared/stages';
+import { allowedNext, checkTransition, initialStage, qualifiedStage } from '../../nodes/shared/lead/stages';
 
 describe('stage machine per filtration process', () => {
 	test('initial and qualified stages', () => {

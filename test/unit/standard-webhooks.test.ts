@@ -5,7 +5,7 @@ import {
 	splitSecrets,
 	standardWebhookHeaders,
 	webhookIdFor,
-} from '../../nodes/shared/standardWebhooks';
+} from '../../nodes/shared/webhook/standardWebhooks';
 import { verifyStandardWebhook } from '../sandbox/standardWebhooksVerifier';
 
 const newSecret = (bytes = 32) => `whsec_${randomBytes(bytes).toString('base64')}`;

@@ -1,5 +1,5 @@
-import { dlqStreamName } from '../../nodes/shared/streamGroup';
-import { encodeMessage, fieldsToObject } from '../../nodes/shared/streams';
+import { dlqStreamName } from '../../nodes/shared/queue/streamGroup';
+import { encodeMessage, fieldsToObject } from '../../nodes/shared/queue/streams';
 
 describe('stream naming and encoding', () => {
 	test('dead-letter streams follow DLQ<Queue><Group>, as the existing backend names them', () => {

@@ -1,4 +1,4 @@
-import { isTraceId, newTraceId, traceIdTime } from '../../nodes/shared/trace';
+import { isTraceId, newTraceId, traceIdTime } from '../../nodes/shared/lead/trace';
 
 describe('trace ids', () => {
 	test('are 26 Crockford base32 characters carrying their creation time', () => {

@@ -1,8 +1,7 @@
 import type Redis from 'ioredis';
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
-import { pendingAmong } from '../../shared/streamAdmin';
-import { acknowledgeEach } from '../../shared/streams';
+import { pendingAmong, acknowledgeEach } from '../../shared/queue';
 import { idList, isTestRun, perItem, requiredText } from './common';
 
 export const acknowledgeProperties: INodeProperties[] = [

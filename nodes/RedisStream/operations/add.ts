@@ -1,8 +1,7 @@
 import type Redis from 'ioredis';
-import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
-import { NodeOperationError } from 'n8n-workflow';
+import { type IExecuteFunctions, type INodeExecutionData, type INodeProperties, NodeOperationError } from 'n8n-workflow';
 
-import { addEntries, type StreamEntry, type TrimOptions } from '../../shared/streams';
+import { addEntries, type StreamEntry, type TrimOptions } from '../../shared/queue';
 import { isTestRun, requiredText } from './common';
 import { failedItem } from '../../common/failedItem';
 

@@ -1,8 +1,7 @@
 import type Redis from 'ioredis';
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
-import { NodeOperationError } from 'n8n-workflow';
+import { type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties, NodeOperationError } from 'n8n-workflow';
 
-import { addDeadLettersWithinCap, DEFAULT_DLQ_CAP, DLQ_WARN_RATIO, type DeadLetterRecord } from '../../shared/streams';
+import { addDeadLettersWithinCap, DEFAULT_DLQ_CAP, DLQ_WARN_RATIO, type DeadLetterRecord } from '../../shared/queue';
 import { failedItem } from '../../common/failedItem';
 import { isTestRun, requiredText } from './common';
 

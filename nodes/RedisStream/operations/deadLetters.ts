@@ -1,7 +1,7 @@
 import type Redis from 'ioredis';
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
-import { listDeadLetters, planReplay, replayDeadLetters } from '../../shared/streamAdmin';
+import { listDeadLetters, planReplay, replayDeadLetters } from '../../shared/queue';
 import { idList, isTestRun, perItem, requiredText } from './common';
 
 export const deadLetterProperties: INodeProperties[] = [

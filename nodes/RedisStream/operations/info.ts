@@ -1,7 +1,7 @@
 import type Redis from 'ioredis';
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
-import { queueInfo, type Thresholds } from '../../shared/streamAdmin';
+import { queueInfo, type Thresholds } from '../../shared/queue';
 import { perItem, requiredText } from './common';
 
 const show = { show: { operation: ['info'] } };

@@ -1,12 +1,8 @@
-import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
-import { NodeOperationError } from 'n8n-workflow';
+import { type IDataObject, type IExecuteFunctions, type INodeExecutionData, NodeOperationError } from 'n8n-workflow';
 
-import { whatsAppClock } from '../../shared/whatsapp/clock';
-import { describeStatusError } from '../../shared/whatsapp/graphErrors';
-import type { KeptStatus } from '../../shared/whatsapp/keptStatuses';
-import type { MessageLog, MessageStatus, StatusUpdate } from '../../shared/whatsapp/messageLog';
+import { whatsAppClock, describeStatusError, type KeptStatus, type MessageLog, type MessageStatus, type StatusUpdate } from '../../shared/whatsapp';
 import { metricsScope, recordMetrics } from '../../common/metricsOptions';
-import { COUNTER, type DecisionEvent } from '../../shared/metrics/counters';
+import { COUNTER, type DecisionEvent } from '../../shared/metrics';
 import { openWhatsAppStore } from '../context';
 import { failedItem } from '../../common/failedItem';
 

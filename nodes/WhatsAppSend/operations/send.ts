@@ -1,16 +1,9 @@
-import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
-import { NodeApiError, NodeOperationError } from 'n8n-workflow';
+import { type IDataObject, type IExecuteFunctions, type INodeExecutionData, NodeApiError, NodeOperationError } from 'n8n-workflow';
 
-import type { ChannelName } from '../../shared/whatsapp/channels';
-import { whatsAppClock } from '../../shared/whatsapp/clock';
-import { assertTimeZone, BusinessRulesError, parseHolidays, parseOpeningHours } from '../../shared/whatsapp/businessHours';
-import { leadOfItem } from '../../shared/leadItem';
-import { messageAtPath } from '../../shared/whatsapp/itemMessage';
-import { MessageInputError, type OutgoingMessage, type TemplateMessage, type TemplateParameter } from '../../shared/whatsapp/graphPayload';
-import { PRIORITIES, type OutreachRules, type Priority } from '../../shared/whatsapp/outreachRules';
-import { ChannelAuthError, previewSend, WhatsAppSender, type SendItem, type SendSettings } from '../../shared/whatsapp/sendFlow';
+import { type ChannelName, whatsAppClock, assertTimeZone, BusinessRulesError, parseHolidays, parseOpeningHours, messageAtPath, MessageInputError, type OutgoingMessage, type TemplateMessage, type TemplateParameter, PRIORITIES, type OutreachRules, type Priority, ChannelAuthError, previewSend, WhatsAppSender, type SendItem, type SendSettings } from '../../shared/whatsapp';
+import { leadOfItem } from '../../shared/lead';
 import { metricsScope, recordMetrics } from '../../common/metricsOptions';
-import { COUNTER, type DecisionEvent } from '../../shared/metrics/counters';
+import { COUNTER, type DecisionEvent } from '../../shared/metrics';
 import { cloudApiConfig, openWhatsAppStore, qrSessionConfig } from '../context';
 
 const HOUR_MS = 3_600_000;

@@ -1,7 +1,5 @@
-import type { LeadStore } from '../store/contract';
-import type { Actor } from '../store/opportunityOps';
-import type { PushRecord, SyncOpportunity, SyncStorePort } from './sync';
-import { UPCOMING_FRESH_LEAD } from './sync';
+import type { LeadStore, Actor } from '../store';
+import { type PushRecord, type SyncOpportunity, type SyncStorePort, UPCOMING_FRESH_LEAD } from './sync';
 
 /**
  * CRM Sync's view of the lead store: the opportunity with its person, the push lease, the push

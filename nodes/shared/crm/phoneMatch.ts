@@ -1,4 +1,4 @@
-import { tryNormalizePhone, type CountryCode } from '../phone';
+import { tryNormalizePhone, type CountryCode } from '../lead';
 
 /**
  * CRMs store numbers as people typed them (LeadSquared keeps "+91-9845098450", a sales person

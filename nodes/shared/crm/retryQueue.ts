@@ -1,7 +1,6 @@
 import type Redis from 'ioredis';
 
-import type { DeliveryEnvelope } from '../webhookDelivery';
-import { deferDeliveries, releaseDue, type WebhookQueueNames } from '../webhookQueue';
+import { type DeliveryEnvelope, deferDeliveries, releaseDue, type WebhookQueueNames } from '../webhook';
 
 /**
  * CRM Sync's retry queue: sync messages held until a due time, then put back on the stream they

@@ -14,3 +14,4 @@
 export * from './addresses';
 export * from './client';
 export * from './retry';
+export * from './lanes';

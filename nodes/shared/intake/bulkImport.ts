@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import type Redis from 'ioredis';
 
 import type { FieldError, Lead } from '../lead';
-import type { TrimOptions } from '../streams';
+import type { TrimOptions } from '../queue';
 import { enqueueLeads } from './queue';
 
 export type ImportState = 'pending' | 'processing' | 'completed' | 'failed';

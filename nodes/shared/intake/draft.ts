@@ -1,6 +1,4 @@
-import { capRaw, normalizeLead, type FieldError, type Lead, type LeadChannel, type LeadDraft, type RawPolicy } from '../lead';
-import type { CountryCode } from '../phone';
-import { newTraceId } from '../trace';
+import { capRaw, normalizeLead, type FieldError, type Lead, type LeadChannel, type LeadDraft, type RawPolicy, type CountryCode, newTraceId } from '../lead';
 
 /** A lead as a channel adapter read it, before trace id, time and normalization. */
 export type ChannelDraft = Omit<LeadDraft, 'traceId' | 'receivedAt' | 'source'> & {

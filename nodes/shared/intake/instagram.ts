@@ -1,6 +1,6 @@
 import { findPhoneNumbersInText } from 'libphonenumber-js/max';
 
-import type { CountryCode } from '../phone';
+import type { CountryCode } from '../lead';
 import { isRecord, textOf, type Extracted } from './draft';
 
 const list = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);

@@ -1,7 +1,7 @@
 import type Redis from 'ioredis';
 
 import type { Lead } from '../lead';
-import { addEntriesOnce, type TrimOptions } from '../streams';
+import { addEntriesOnce, type TrimOptions } from '../queue';
 import { replayKey } from './replayKeys';
 
 /** The filter-queue message the existing lead backend reads: `{ source, leadData, traceId }`. */

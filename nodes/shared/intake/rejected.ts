@@ -1,7 +1,7 @@
 import type Redis from 'ioredis';
 
 import type { FieldError } from '../lead';
-import { appendWithinCap, type CappedWrite } from '../streams';
+import { appendWithinCap, type CappedWrite } from '../queue';
 import type { ChannelDraft, Rejected } from './draft';
 
 /**

@@ -1,4 +1,4 @@
-import { phoneFromWaId, PhoneNumberError } from '../phone';
+import { phoneFromWaId, PhoneNumberError } from '../lead';
 import { isRecord, textOf, type ChannelDraft, type Extracted } from './draft';
 
 const list = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);

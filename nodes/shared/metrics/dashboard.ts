@@ -2,12 +2,10 @@ import { randomBytes } from 'node:crypto';
 
 import type Redis from 'ioredis';
 
-import { replayDeadLetters } from '../streamAdmin';
-import { dlqStreamName } from '../streamGroup';
+import { replayDeadLetters, dlqStreamName, setPaused } from '../queue';
 import { addDays, dateIn } from './counters';
 import type { DeadLetterRef } from './deadLetters';
 import { renderConfirmPage, renderDashboard, renderResultPage, type DashboardAction } from './dashboardPage';
-import { setPaused } from './pause';
 import { queueHealth, type HealthThresholds, type QueueRef } from './queueHealth';
 import { readLeadMetrics } from './reader';
 

@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
 
-import { fieldsToObject, MESSAGE_FIELD } from '../streams';
+import { fieldsToObject, MESSAGE_FIELD } from '../queue';
 
 /**
  * Share of a dead-letter stream's cap from which the dashboard and the health report warn. Lower

@@ -1,9 +1,7 @@
 import type Redis from 'ioredis';
 
-import { DEFAULT_THRESHOLDS, queueInfo, type QueueInfo, type Thresholds } from '../streamAdmin';
-import { dlqStreamName } from '../streamGroup';
+import { DEFAULT_THRESHOLDS, queueInfo, type QueueInfo, type Thresholds, dlqStreamName, pauseKey } from '../queue';
 import { deadLetterHealth, warnsNearCap, type DeadLetterHealth, type DeadLetterRef } from './deadLetters';
-import { pauseKey } from './pause';
 
 export interface HealthThresholds extends Thresholds {
 	/** Red when the oldest unacknowledged entry was added longer ago than this. */

@@ -2,7 +2,7 @@ import { hash } from 'node:crypto';
 
 import type Redis from 'ioredis';
 
-import { evalScript, luaScript } from '../redisScripts';
+import { evalScript, luaScript } from '../queue';
 import { addDays, dateIn, dayKey, fieldOf, seenKey, type DecisionEvent } from './counters';
 
 export interface RecorderOptions {

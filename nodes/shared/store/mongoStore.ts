@@ -1,7 +1,6 @@
 import { MongoClient, MongoServerError, type Collection, type Db } from 'mongodb';
 
-import type { FiltrationProcess } from '../lead';
-import { newTraceId } from '../trace';
+import { type FiltrationProcess, newTraceId } from '../lead';
 import {
 	checkOnlyVerdicts,
 	duplicateReason,

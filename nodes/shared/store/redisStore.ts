@@ -1,8 +1,7 @@
 import type Redis from 'ioredis';
 
-import type { FiltrationProcess } from '../lead';
-import { APPEND_WITHIN_CAP_LUA } from '../streams';
-import { newTraceId } from '../trace';
+import { type FiltrationProcess, newTraceId } from '../lead';
+import { APPEND_WITHIN_CAP_LUA, batchedLuaScript, evalScriptBatched, evalScriptMany, luaScript, type ScriptCall, type ScriptReply } from '../queue';
 import {
 	checkOnlyVerdicts,
 	duplicateReason,
@@ -18,7 +17,6 @@ import {
 } from './contract';
 import type { AuditEntry } from './opportunityOps';
 import { OpportunityStore, type VersionedWrite } from './opportunityStore';
-import { batchedLuaScript, evalScriptBatched, evalScriptMany, luaScript, type ScriptCall, type ScriptReply } from '../redisScripts';
 
 /**
  * Most entries the `<namespace>:duplicates` audit log holds. At the cap new duplicates are still

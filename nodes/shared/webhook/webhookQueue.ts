@@ -2,8 +2,7 @@ import { randomBytes } from 'node:crypto';
 
 import type Redis from 'ioredis';
 
-import { evalScript, luaScript } from './redisScripts';
-import { addDeadLetterEntries, addEntries, type WriteResult } from './streams';
+import { evalScript, luaScript, addDeadLetterEntries, addEntries, type WriteResult } from '../queue';
 import type { AttemptRecord, DeliveryEnvelope } from './webhookDelivery';
 
 /**

@@ -1,7 +1,7 @@
 import type Redis from 'ioredis';
 
-import type { LeadStore } from './store/contract';
-import { addEntries } from './streams';
+import type { LeadStore } from '../store';
+import { addEntries } from '../queue';
 
 /** A message on the sync queue, in the shape the existing sync consumer reads. */
 export interface SyncMessage {

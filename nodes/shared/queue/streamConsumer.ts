@@ -1,8 +1,7 @@
 import type Redis from 'ioredis';
 
-import { COUNTER, type DecisionEvent } from './metrics/counters';
-import { isPaused, pauseKey } from './metrics/pause';
-import { recordDecisions, type RecorderOptions } from './metrics/recorder';
+import { COUNTER, type DecisionEvent, recordDecisions, type RecorderOptions } from '../metrics';
+import { isPaused, pauseKey } from './pause';
 import { adviseOnRedisError } from './redisErrors';
 import {
 	autoClaim,

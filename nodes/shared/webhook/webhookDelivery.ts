@@ -16,7 +16,7 @@ import {
 	type HttpRequestOptions,
 	type HttpResponse,
 	type Verdict,
-} from './http';
+} from '../http';
 import { standardWebhookHeaders, webhookIdFor } from './standardWebhooks';
 
 /**

@@ -1,0 +1,18 @@
+/**
+ * WhatsApp outreach: channels (Cloud API, QR session), the send flow, the message log that keeps a
+ * person from being messaged twice, outreach rules and business hours, status records.
+ *
+ * The front door of this wing: other wings and the nodes import from here, never from a file inside.
+ */
+export * from './businessHours';
+export * from './channels';
+export * from './clock';
+export * from './contentHash';
+export * from './graphErrors';
+export * from './graphPayload';
+export * from './itemMessage';
+export * from './keptStatuses';
+export * from './keys';
+export * from './messageLog';
+export * from './outreachRules';
+export * from './sendFlow';
