@@ -2,9 +2,9 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 // Issue 9 "Shape": XADD, XACK and XTRIM lived in five places with four trim rules. One module
-// (nodes/shared/streams/) owns every stream write; everything else calls it.
+// (nodes/shared/queue/streams/) owns every stream write; everything else calls it.
 const ROOT = join(__dirname, '..', '..');
-const OWNER = 'nodes/shared/streams/';
+const OWNER = 'nodes/shared/queue/streams/';
 
 function sources(dir: string): string[] {
 	return readdirSync(dir).flatMap((name) => {
