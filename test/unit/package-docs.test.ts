@@ -1,9 +1,9 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 
 // What a user of the published pack meets: docs links in the node panel (codex files) that land on
-// a page of docs/ in the repository (and on its heading, when they name one), a `main` that exists
-// in the tarball, and runtime dependencies that are used.
+// a page of docs/ in the repository (and on its heading, when they name one), docs whose relative
+// links resolve, a `main` that exists in the tarball, and runtime dependencies that are used.
 const ROOT = join(__dirname, '..', '..');
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
 
@@ -48,6 +48,20 @@ function headingAnchors(path: string): Set<string> {
 	return anchors;
 }
 
+/** README.md and every markdown file under docs/, as repository paths. */
+function markdownFiles(): string[] {
+	const files = ['README.md'];
+	const walk = (dir: string) => {
+		for (const entry of readdirSync(join(ROOT, dir), { withFileTypes: true })) {
+			const path = `${dir}/${entry.name}`;
+			if (entry.isDirectory()) walk(path);
+			else if (path.endsWith('.md')) files.push(path);
+		}
+	};
+	walk('docs');
+	return files;
+}
+
 function codexFiles(): string[] {
 	return readdirSync(join(ROOT, 'nodes'), { withFileTypes: true })
 		.filter((d) => d.isDirectory())
@@ -70,6 +84,29 @@ describe('package and docs', () => {
 			if (!path.startsWith('docs/') || !path.endsWith('.md') || !existsSync(join(ROOT, path))) return true;
 			return anchor !== undefined && !headingAnchors(path).has(anchor);
 		});
+		expect(broken).toEqual([]);
+	});
+
+	it('every relative link in README.md and docs/ points at an existing file (and heading)', () => {
+		const broken: string[] = [];
+		for (const file of markdownFiles()) {
+			const dir = posix.dirname(file);
+			for (const line of proseLines(file)) {
+				for (const match of line.matchAll(/\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g)) {
+					const target = match[1];
+					if (/^[a-z][a-z0-9+.-]*:/i.test(target)) continue; // https:, mailto:, …
+					const [pathPart, anchor] = target.split('#');
+					const path = pathPart === '' ? file : posix.normalize(posix.join(dir, pathPart));
+					if (path.startsWith('..') || !existsSync(join(ROOT, path))) {
+						broken.push(`${file}: ${target}`);
+						continue;
+					}
+					if (anchor !== undefined && path.endsWith('.md') && !headingAnchors(path).has(anchor)) {
+						broken.push(`${file}: ${target} (no such heading)`);
+					}
+				}
+			}
+		}
 		expect(broken).toEqual([]);
 	});
 
