@@ -1,10 +1,14 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 
 // What a user of the published pack meets: docs links in the node panel (codex files) that land on
-// a README heading, a `main` that exists in the tarball, and runtime dependencies that are used.
+// a page of docs/ in the repository (and on its heading, when they name one), docs whose relative
+// links resolve, a `main` that exists in the tarball, and runtime dependencies that are used.
 const ROOT = join(__dirname, '..', '..');
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
+
+/** Where codex documentation links point: a file of this repository on GitHub, at main. */
+const REPO_BLOB = 'https://github.com/lead-pipeline/n8n-nodes-lead-pipeline/blob/main/';
 
 /** GitHub's heading anchor: lowercase, punctuation dropped, spaces to hyphens. */
 function githubAnchor(heading: string): string {
@@ -15,13 +19,47 @@ function githubAnchor(heading: string): string {
 		.replace(/\s/g, '-');
 }
 
-function readmeAnchors(): Set<string> {
+/** Lines of a markdown file outside fenced code blocks. */
+function proseLines(path: string): string[] {
+	let fenced = false;
+	return read(path)
+		.split('\n')
+		.filter((line) => {
+			if (/^\s*(```|~~~)/.test(line)) {
+				fenced = !fenced;
+				return false;
+			}
+			return !fenced;
+		});
+}
+
+/** The heading anchors of a markdown file, as GitHub makes them (a repeated heading gets -1, -2, …). */
+function headingAnchors(path: string): Set<string> {
 	const anchors = new Set<string>();
-	for (const line of read('README.md').split('\n')) {
+	const seen = new Map<string, number>();
+	for (const line of proseLines(path)) {
 		const match = /^#{1,6}\s+(.*)$/.exec(line);
-		if (match) anchors.add(githubAnchor(match[1]));
+		if (!match) continue;
+		const anchor = githubAnchor(match[1]);
+		const count = seen.get(anchor) ?? 0;
+		seen.set(anchor, count + 1);
+		anchors.add(count === 0 ? anchor : `${anchor}-${count}`);
 	}
 	return anchors;
+}
+
+/** README.md and every markdown file under docs/, as repository paths. */
+function markdownFiles(): string[] {
+	const files = ['README.md'];
+	const walk = (dir: string) => {
+		for (const entry of readdirSync(join(ROOT, dir), { withFileTypes: true })) {
+			const path = `${dir}/${entry.name}`;
+			if (entry.isDirectory()) walk(path);
+			else if (path.endsWith('.md')) files.push(path);
+		}
+	};
+	walk('docs');
+	return files;
 }
 
 function codexFiles(): string[] {
@@ -31,8 +69,7 @@ function codexFiles(): string[] {
 }
 
 describe('package and docs', () => {
-	it('every codex documentation link resolves to a README heading', () => {
-		const anchors = readmeAnchors();
+	it('every codex documentation link resolves to a docs page in the repository, and to its heading', () => {
 		const links = codexFiles().flatMap((file) => {
 			const codex = JSON.parse(read(file));
 			const resources = codex.resources ?? {};
@@ -41,7 +78,35 @@ describe('package and docs', () => {
 			);
 		});
 		expect(links.length).toBeGreaterThan(0);
-		const broken = links.filter(({ url }) => !anchors.has(url.split('#')[1] ?? ''));
+		const broken = links.filter(({ url }) => {
+			if (!url.startsWith(REPO_BLOB)) return true;
+			const [path, anchor] = url.slice(REPO_BLOB.length).split('#');
+			if (!path.startsWith('docs/') || !path.endsWith('.md') || !existsSync(join(ROOT, path))) return true;
+			return anchor !== undefined && !headingAnchors(path).has(anchor);
+		});
+		expect(broken).toEqual([]);
+	});
+
+	it('every relative link in README.md and docs/ points at an existing file (and heading)', () => {
+		const broken: string[] = [];
+		for (const file of markdownFiles()) {
+			const dir = posix.dirname(file);
+			for (const line of proseLines(file)) {
+				for (const match of line.matchAll(/\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g)) {
+					const target = match[1];
+					if (/^[a-z][a-z0-9+.-]*:/i.test(target)) continue; // https:, mailto:, …
+					const [pathPart, anchor] = target.split('#');
+					const path = pathPart === '' ? file : posix.normalize(posix.join(dir, pathPart));
+					if (path.startsWith('..') || !existsSync(join(ROOT, path))) {
+						broken.push(`${file}: ${target}`);
+						continue;
+					}
+					if (anchor !== undefined && path.endsWith('.md') && !headingAnchors(path).has(anchor)) {
+						broken.push(`${file}: ${target} (no such heading)`);
+					}
+				}
+			}
+		}
 		expect(broken).toEqual([]);
 	});
 
