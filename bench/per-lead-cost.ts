@@ -1,6 +1,6 @@
 // CPU cost of the pack's own code per lead, in-process through n8n-core's engine (the test
 // harness), at batch 1000 on real Redis. Prints figures; asserts nothing.
-//   node -r ./test/support/ts-register.js bench/per-lead-cost.ts [--batch=1000] [--rounds=10] [--cpu-profile=<file>]
+//   node -r ./scripts/ts-register.js bench/per-lead-cost.ts [--batch=1000] [--rounds=10] [--cpu-profile=<file>]
 // --cpu-profile: a V8 CPU profile of the measured rounds only (no module loading), for DevTools.
 // --heap-profile: a V8 sampling heap profile of the same rounds (who allocates; GC is a large share).
 //

@@ -4,7 +4,7 @@
 // per lead, at batch 1000 of unique leads with phone, email and name + destination. The stream
 // fill is shown as the baseline: a pipelined XADD per lead, the least any queue write costs.
 // Prints figures; asserts nothing. To compare two versions, run it on each checkout in turn.
-//   node -r ./test/support/ts-register.js bench/redis-cost-per-stage.ts [--rounds=10]
+//   node -r ./scripts/ts-register.js bench/redis-cost-per-stage.ts [--rounds=10]
 import { randomBytes } from 'node:crypto';
 
 import Redis from 'ioredis';
