@@ -19,8 +19,8 @@ import { loadavg } from 'node:os';
 import Redis from 'ioredis';
 import type { IDataObject, INode, IRun } from 'n8n-workflow';
 
-import { callWebhook } from '../test/engine/harness/call-webhook';
-import { runWorkflow, type WorkflowJson } from '../test/engine/harness/run-workflow';
+import { callWebhook } from '../scripts/engine-harness/call-webhook';
+import { runWorkflow, type WorkflowJson } from '../scripts/engine-harness/run-workflow';
 import { redisCredential, redisUrl } from '../test/support/redis';
 
 const profileFile = process.argv.find((a) => a.startsWith('--cpu-profile='))?.split('=')[1];

@@ -9,7 +9,7 @@ import { LeadSquaredSandbox } from '../../sandbox/leadsquared';
 import { WebhookReceiver } from '../../sandbox/webhookReceiver';
 import { breakMetrics, countsToday } from '../support/metrics';
 import { deletePrefix, redisCredential, testRedis, uniquePrefix } from '../support/redis';
-import { outputOf, runWorkflow } from './harness/run-workflow';
+import { outputOf, runWorkflow } from '../../scripts/engine-harness/run-workflow';
 import { crmSyncWorkflow } from './workflows/crm-sync-workflow';
 import { webhookDeliverWorkflow } from './workflows/webhook-deliver-workflow';
 import { WHATSAPP_NODE, whatsAppWorkflow } from './workflows/whatsapp-send-workflow';

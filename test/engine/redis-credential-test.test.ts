@@ -1,6 +1,6 @@
 import type { ICredentialsDecrypted, ICredentialTestFunctions, INodeCredentialTestResult, INodeType } from 'n8n-workflow';
 
-import { packNodeTypes } from './harness/run-workflow';
+import { packNodeTypes } from '../../scripts/engine-harness/run-workflow';
 import { startOldRedis } from '../../sandbox/oldRedis';
 import { redisCredential } from '../support/redis';
 

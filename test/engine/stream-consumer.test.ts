@@ -6,7 +6,7 @@ import type Redis from 'ioredis';
 import { dlqStreamName } from '../../nodes/shared/queue/streamGroup';
 import { deletePrefix, redisCredential, testRedis, uniquePrefix } from '../support/redis';
 import { addJson, eventually, pendingCount, readAll, readMessages } from '../support/streams';
-import { activateTrigger, type ActiveTrigger } from './harness/run-workflow';
+import { activateTrigger, type ActiveTrigger } from '../../scripts/engine-harness/run-workflow';
 import { consumerWorkflow, type ConsumerWorkflowOptions } from './workflows/consumer-workflow';
 
 const prefix = uniquePrefix('consumer');

@@ -9,7 +9,7 @@ import { useWhatsAppClock } from '../../nodes/shared/whatsapp/clock';
 import { startGraphSandbox, type GraphSandbox } from '../../sandbox/graphApi';
 import { fixedClock } from '../support/clock';
 import { deletePrefix, redisCredential, testRedis, uniquePrefix } from '../support/redis';
-import { outputOf, runWorkflow, type WorkflowJson } from './harness/run-workflow';
+import { outputOf, runWorkflow, type WorkflowJson } from '../../scripts/engine-harness/run-workflow';
 
 /**
  * The shipped templates, run through the engine: a PSV qualification template that has to wait is

@@ -10,7 +10,7 @@ import { startGraphSandbox, type GraphSandbox } from '../../sandbox/graphApi';
 import { startQrSandbox, type QrSandbox } from '../../sandbox/qrSession';
 import { fixedClock, type FixedClock } from '../support/clock';
 import { deletePrefix, redisCredential, testRedis, uniquePrefix } from '../support/redis';
-import { errorOf, outputOf, runWorkflow } from './harness/run-workflow';
+import { errorOf, outputOf, runWorkflow } from '../../scripts/engine-harness/run-workflow';
 import { WHATSAPP_NODE, whatsAppWorkflow } from './workflows/whatsapp-send-workflow';
 
 const redis = testRedis();

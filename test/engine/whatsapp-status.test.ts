@@ -6,7 +6,7 @@ import { useWhatsAppClock } from '../../nodes/shared/whatsapp/clock';
 import { startGraphSandbox, type GraphSandbox } from '../../sandbox/graphApi';
 import { fixedClock } from '../support/clock';
 import { deletePrefix, redisCredential, testRedis, uniquePrefix } from '../support/redis';
-import { errorOf, outputOf, runWorkflow } from './harness/run-workflow';
+import { errorOf, outputOf, runWorkflow } from '../../scripts/engine-harness/run-workflow';
 import { WHATSAPP_NODE, whatsAppWorkflow } from './workflows/whatsapp-send-workflow';
 
 const redis = testRedis();
