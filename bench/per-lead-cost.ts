@@ -21,7 +21,7 @@ import type { IDataObject, INode, IRun } from 'n8n-workflow';
 
 import { callWebhook } from '../scripts/engine-harness/call-webhook';
 import { runWorkflow, type WorkflowJson } from '../scripts/engine-harness/run-workflow';
-import { redisCredential, redisUrl } from '../test/support/redis';
+import { redisCredential, redisUrl } from '../scripts/engine-harness/redis';
 
 const profileFile = process.argv.find((a) => a.startsWith('--cpu-profile='))?.split('=')[1];
 const heapProfileFile = process.argv.find((a) => a.startsWith('--heap-profile='))?.split('=')[1];

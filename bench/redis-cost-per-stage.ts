@@ -13,7 +13,7 @@ import { recordDecisions } from '../nodes/shared/metrics/recorder';
 import type { CheckInput, Verdict } from '../nodes/shared/store/contract';
 import { RedisLeadStore } from '../nodes/shared/store/redisStore';
 import { addEntries } from '../nodes/shared/queue/streams';
-import { deletePrefix, redisUrl } from '../test/support/redis';
+import { deletePrefix, redisUrl } from '../scripts/engine-harness/redis';
 
 const arg = (name: string, fallback: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);
 const ROUNDS = arg('rounds', 10);
