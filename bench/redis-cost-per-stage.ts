@@ -21,7 +21,7 @@ const BATCH = 1000;
 const DB = Number(process.env.BENCH_REDIS_DB ?? 12);
 const DESTINATIONS = ['Goa', 'Kerala', 'Dubai', 'Paris'];
 
-// As the nodes' shared connection is configured (nodes/shared/redis.ts).
+// As the nodes' shared connection is configured (nodes/shared/queue/redis.ts).
 const redis = new Redis(redisUrl(), { db: DB, enableAutoPipelining: true });
 const store = new RedisLeadStore(redis);
 const ns = `bench:stages:${randomBytes(3).toString('hex')}`;

@@ -1,4 +1,4 @@
-// Routing-table throughput: 100k leads through nodes/shared/rules.ts (a typical table: a channel
+// Routing-table throughput: 100k leads through nodes/shared/lead/rules.ts (a typical table: a channel
 // rule, two destination lists, a regex on an expression value, a 200-entry destination map, default
 // UNKNOWN) against a hand-written JS switch on destination in the same run. Prints figures only.
 //   node -r ./scripts/ts-register.js bench/routing.ts [--leads=100000]
