@@ -1,6 +1,6 @@
 // Per-lead dedupe time with 10k vs 1M leads already recorded, and leads/s for batches of 100
 // (one pipelined round trip) vs one lead per round trip, on real Redis. Prints figures only.
-//   node -r ./test/support/ts-register.js bench/dedupe.ts [--big=1000000]
+//   node -r ./scripts/ts-register.js bench/dedupe.ts [--big=1000000]
 import Redis from 'ioredis';
 
 import { dedupeKeysOf, type CheckInput } from '../nodes/shared/store/contract';

@@ -1,6 +1,6 @@
 // CPU cost of the pack's own code per lead, in-process through n8n-core's engine (the test
 // harness), at batch 1000 on real Redis. Prints figures; asserts nothing.
-//   node -r ./test/support/ts-register.js bench/per-lead-cost.ts [--batch=1000] [--rounds=10] [--cpu-profile=<file>]
+//   node -r ./scripts/ts-register.js bench/per-lead-cost.ts [--batch=1000] [--rounds=10] [--cpu-profile=<file>]
 // --cpu-profile: a V8 CPU profile of the measured rounds only (no module loading), for DevTools.
 // --heap-profile: a V8 sampling heap profile of the same rounds (who allocates; GC is a large share).
 //
@@ -19,9 +19,9 @@ import { loadavg } from 'node:os';
 import Redis from 'ioredis';
 import type { IDataObject, INode, IRun } from 'n8n-workflow';
 
-import { callWebhook } from '../test/engine/harness/call-webhook';
-import { runWorkflow, type WorkflowJson } from '../test/engine/harness/run-workflow';
-import { redisCredential, redisUrl } from '../test/support/redis';
+import { callWebhook } from '../scripts/engine-harness/call-webhook';
+import { runWorkflow, type WorkflowJson } from '../scripts/engine-harness/run-workflow';
+import { redisCredential, redisUrl } from '../scripts/engine-harness/redis';
 
 const profileFile = process.argv.find((a) => a.startsWith('--cpu-profile='))?.split('=')[1];
 const heapProfileFile = process.argv.find((a) => a.startsWith('--heap-profile='))?.split('=')[1];

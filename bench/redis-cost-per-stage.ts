@@ -4,7 +4,7 @@
 // per lead, at batch 1000 of unique leads with phone, email and name + destination. The stream
 // fill is shown as the baseline: a pipelined XADD per lead, the least any queue write costs.
 // Prints figures; asserts nothing. To compare two versions, run it on each checkout in turn.
-//   node -r ./test/support/ts-register.js bench/redis-cost-per-stage.ts [--rounds=10]
+//   node -r ./scripts/ts-register.js bench/redis-cost-per-stage.ts [--rounds=10]
 import { randomBytes } from 'node:crypto';
 
 import Redis from 'ioredis';
@@ -13,7 +13,7 @@ import { recordDecisions } from '../nodes/shared/metrics/recorder';
 import type { CheckInput, Verdict } from '../nodes/shared/store/contract';
 import { RedisLeadStore } from '../nodes/shared/store/redisStore';
 import { addEntries } from '../nodes/shared/queue/streams';
-import { deletePrefix, redisUrl } from '../test/support/redis';
+import { deletePrefix, redisUrl } from '../scripts/engine-harness/redis';
 
 const arg = (name: string, fallback: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);
 const ROUNDS = arg('rounds', 10);
@@ -21,7 +21,7 @@ const BATCH = 1000;
 const DB = Number(process.env.BENCH_REDIS_DB ?? 12);
 const DESTINATIONS = ['Goa', 'Kerala', 'Dubai', 'Paris'];
 
-// As the nodes' shared connection is configured (nodes/shared/redis.ts).
+// As the nodes' shared connection is configured (nodes/shared/queue/redis.ts).
 const redis = new Redis(redisUrl(), { db: DB, enableAutoPipelining: true });
 const store = new RedisLeadStore(redis);
 const ns = `bench:stages:${randomBytes(3).toString('hex')}`;

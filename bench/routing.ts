@@ -1,7 +1,7 @@
-// Routing-table throughput: 100k leads through nodes/shared/rules.ts (a typical table: a channel
+// Routing-table throughput: 100k leads through nodes/shared/lead/rules.ts (a typical table: a channel
 // rule, two destination lists, a regex on an expression value, a 200-entry destination map, default
 // UNKNOWN) against a hand-written JS switch on destination in the same run. Prints figures only.
-//   node -r ./test/support/ts-register.js bench/routing.ts [--leads=100000]
+//   node -r ./scripts/ts-register.js bench/routing.ts [--leads=100000]
 import { compileRoutingTable, route, type LeadFacts } from '../nodes/shared/lead/rules';
 
 const arg = (name: string, fallback: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);

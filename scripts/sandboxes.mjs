@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { ROOT } from './n8n-rig.mjs';
 
 export async function startSandboxes(secrets, { timeoutMs = 30_000, leadSquaredPlanLimit } = {}) {
-	const child = spawn(process.execPath, ['-r', join(ROOT, 'test/support/ts-register.js'), join(ROOT, 'scripts/sandboxes.ts')], {
+	const child = spawn(process.execPath, ['-r', join(ROOT, 'scripts/ts-register.js'), join(ROOT, 'scripts/sandboxes.ts')], {
 		cwd: ROOT,
 		env: {
 			...process.env,

@@ -1,6 +1,6 @@
-// The loopback stand-ins of test/sandbox/ (WhatsApp Graph API, LeadSquared, in-house CRM, webhook
+// The loopback stand-ins of sandbox/ (WhatsApp Graph API, LeadSquared, in-house CRM, webhook
 // receiver, QR session service) as one process, for `npm start` and the full-pipeline e2e test.
-// Run by scripts/sandboxes.mjs as `node -r ./test/support/ts-register.js scripts/sandboxes.ts`.
+// Run by scripts/sandboxes.mjs as `node -r ./scripts/ts-register.js scripts/sandboxes.ts`.
 // Secrets come from the environment (the parent generates them and writes the credentials);
 // it prints one line `SANDBOXES {json}` with the URLs once everything listens, and answers
 // read-only questions on an admin port (what each stand-in received), so the start command's
@@ -8,12 +8,12 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-import { FaultProxy, type Faults } from '../test/sandbox/faultProxy';
-import { startGraphSandbox } from '../test/sandbox/graphApi';
-import { InhouseCrmSandbox } from '../test/sandbox/inhouseCrm';
-import { LeadSquaredSandbox } from '../test/sandbox/leadsquared';
-import { startQrSandbox } from '../test/sandbox/qrSession';
-import { WebhookReceiver } from '../test/sandbox/webhookReceiver';
+import { FaultProxy, type Faults } from '../sandbox/faultProxy';
+import { startGraphSandbox } from '../sandbox/graphApi';
+import { InhouseCrmSandbox } from '../sandbox/inhouseCrm';
+import { LeadSquaredSandbox } from '../sandbox/leadsquared';
+import { startQrSandbox } from '../sandbox/qrSession';
+import { WebhookReceiver } from '../sandbox/webhookReceiver';
 
 const env = (name: string): string => {
 	const value = process.env[name];

@@ -7,11 +7,11 @@ import type { IDataObject, IRun } from 'n8n-workflow';
 import { closeHttpAgents } from '../../nodes/shared/http';
 import { RedisLeadStore } from '../../nodes/shared/store/redisStore';
 import { newTraceId } from '../../nodes/shared/lead/trace';
-import { InhouseCrmSandbox } from '../sandbox/inhouseCrm';
-import { LeadSquaredSandbox } from '../sandbox/leadsquared';
+import { InhouseCrmSandbox } from '../../sandbox/inhouseCrm';
+import { LeadSquaredSandbox } from '../../sandbox/leadsquared';
 import { deletePrefix, redisCredential, testRedis, uniquePrefix } from '../support/redis';
 import { addJson, eventually } from '../support/streams';
-import { activateTrigger, errorOf, outputOf, runWorkflow, type ActiveTrigger } from './harness/run-workflow';
+import { activateTrigger, errorOf, outputOf, runWorkflow, type ActiveTrigger } from '../../scripts/engine-harness/run-workflow';
 import { crmSyncConsumerWorkflow, crmSyncWorkflow } from './workflows/crm-sync-workflow';
 
 /**

@@ -5,11 +5,11 @@ import { closeHttpAgents } from '../../nodes/shared/http';
 import type { FiltrationProcess } from '../../nodes/shared/lead/lead';
 import { RedisLeadStore } from '../../nodes/shared/store/redisStore';
 import { newTraceId } from '../../nodes/shared/lead/trace';
-import { InhouseCrmSandbox } from '../sandbox/inhouseCrm';
-import { LeadSquaredSandbox } from '../sandbox/leadsquared';
+import { InhouseCrmSandbox } from '../../sandbox/inhouseCrm';
+import { LeadSquaredSandbox } from '../../sandbox/leadsquared';
 import { deletePrefix, redisCredential, testRedis, uniquePrefix } from '../support/redis';
 import { addJson, eventually, pendingCount } from '../support/streams';
-import { activateTrigger, errorOf, outputOf, runWorkflow, type ActiveTrigger } from './harness/run-workflow';
+import { activateTrigger, errorOf, outputOf, runWorkflow, type ActiveTrigger } from '../../scripts/engine-harness/run-workflow';
 import { crmSyncConsumerWorkflow, crmSyncWorkflow } from './workflows/crm-sync-workflow';
 
 const prefix = uniquePrefix('crm');

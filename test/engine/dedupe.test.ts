@@ -2,7 +2,7 @@ import type { IDataObject } from 'n8n-workflow';
 
 import { newTraceId } from '../../nodes/shared/lead/trace';
 import { deletePrefix, redisCredential, testRedis, uniquePrefix } from '../support/redis';
-import { errorOf, outputOf, runWorkflow } from './harness/run-workflow';
+import { errorOf, outputOf, runWorkflow } from '../../scripts/engine-harness/run-workflow';
 import { dedupeWorkflow } from './workflows/dedupe-workflow';
 
 const prefix = uniquePrefix('dedupe');

@@ -2,7 +2,7 @@ import type { IDataObject } from 'n8n-workflow';
 
 import { closeSharedRedis } from '../../nodes/shared/queue/redis';
 import { deletePrefix, redisCredential, testRedis, uniquePrefix } from '../support/redis';
-import { outputOf, runWorkflow, type WorkflowJson } from './harness/run-workflow';
+import { outputOf, runWorkflow, type WorkflowJson } from '../../scripts/engine-harness/run-workflow';
 
 // With "On Error: Continue (using error output)", n8n replaces an errored item's JSON with
 // `{ error }` and puts back the input item it was paired with. The filter-queue template writes the

@@ -4,7 +4,7 @@ import { RedisLeadStore } from '../../nodes/shared/store/redisStore';
 import { dedupeKeysOf } from '../../nodes/shared/store/contract';
 import { newTraceId } from '../../nodes/shared/lead/trace';
 import { deletePrefix, redisCredential, testRedis, uniquePrefix } from '../support/redis';
-import { errorOf, outputOf, runWorkflow } from './harness/run-workflow';
+import { errorOf, outputOf, runWorkflow } from '../../scripts/engine-harness/run-workflow';
 import { filterRouterWorkflow } from './workflows/filter-router-workflow';
 
 const prefix = uniquePrefix('router');

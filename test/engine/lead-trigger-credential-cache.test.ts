@@ -3,7 +3,7 @@ import type Redis from 'ioredis';
 import { credentialCache } from '../../nodes/common/credentialCache';
 import { closeSharedRedis } from '../../nodes/shared/queue/redis';
 import { deletePrefix, redisCredential, testRedis, uniquePrefix } from '../support/redis';
-import { callWebhook } from './harness/call-webhook';
+import { callWebhook } from '../../scripts/engine-harness/call-webhook';
 import { json, leadTriggerCredentials, leadTriggerWorkflow } from './workflows/lead-trigger-workflow';
 
 // n8n 2.41 answers every getCredentials with a database read, a decrypt and a fresh expression

@@ -3,8 +3,8 @@ import type Redis from 'ioredis';
 import { closeSharedRedis } from '../../nodes/shared/queue/redis';
 import { deletePrefix, testRedis, uniquePrefix } from '../support/redis';
 import { readMessages } from '../support/streams';
-import { callWebhook } from './harness/call-webhook';
-import { errorOf, outputOf, type WorkflowJson } from './harness/run-workflow';
+import { callWebhook } from '../../scripts/engine-harness/call-webhook';
+import { errorOf, outputOf, type WorkflowJson } from '../../scripts/engine-harness/run-workflow';
 import { json, leadTriggerCredentials, leadTriggerWorkflow, postToLeadTrigger } from './workflows/lead-trigger-workflow';
 
 // A hostile form body: keys that n8n's expression engine cannot clone, at every depth.

@@ -3,7 +3,7 @@ import type Redis from 'ioredis';
 import { closeSharedRedis } from '../../nodes/shared/queue/redis';
 import { deletePrefix, testRedis, uniquePrefix } from '../support/redis';
 import { readMessages } from '../support/streams';
-import { outputOf } from './harness/run-workflow';
+import { outputOf } from '../../scripts/engine-harness/run-workflow';
 import { postToLeadTrigger, signedMeta } from './workflows/lead-trigger-workflow';
 
 // Issue 25 item 10: Instagram webhooks for comments, mentions and (from the app dashboard's Test

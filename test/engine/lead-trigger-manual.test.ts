@@ -4,7 +4,7 @@ import { closeSharedRedis } from '../../nodes/shared/queue/redis';
 import { whatsAppWebhook } from '../support/meta';
 import { deletePrefix, testRedis, uniquePrefix } from '../support/redis';
 import { readMessages } from '../support/streams';
-import { outputOf } from './harness/run-workflow';
+import { outputOf } from '../../scripts/engine-harness/run-workflow';
 import { FORM_SECRET, json, postToLeadTrigger, signedMeta } from './workflows/lead-trigger-workflow';
 
 // The editor's test URL (/webhook-test/…, mode "manual") shows the items and never touches the

@@ -4,7 +4,7 @@ import { closeSharedRedis } from '../../nodes/shared/queue/redis';
 import { instagramText, instagramWebhook, whatsAppContact, whatsAppText, whatsAppWebhook } from '../support/meta';
 import { deletePrefix, testRedis, uniquePrefix } from '../support/redis';
 import { readMessages } from '../support/streams';
-import { outputOf } from './harness/run-workflow';
+import { outputOf } from '../../scripts/engine-harness/run-workflow';
 import { json, postToLeadTrigger, signedMeta } from './workflows/lead-trigger-workflow';
 
 // Meta apps often point WhatsApp and Instagram at one callback URL: a payload is read by its

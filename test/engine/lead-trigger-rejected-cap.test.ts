@@ -5,7 +5,7 @@ import { MESSAGE_FIELD } from '../../nodes/shared/queue/streams';
 import { deletePrefix, testRedis, uniquePrefix } from '../support/redis';
 import { readMessages } from '../support/streams';
 import { json, postToLeadTrigger, signedMeta } from './workflows/lead-trigger-workflow';
-import { packNodeTypes } from './harness/run-workflow';
+import { packNodeTypes } from '../../scripts/engine-harness/run-workflow';
 
 // Issue 9 item 14: the rejected stream (DLQLeadIntake) is read by no group, so a cap there must
 // refuse, never trim; a refused rejection is answered 503 (the sender retries), never a 2xx.

@@ -4,7 +4,7 @@ import type Redis from 'ioredis';
 
 import { closeSharedRedis } from '../../nodes/shared/queue/redis';
 import { deletePrefix, testRedis, uniquePrefix } from '../support/redis';
-import type { WebhookRequestSpec } from './harness/call-webhook';
+import type { WebhookRequestSpec } from '../../scripts/engine-harness/call-webhook';
 import { FORM_SECRET, postToLeadTrigger } from './workflows/lead-trigger-workflow';
 
 // Form HMAC: a signed timestamp bounds how long a captured post can be replayed, and the

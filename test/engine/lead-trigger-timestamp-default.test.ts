@@ -7,7 +7,7 @@ import type Redis from 'ioredis';
 import { LeadTrigger } from '../../nodes/LeadTrigger/LeadTrigger.node';
 import { closeSharedRedis } from '../../nodes/shared/queue/redis';
 import { deletePrefix, testRedis, uniquePrefix } from '../support/redis';
-import type { WebhookRequestSpec } from './harness/call-webhook';
+import type { WebhookRequestSpec } from '../../scripts/engine-harness/call-webhook';
 import { FORM_SECRET, postToLeadTrigger } from './workflows/lead-trigger-workflow';
 
 // Issue 25 item 13 (part): Require Timestamp must be off for a new form trigger, and the shipped

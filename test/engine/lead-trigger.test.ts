@@ -7,8 +7,8 @@ import { isTraceId } from '../../nodes/shared/lead/trace';
 import { instagramText, instagramWebhook, whatsAppContact, whatsAppText, whatsAppWebhook } from '../support/meta';
 import { deletePrefix, redisCredential, testRedis, uniquePrefix } from '../support/redis';
 import { readAll, readMessages } from '../support/streams';
-import type { WebhookRequestSpec } from './harness/call-webhook';
-import { outputOf } from './harness/run-workflow';
+import type { WebhookRequestSpec } from '../../scripts/engine-harness/call-webhook';
+import { outputOf } from '../../scripts/engine-harness/run-workflow';
 import { FORM_SECRET, json, leadTriggerCredentials as credentials, postToLeadTrigger, signedMeta, VERIFY_TOKEN } from './workflows/lead-trigger-workflow';
 
 const prefix = uniquePrefix('lead-trigger');

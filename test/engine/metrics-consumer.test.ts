@@ -7,7 +7,7 @@ import { dlqStreamName } from '../../nodes/shared/queue/streamGroup';
 import { breakMetrics, countsToday } from '../support/metrics';
 import { deletePrefix, redisCredential, testRedis, uniquePrefix } from '../support/redis';
 import { addJson, eventually, pendingCount, readMessages } from '../support/streams';
-import { activateTrigger, outputOf, runTriggerManually, type ActiveTrigger } from './harness/run-workflow';
+import { activateTrigger, outputOf, runTriggerManually, type ActiveTrigger } from '../../scripts/engine-harness/run-workflow';
 import { consumerWorkflow, type ConsumerWorkflowOptions } from './workflows/consumer-workflow';
 
 // The consumer core counts retries and dead letters, and honours the pause flag (issue 15).

@@ -4,7 +4,7 @@ import type { IDataObject } from 'n8n-workflow';
 import { dlqStreamName } from '../../nodes/shared/queue/streamGroup';
 import { deletePrefix, redisCredential, testRedis, uniquePrefix } from '../support/redis';
 import { addJson } from '../support/streams';
-import { errorOf, outputOf, runWorkflow } from './harness/run-workflow';
+import { errorOf, outputOf, runWorkflow } from '../../scripts/engine-harness/run-workflow';
 import { metricsWorkflow } from './workflows/metrics-workflow';
 
 // Dead-letter streams outside the dashboard's queues (a template's own DLQ…, the Lead Trigger's

@@ -5,7 +5,7 @@ import { breakMetrics, countsToday } from '../support/metrics';
 import { whatsAppContact, whatsAppText, whatsAppWebhook } from '../support/meta';
 import { deletePrefix, testRedis, uniquePrefix } from '../support/redis';
 import { eventually } from '../support/streams';
-import type { WebhookRequestSpec } from './harness/call-webhook';
+import type { WebhookRequestSpec } from '../../scripts/engine-harness/call-webhook';
 import { FORM_SECRET, json, leadTriggerCredentials, postToLeadTrigger, signedMeta } from './workflows/lead-trigger-workflow';
 
 // The Lead Trigger counts received{channel} and rejected{reason} (issue 15), through n8n's webhook path.

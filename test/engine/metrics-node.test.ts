@@ -11,7 +11,7 @@ import { recordDecisions } from '../../nodes/shared/metrics/recorder';
 import { dlqStreamName } from '../../nodes/shared/queue/streamGroup';
 import { deletePrefix, redisCredential, testRedis, uniquePrefix } from '../support/redis';
 import { addJson } from '../support/streams';
-import { errorOf, outputOf, runWorkflow } from './harness/run-workflow';
+import { errorOf, outputOf, runWorkflow } from '../../scripts/engine-harness/run-workflow';
 import { metricsWorkflow } from './workflows/metrics-workflow';
 
 const prefix = uniquePrefix('metrics-node');

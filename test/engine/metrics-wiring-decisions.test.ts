@@ -7,7 +7,7 @@ import { RedisLeadStore } from '../../nodes/shared/store/redisStore';
 import { newTraceId } from '../../nodes/shared/lead/trace';
 import { breakMetrics, countsToday } from '../support/metrics';
 import { deletePrefix, redisCredential, testRedis, uniquePrefix } from '../support/redis';
-import { outputOf, runWorkflow } from './harness/run-workflow';
+import { outputOf, runWorkflow } from '../../scripts/engine-harness/run-workflow';
 import { dedupeWorkflow } from './workflows/dedupe-workflow';
 import { filterRouterWorkflow } from './workflows/filter-router-workflow';
 import { qualifyWorkflow } from './workflows/qualify-workflow';

@@ -1,4 +1,4 @@
-import { packNodeTypes } from './harness/run-workflow';
+import { packNodeTypes } from '../../scripts/engine-harness/run-workflow';
 
 describe('Pipeline Settings on the Lead Pipeline Redis credential', () => {
 	test('the credential carries the settings fields, MongoDB ones only when MongoDB is the lead store', () => {

@@ -6,7 +6,7 @@ import { dedupeKeysOf } from '../../nodes/shared/store/contract';
 import { RedisLeadStore } from '../../nodes/shared/store/redisStore';
 import { newTraceId } from '../../nodes/shared/lead/trace';
 import { deletePrefix, redisCredential, testRedis, uniquePrefix } from '../support/redis';
-import { runWorkflow } from './harness/run-workflow';
+import { runWorkflow } from '../../scripts/engine-harness/run-workflow';
 import { qualifyWorkflow } from './workflows/qualify-workflow';
 
 const prefix = uniquePrefix('qualify');

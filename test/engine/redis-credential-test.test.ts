@@ -1,7 +1,7 @@
 import type { ICredentialsDecrypted, ICredentialTestFunctions, INodeCredentialTestResult, INodeType } from 'n8n-workflow';
 
-import { packNodeTypes } from './harness/run-workflow';
-import { startOldRedis } from '../sandbox/oldRedis';
+import { packNodeTypes } from '../../scripts/engine-harness/run-workflow';
+import { startOldRedis } from '../../sandbox/oldRedis';
 import { redisCredential } from '../support/redis';
 
 /**

@@ -2,7 +2,7 @@ import type Redis from 'ioredis';
 
 import { fieldsToObject } from '../../nodes/shared/queue/streams';
 import { deletePrefix, redisCredential, testRedis, uniquePrefix } from '../support/redis';
-import { errorOf, outputOf, runWorkflow, type WorkflowJson } from './harness/run-workflow';
+import { errorOf, outputOf, runWorkflow, type WorkflowJson } from '../../scripts/engine-harness/run-workflow';
 import manualToStreamAdd from './workflows/manual-to-stream-add.json';
 
 const prefix = uniquePrefix('stream-add');

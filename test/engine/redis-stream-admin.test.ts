@@ -4,7 +4,7 @@ import type Redis from 'ioredis';
 import { dlqStreamName } from '../../nodes/shared/queue/streamGroup';
 import { deletePrefix, redisCredential, testRedis, uniquePrefix } from '../support/redis';
 import { addJson, eventually, pendingCount, readMessages } from '../support/streams';
-import { activateTrigger, errorOf, outputOf, runWorkflow } from './harness/run-workflow';
+import { activateTrigger, errorOf, outputOf, runWorkflow } from '../../scripts/engine-harness/run-workflow';
 import { consumerWorkflow } from './workflows/consumer-workflow';
 import { streamNodeWorkflow } from './workflows/stream-node-workflow';
 

@@ -8,7 +8,7 @@ import { closeRedis, connectRedis } from '../../nodes/shared/queue/redis';
 import { StreamConsumer, type ConsumerOptions } from '../../nodes/shared/queue/streamConsumer';
 import { deletePrefix, redisCredential, testRedis, uniquePrefix } from '../support/redis';
 import { addJson, eventually, readAll, readMessages } from '../support/streams';
-import { errorOf, outputOf, runWorkflow, type WorkflowJson } from './harness/run-workflow';
+import { errorOf, outputOf, runWorkflow, type WorkflowJson } from '../../scripts/engine-harness/run-workflow';
 import { streamNodeWorkflow } from './workflows/stream-node-workflow';
 
 // Issue 25 items 12 and 13: every DLQ the pack or its templates write can be replayed to the queue

@@ -4,7 +4,7 @@ import type Redis from 'ioredis';
 import { errorsKey } from '../../nodes/shared/queue/streams';
 import { deletePrefix, redisCredential, testRedis, uniquePrefix } from '../support/redis';
 import { addJson, readMessages } from '../support/streams';
-import { errorOf, outputOf, runWorkflow } from './harness/run-workflow';
+import { errorOf, outputOf, runWorkflow } from '../../scripts/engine-harness/run-workflow';
 import { streamNodeWorkflow } from './workflows/stream-node-workflow';
 
 // Issue 8 §2: "Execute step" / a manual run in the editor never changes production streams or

@@ -4,7 +4,7 @@ import { closeRedis, connectRedis } from '../../nodes/shared/queue/redis';
 import { StreamConsumer, type ConsumerOptions, type StreamMessage } from '../../nodes/shared/queue/streamConsumer';
 import { deletePrefix, redisCredential, testRedis, uniquePrefix } from '../support/redis';
 import { addJson, eventually, pendingCount, readMessages } from '../support/streams';
-import { activateTrigger, type ActiveTrigger } from './harness/run-workflow';
+import { activateTrigger, type ActiveTrigger } from '../../scripts/engine-harness/run-workflow';
 import { consumerWorkflow } from './workflows/consumer-workflow';
 
 // Issue 9 item 7: claim timeouts long enough for the heartbeat, and a heartbeat that renews only

@@ -6,7 +6,7 @@ import Redis from 'ioredis';
 import { deletePrefix, redisCredential, testRedis, uniquePrefix } from '../support/redis';
 import { freePort, redisAnswers } from '../support/redis-server';
 import { addJson, eventually } from '../support/streams';
-import { activateTrigger, type ActiveTrigger } from './harness/run-workflow';
+import { activateTrigger, type ActiveTrigger } from '../../scripts/engine-harness/run-workflow';
 import { consumerWorkflow } from './workflows/consumer-workflow';
 
 // Issue 8 §3: failures a person must act on reach n8n through emitError, with a description.

@@ -7,7 +7,7 @@ import { StreamConsumer, type BatchOutcome, type ConsumerOptions, type StreamMes
 import { deletePrefix, redisCredential, testRedis, uniquePrefix } from '../support/redis';
 import { startRedisServer } from '../support/redis-server';
 import { addJson, eventually, pendingCount, readMessages } from '../support/streams';
-import { activateTrigger, type ActiveTrigger } from './harness/run-workflow';
+import { activateTrigger, type ActiveTrigger } from '../../scripts/engine-harness/run-workflow';
 import { consumerWorkflow } from './workflows/consumer-workflow';
 
 // Issue 9 items 8–11: acks retried, waiting executions, a bound on the wait for an execution, and a

@@ -2,7 +2,7 @@ import type Redis from 'ioredis';
 
 import { deletePrefix, redisCredential, testRedis, uniquePrefix } from '../support/redis';
 import { addJson } from '../support/streams';
-import { outputOf, runTriggerManually } from './harness/run-workflow';
+import { outputOf, runTriggerManually } from '../../scripts/engine-harness/run-workflow';
 import { consumerWorkflow } from './workflows/consumer-workflow';
 
 // Issue 8 §2: the editor's Listen / Execute step on the consumer trigger must leave the production

@@ -4,7 +4,7 @@ import { closeRedis, connectRedis } from '../../nodes/shared/queue/redis';
 import { StreamConsumer, type BatchOutcome, type ConsumerOptions, type StreamMessage } from '../../nodes/shared/queue/streamConsumer';
 import { deletePrefix, redisCredential, testRedis, uniquePrefix } from '../support/redis';
 import { addJson, eventually, pendingCount, readMessages } from '../support/streams';
-import { activateTrigger, type ActiveTrigger } from './harness/run-workflow';
+import { activateTrigger, type ActiveTrigger } from '../../scripts/engine-harness/run-workflow';
 import { consumerWorkflow } from './workflows/consumer-workflow';
 
 // Issue 25 items 3 and 4: a batch is never run by two executions at once — not after Max Execution

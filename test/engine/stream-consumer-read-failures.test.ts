@@ -6,7 +6,7 @@ import { StreamConsumer, type BatchOutcome, type ConsumerOptions, type StreamMes
 import { redisCredential } from '../support/redis';
 import { freePort, startRedisServer } from '../support/redis-server';
 import { addJson, eventually, readMessages } from '../support/streams';
-import { activateTrigger, type ActiveTrigger } from './harness/run-workflow';
+import { activateTrigger, type ActiveTrigger } from '../../scripts/engine-harness/run-workflow';
 import { consumerWorkflow } from './workflows/consumer-workflow';
 
 // Issue 9 items 11 and issue 8 §3, the cases the backbone tests left out: a read error that

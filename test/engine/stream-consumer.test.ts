@@ -6,7 +6,7 @@ import type Redis from 'ioredis';
 import { dlqStreamName } from '../../nodes/shared/queue/streamGroup';
 import { deletePrefix, redisCredential, testRedis, uniquePrefix } from '../support/redis';
 import { addJson, eventually, pendingCount, readAll, readMessages } from '../support/streams';
-import { activateTrigger, type ActiveTrigger } from './harness/run-workflow';
+import { activateTrigger, type ActiveTrigger } from '../../scripts/engine-harness/run-workflow';
 import { consumerWorkflow, type ConsumerWorkflowOptions } from './workflows/consumer-workflow';
 
 const prefix = uniquePrefix('consumer');
@@ -198,7 +198,7 @@ describe('Redis Stream Consumer Trigger, through the n8n engine on real Redis', 
 		const ids = await addJson(redis, n.stream, numbered(60));
 		// Each batch stays in flight for 2 s, so the kill lands inside one even on a loaded machine.
 		const workflow: ConsumerWorkflowOptions = { ...n, batchSize: 10, sleepMs: 2_000, options: { consumer: 'doomed', claimTimeoutMs: 3_000 } };
-		const child = spawn(process.execPath, ['-r', join(__dirname, '../support/ts-register.js'), join(__dirname, 'fixtures/consumer-worker.ts'), JSON.stringify({ workflow, credentials })], {
+		const child = spawn(process.execPath, ['-r', join(__dirname, '../../scripts/ts-register.js'), join(__dirname, 'fixtures/consumer-worker.ts'), JSON.stringify({ workflow, credentials })], {
 			stdio: ['ignore', 'pipe', 'inherit'],
 		});
 		const exited = new Promise((r) => child.once('exit', r));

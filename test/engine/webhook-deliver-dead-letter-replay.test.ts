@@ -7,8 +7,8 @@ import { fieldsToObject } from '../../nodes/shared/queue/streams';
 import { newTraceId } from '../../nodes/shared/lead/trace';
 import { deletePrefix, redisCredential, testRedis, uniquePrefix } from '../support/redis';
 import { eventually } from '../support/streams';
-import { WebhookReceiver } from '../sandbox/webhookReceiver';
-import { activateTrigger, errorOf, outputOf, runWorkflow, type WorkflowJson } from './harness/run-workflow';
+import { WebhookReceiver } from '../../sandbox/webhookReceiver';
+import { activateTrigger, errorOf, outputOf, runWorkflow, type WorkflowJson } from '../../scripts/engine-harness/run-workflow';
 import { streamNodeWorkflow } from './workflows/stream-node-workflow';
 import { webhookDeliverWorkflow } from './workflows/webhook-deliver-workflow';
 

@@ -10,8 +10,8 @@ import { newTraceId } from '../../nodes/shared/lead/trace';
 import { fieldsToObject } from '../../nodes/shared/queue/streams';
 import { delaySetKey, delayedEnvelopesKey, type WebhookQueueNames } from '../../nodes/shared/webhook/webhookQueue';
 import { deletePrefix, redisCredential, testRedis, uniquePrefix } from '../support/redis';
-import { WebhookReceiver } from '../sandbox/webhookReceiver';
-import { activateTrigger, errorOf, outputOf, runWorkflow, type WorkflowJson } from './harness/run-workflow';
+import { WebhookReceiver } from '../../sandbox/webhookReceiver';
+import { activateTrigger, errorOf, outputOf, runWorkflow, type WorkflowJson } from '../../scripts/engine-harness/run-workflow';
 import { webhookDeliverWorkflow } from './workflows/webhook-deliver-workflow';
 
 /**

@@ -7,9 +7,9 @@ import { webhookIdFor } from '../../nodes/shared/webhook/standardWebhooks';
 import { newTraceId } from '../../nodes/shared/lead/trace';
 import { fieldsToObject } from '../../nodes/shared/queue/streams';
 import { deletePrefix, redisCredential, testRedis, uniquePrefix } from '../support/redis';
-import { verifyStandardWebhook } from '../sandbox/standardWebhooksVerifier';
-import { WebhookReceiver } from '../sandbox/webhookReceiver';
-import { errorOf, outputOf, runWorkflow } from './harness/run-workflow';
+import { verifyStandardWebhook } from '../../sandbox/standardWebhooksVerifier';
+import { WebhookReceiver } from '../../sandbox/webhookReceiver';
+import { errorOf, outputOf, runWorkflow } from '../../scripts/engine-harness/run-workflow';
 import { webhookDeliverWorkflow } from './workflows/webhook-deliver-workflow';
 
 const secret = `whsec_${randomBytes(32).toString('base64')}`;

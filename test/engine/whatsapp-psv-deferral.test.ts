@@ -6,10 +6,10 @@ import type { IConnections, IDataObject, INode } from 'n8n-workflow';
 import { closeHttpAgents } from '../../nodes/shared/http';
 import { closeSharedRedis } from '../../nodes/shared/queue/redis';
 import { useWhatsAppClock } from '../../nodes/shared/whatsapp/clock';
-import { startGraphSandbox, type GraphSandbox } from '../sandbox/graphApi';
+import { startGraphSandbox, type GraphSandbox } from '../../sandbox/graphApi';
 import { fixedClock } from '../support/clock';
 import { deletePrefix, redisCredential, testRedis, uniquePrefix } from '../support/redis';
-import { outputOf, runWorkflow, type WorkflowJson } from './harness/run-workflow';
+import { outputOf, runWorkflow, type WorkflowJson } from '../../scripts/engine-harness/run-workflow';
 
 /**
  * The shipped templates, run through the engine: a PSV qualification template that has to wait is

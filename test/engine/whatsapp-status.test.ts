@@ -3,10 +3,10 @@ import type { IDataObject } from 'n8n-workflow';
 import { closeHttpAgents } from '../../nodes/shared/http';
 import { whatsAppDrafts } from '../../nodes/shared/intake/whatsapp';
 import { useWhatsAppClock } from '../../nodes/shared/whatsapp/clock';
-import { startGraphSandbox, type GraphSandbox } from '../sandbox/graphApi';
+import { startGraphSandbox, type GraphSandbox } from '../../sandbox/graphApi';
 import { fixedClock } from '../support/clock';
 import { deletePrefix, redisCredential, testRedis, uniquePrefix } from '../support/redis';
-import { errorOf, outputOf, runWorkflow } from './harness/run-workflow';
+import { errorOf, outputOf, runWorkflow } from '../../scripts/engine-harness/run-workflow';
 import { WHATSAPP_NODE, whatsAppWorkflow } from './workflows/whatsapp-send-workflow';
 
 const redis = testRedis();

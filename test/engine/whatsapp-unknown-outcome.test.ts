@@ -10,11 +10,11 @@ import { useWhatsAppClock } from '../../nodes/shared/whatsapp/clock';
 import { contentHash } from '../../nodes/shared/whatsapp/contentHash';
 import { whatsAppKeys } from '../../nodes/shared/whatsapp/keys';
 import { MessageLog } from '../../nodes/shared/whatsapp/messageLog';
-import { startGraphSandbox, type GraphSandbox } from '../sandbox/graphApi';
-import { startQrSandbox, type QrSandbox } from '../sandbox/qrSession';
+import { startGraphSandbox, type GraphSandbox } from '../../sandbox/graphApi';
+import { startQrSandbox, type QrSandbox } from '../../sandbox/qrSession';
 import { fixedClock, type FixedClock } from '../support/clock';
 import { deletePrefix, redisCredential, testRedis, uniquePrefix } from '../support/redis';
-import { outputOf, runWorkflow } from './harness/run-workflow';
+import { outputOf, runWorkflow } from '../../scripts/engine-harness/run-workflow';
 import { WHATSAPP_NODE, whatsAppWorkflow } from './workflows/whatsapp-send-workflow';
 
 /**

@@ -6,7 +6,7 @@ import {
 	standardWebhookHeaders,
 	webhookIdFor,
 } from '../../nodes/shared/webhook/standardWebhooks';
-import { verifyStandardWebhook } from '../sandbox/standardWebhooksVerifier';
+import { verifyStandardWebhook } from '../../sandbox/standardWebhooksVerifier';
 
 const newSecret = (bytes = 32) => `whsec_${randomBytes(bytes).toString('base64')}`;
 const body = Buffer.from('{"event":"lead.created","data":{"name":"Ann","note":"ünïcode"}}');

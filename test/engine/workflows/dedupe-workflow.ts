@@ -1,4 +1,4 @@
-import type { WorkflowJson } from '../harness/run-workflow';
+import type { WorkflowJson } from '../../../scripts/engine-harness/run-workflow';
 
 /** Manual Trigger → Dedupe Leads → No-Ops named New and Duplicate. */
 export function dedupeWorkflow(parameters: Record<string, unknown>, onError?: string, typeVersion = 1): WorkflowJson {

@@ -1,7 +1,7 @@
 import type { INodeParameters } from 'n8n-workflow';
 
 import { routerOutputs } from '../../../nodes/FilterRouter/description';
-import type { WorkflowJson } from '../harness/run-workflow';
+import type { WorkflowJson } from '../../../scripts/engine-harness/run-workflow';
 
 /** Manual Trigger → Filter Router → one No-Op per visible output, named after the process. */
 export function filterRouterWorkflow(parameters: INodeParameters, onError?: string): WorkflowJson {

@@ -2,8 +2,8 @@ import type { WorkflowExecuteMode } from 'n8n-workflow';
 
 import { metaSignature } from '../../support/meta';
 import { redisCredential } from '../../support/redis';
-import { callWebhook, type WebhookRequestSpec } from '../harness/call-webhook';
-import type { WorkflowJson } from '../harness/run-workflow';
+import { callWebhook, type WebhookRequestSpec } from '../../../scripts/engine-harness/call-webhook';
+import type { WorkflowJson } from '../../../scripts/engine-harness/run-workflow';
 
 const credentialRefs = {
 	leadPipelineRedis: { id: 'lp-redis', name: 'Lead Pipeline Redis' },

@@ -1,4 +1,4 @@
-import type { WorkflowJson } from '../harness/run-workflow';
+import type { WorkflowJson } from '../../../scripts/engine-harness/run-workflow';
 
 /** Manual Trigger → one Lead Pipeline Metrics node with the given parameters. */
 export function metricsWorkflow(parameters: Record<string, unknown>, settings: WorkflowJson['settings'] = { executionOrder: 'v1', timezone: 'UTC' }): WorkflowJson {

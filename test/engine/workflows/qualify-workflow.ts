@@ -1,6 +1,6 @@
 import type { INodeParameters } from 'n8n-workflow';
 
-import type { WorkflowJson } from '../harness/run-workflow';
+import type { WorkflowJson } from '../../../scripts/engine-harness/run-workflow';
 
 /** Manual Trigger → Qualify → No-Ops named after its two outputs. */
 export function qualifyWorkflow(parameters: INodeParameters): WorkflowJson {

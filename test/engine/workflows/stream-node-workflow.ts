@@ -1,4 +1,4 @@
-import type { WorkflowJson } from '../harness/run-workflow';
+import type { WorkflowJson } from '../../../scripts/engine-harness/run-workflow';
 
 /** Manual Trigger → one Redis Stream node with the given parameters. */
 export function streamNodeWorkflow(parameters: Record<string, unknown>): WorkflowJson {

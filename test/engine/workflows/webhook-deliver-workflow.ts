@@ -1,4 +1,4 @@
-import type { WorkflowJson } from '../harness/run-workflow';
+import type { WorkflowJson } from '../../../scripts/engine-harness/run-workflow';
 
 /** Manual Trigger → Webhook Deliver → No-Ops named Delivered, Failed and Deferred. */
 export function webhookDeliverWorkflow(parameters: Record<string, unknown>, credentials: { signing?: boolean; redis?: boolean } = {}): WorkflowJson {

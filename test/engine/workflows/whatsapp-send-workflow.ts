@@ -1,4 +1,4 @@
-import type { WorkflowJson } from '../harness/run-workflow';
+import type { WorkflowJson } from '../../../scripts/engine-harness/run-workflow';
 
 export const WHATSAPP_NODE = 'WhatsApp';
 

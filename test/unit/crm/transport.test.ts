@@ -3,7 +3,7 @@ import { readLeadSquaredError } from '../../../nodes/shared/crm/leadsquared';
 import { RateLimitQueueFullError } from '../../../nodes/shared/crm/rateLimiter';
 import { crmRequest, CrmConfigurationError, type CrmTransport } from '../../../nodes/shared/crm/transport';
 import { closeHttpAgents } from '../../../nodes/shared/http';
-import { SandboxServer, type Reply } from '../../sandbox/server';
+import { SandboxServer, type Reply } from '../../../sandbox/server';
 
 const SECRET = 'lsq-secret-9f9f9f9f';
 let reply: (n: number) => Reply = () => ({ status: 200, body: {} });

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-import { FaultProxy } from '../../sandbox/faultProxy';
+import { FaultProxy } from '../../../sandbox/faultProxy';
 
 /** The upstream counts what it carried out; the proxy decides what the caller sees. */
 let carriedOut = 0;

@@ -1,6 +1,6 @@
 import { classifyGraphError, classifyTransportError, describeStatusError } from '../../../nodes/shared/whatsapp/graphErrors';
 import { graphPayload, MessageInputError, recipientDigits, validateMessage, type TemplateMessage } from '../../../nodes/shared/whatsapp/graphPayload';
-import { graphErrorBody } from '../../sandbox/graphApi';
+import { graphErrorBody } from '../../../sandbox/graphApi';
 
 test('text payload as Meta documents it, preview_url carried', () => {
 	expect(graphPayload('+972 50-123-4567', { kind: 'text', body: 'Hi https://x.test', previewUrl: true })).toEqual({

@@ -1,5 +1,5 @@
-// Lets a plain `node` child process (kill tests, benchmarks) load the TypeScript sources directly,
-// so `npm test` needs no build step.
+// Lets a plain `node` child process (the stand-ins `npm start` runs, kill tests, benchmarks) load
+// the TypeScript sources directly, so `npm test` needs no build step.
 const fs = require('node:fs');
 const ts = require('typescript');
 
