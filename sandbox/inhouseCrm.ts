@@ -1,8 +1,7 @@
 import { SandboxServer, SlidingWindow, type RecordedRequest, type Reply } from './server';
 
 /**
- * A loopback in-house CRM implementing the documented REST contract (README, "In-house CRM REST
- * contract"): Bearer API key, GET /leads?phone=&email=, POST /leads, /opportunities, /follow-ups
+ * A loopback in-house CRM implementing the documented REST contract (docs/crm-contract.md): Bearer API key, GET /leads?phone=&email=, POST /leads, /opportunities, /follow-ups
  * with Idempotency-Key (a repeated key on one endpoint answers the first response with
  * `replayed: true` and creates nothing), {error} bodies, 429
  * with Retry-After beyond `rateLimit` calls per window.
