@@ -1,6 +1,5 @@
 import type Redis from 'ioredis';
 
-import { COUNTER, type DecisionEvent, recordDecisions, type RecorderOptions } from '../metrics';
 import { isPaused, pauseKey } from './pause';
 import { adviseOnRedisError } from './redisErrors';
 import {
@@ -67,8 +66,19 @@ export interface ConsumerOptions {
 	idleConsumerMs?: number;
 	/** Read failures in a row after which the consumer gives up and reports (default 10). */
 	maxConsecutiveFailures?: number;
-	/** Where `retries` and `deadLettered` are counted; absent = not counted. */
-	metrics?: Pick<RecorderOptions, 'namespace' | 'timeZone' | 'retentionDays'>;
+	/** Told what the consumer retried and dead-lettered (the node counts it); absent = not counted. */
+	metrics?: ConsumerMetrics;
+}
+
+/**
+ * What the consumer decided, for whoever counts it. The queue wing knows no counters: the node
+ * wires a recorder in. A call that throws is a warning, never a consumer failure.
+ */
+export interface ConsumerMetrics {
+	/** Entries read again for another delivery (delivery count > 1); one call per batch read. */
+	retried(entries: Array<{ id: string; deliveryCount: number }>): Promise<void>;
+	/** Entries moved to the DLQ of `stream`; `message` is the entry's message field, passed through unread. */
+	deadLettered(stream: string, letters: Array<{ id: string; message: string | null }>): Promise<void>;
 }
 
 export interface StreamMessage {
@@ -140,18 +150,6 @@ interface Fence {
 	deliveryCount: number;
 }
 
-/** The traceId of a queued lead message (`{ traceId, leadData }` as JSON), if it has one. */
-function traceIdOf(message: string | null): string | undefined {
-	if (!message || !message.includes('traceId')) return undefined;
-	try {
-		const parsed = JSON.parse(message) as { traceId?: unknown; leadData?: { traceId?: unknown } };
-		const traceId = parsed?.traceId ?? parsed?.leadData?.traceId;
-		return typeof traceId === 'string' && traceId ? traceId : undefined;
-	} catch {
-		return undefined;
-	}
-}
-
 /**
  * One consumer of a stream group: a single loop on a dedicated blocking connection that first
  * finishes its own pending entries, then re-drives stale ones from dead consumers, then reads new
@@ -203,7 +201,7 @@ export class StreamConsumer {
 
 	private blockingClientId: number | undefined;
 
-	/** The group's pause flag as last read (see metrics/pause.ts); checked once per block interval. */
+	/** The group's pause flag as last read (see pause.ts); checked once per block interval. */
 	private pausedNow = false;
 
 	private nextPauseCheckAt = 0;
@@ -446,18 +444,23 @@ export class StreamConsumer {
 		return true;
 	}
 
-	/** Counts once per batch; a refused write is a warning, never a consumer failure. */
-	private async count(events: DecisionEvent[]): Promise<void> {
+	/** Tells the metrics sink, if any; a sink that throws is a warning, never a consumer failure. */
+	private async report(call: (metrics: ConsumerMetrics) => Promise<void>): Promise<void> {
 		const metrics = this.options.metrics;
-		if (!metrics || events.length === 0) return;
-		const result = await recordDecisions(this.command, metrics, events);
-		if (!result.ok) this.log.warn(`Lead metrics not recorded: ${result.error}`);
+		if (!metrics) return;
+		try {
+			await call(metrics);
+		} catch (error) {
+			this.log.warn(`Consumer metrics not recorded: ${(error as Error).message}`);
+		}
 	}
 
 	/** `retries`: an entry back for another delivery, once per entry and delivery count. */
 	private async countRetries(batch: Array<{ id: string; deliveryCount?: number }>): Promise<void> {
-		const again = batch.filter((e) => (e.deliveryCount ?? 1) > 1);
-		await this.count(again.map((e) => ({ traceId: `${e.id}:${e.deliveryCount}`, counter: COUNTER.retries })));
+		const again = batch
+			.filter((e): e is { id: string; deliveryCount: number } => (e.deliveryCount ?? 1) > 1)
+			.map(({ id, deliveryCount }) => ({ id, deliveryCount }));
+		if (again.length) await this.report((metrics) => metrics.retried(again));
 	}
 
 	private fail(failure: ConsumerFailure): void {
@@ -532,13 +535,11 @@ export class StreamConsumer {
 		);
 	}
 
-	/** `deadLettered{stream}`, keyed by the lead's traceId when the message has one (a replayed lead dead-lettered again is one lead). */
+	/** `deadLettered{stream}`: the letters Redis really moved. */
 	private async countDeadLettered(letters: DeadLetter[], moved: string[]): Promise<void> {
 		const ids = new Set(moved);
-		const events = letters
-			.filter((l) => ids.has(l.id))
-			.map((l) => ({ traceId: traceIdOf(l.message) ?? l.id, counter: COUNTER.deadLettered, labels: { stream: this.options.stream } }));
-		await this.count(events);
+		const gone = letters.filter((l) => ids.has(l.id)).map((l) => ({ id: l.id, message: l.message }));
+		if (gone.length) await this.report((metrics) => metrics.deadLettered(this.options.stream, gone));
 	}
 
 	/** XAUTOCLAIM entries idle longer than the claim timeout (dead or stuck consumers). */
