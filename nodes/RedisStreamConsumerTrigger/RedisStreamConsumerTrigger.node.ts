@@ -6,6 +6,7 @@ import { isPaused, closeRedis, connectRedis, adviseOnRedisError, peekUndelivered
 import { metricsScope, settingsForMetrics } from '../common/metricsOptions';
 import { REDIS_CREDENTIAL, toRedisCredentialData } from '../common/redisCredential';
 import { redisCredentialTestMethods } from '../common/redisCredentialTest';
+import { consumerMetrics } from './consumerMetrics';
 import { consumerProperties, readConsumerOptions } from './consumerOptions';
 
 /** n8n resolves the done promise with the run (or undefined when no execution started). */
@@ -97,8 +98,10 @@ export class RedisStreamConsumerTrigger implements INodeType {
 		// Errors retrying cannot clear reach n8n, which marks the workflow as failing and reactivates it.
 		const onFailure = (failure: ConsumerFailure) =>
 			this.emitError(new NodeOperationError(this.getNode(), failure.message, { description: failure.description }));
-		// retries and deadLettered are counted in the consumer core, in the Pipeline Settings' namespace.
-		const metrics = metricsScope(this.getMode(), this.getNodeParameter('options', {}) as IDataObject, settingsForMetrics(fields, this.getTimezone()));
+		// The consumer core says what it retried and dead-lettered; counted here as retries and
+		// deadLettered, in the Pipeline Settings' namespace.
+		const scope = metricsScope(this.getMode(), this.getNodeParameter('options', {}) as IDataObject, settingsForMetrics(fields, this.getTimezone()));
+		const metrics = consumerMetrics(command, scope, this.logger);
 		const consumer = new StreamConsumer(command, blocking, { ...options, metrics }, handler, this.logger, onFailure);
 		const closeConnections = async () => void (await Promise.all([closeRedis(command), closeRedis(blocking)]));
 		const closeFunction = async () => {

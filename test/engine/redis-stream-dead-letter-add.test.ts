@@ -5,7 +5,7 @@ import type { IDataObject, INode } from 'n8n-workflow';
 import type Redis from 'ioredis';
 
 import { closeRedis, connectRedis } from '../../nodes/shared/queue/redis';
-import { StreamConsumer, type ConsumerOptions } from '../../nodes/shared/queue/streamConsumer';
+import { StreamConsumer, type ConsumerOptions } from '../../nodes/shared/queue/consumer';
 import { deletePrefix, redisCredential, testRedis, uniquePrefix } from '../support/redis';
 import { addJson, eventually, readAll, readMessages } from '../support/streams';
 import { errorOf, outputOf, runWorkflow, type WorkflowJson } from '../../scripts/engine-harness/run-workflow';

@@ -1,7 +1,7 @@
 import type Redis from 'ioredis';
 
 import { closeRedis, connectRedis } from '../../nodes/shared/queue/redis';
-import { StreamConsumer, type ConsumerOptions, type StreamMessage } from '../../nodes/shared/queue/streamConsumer';
+import { StreamConsumer, type ConsumerOptions, type StreamMessage } from '../../nodes/shared/queue/consumer';
 import { deletePrefix, redisCredential, testRedis, uniquePrefix } from '../support/redis';
 import { addJson, eventually, pendingCount, readMessages } from '../support/streams';
 import { activateTrigger, type ActiveTrigger } from '../../scripts/engine-harness/run-workflow';
