@@ -5,10 +5,10 @@ import { type IDataObject, type IExecuteFunctions, type INodeExecutionData, type
 import { metricsScope, recordMetrics } from '../common/metricsOptions';
 import { openPipeline } from '../common/pipelineSettings';
 import { redisCredentialTestMethods } from '../common/redisCredentialTest';
-import { CrmDeferredError, CrmTransientError, PushInProgressError, redactSecrets, leadStorePort, CrmConfigurationError, personKeys, syncOpportunity, type SyncOutcome, releaseDueRetries } from '../shared/crm';
+import { CrmDeferredError, CrmTransientError, PushInProgressError, redactSecrets, leadStorePort, CrmConfigurationError, personKeys, syncOpportunity, type SyncOutcome, releaseDueRetries, readSyncMessage } from '../shared/crm';
 import { COUNTER, type DecisionEvent } from '../shared/metrics';
 import { runInLanes } from '../shared/http';
-import { buildProvider, syncTargetOf } from './provider';
+import { buildProvider } from './provider';
 import { crmSyncProperties } from './description';
 import { fallbackStream, inRunWaitMs, planRetries, retryQueueOf, type ItemResult } from './retries';
 
@@ -69,7 +69,7 @@ export class CrmSync implements INodeType {
 			const built = await buildProvider(this, pipeline.redis, options, maxWaitMs);
 			secrets = built.secrets;
 			const store = leadStorePort(pipeline.store, pipeline.settings.namespace, `n8n:crmSync:${this.getWorkflow().id ?? 'workflow'}`);
-			const targets = items.map((item) => syncTargetOf(item.json));
+			const targets = items.map((item) => readSyncMessage(item.json));
 			if (queue) await queue.releaseFor(items);
 			const pushOne = async (itemIndex: number): Promise<INodeExecutionData & { output: 0 | 1 | 2 }> => {
 				const json = items[itemIndex].json;

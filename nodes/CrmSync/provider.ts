@@ -4,18 +4,6 @@ import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
 import { cachedCredentials } from '../common/credentialCache';
 import { InhouseCrmProvider, LeadSquaredProvider, leadSquaredBaseUrl, bucketKey, LocalRateLimiter, RedisRateLimiter, type RateLimit, type RateLimiter, type CrmTransport, type CrmProvider, type FieldMapping } from '../shared/crm';
 
-/** The opportunity an item names: a consumed sync message, a bare sync message, or an opportunity. */
-export function syncTargetOf(json: IDataObject): { opportunityId?: string; traceId?: string; message?: unknown } {
-	const message = (json.message && typeof json.message === 'object' ? json.message : json) as IDataObject;
-	const id = message._id ?? message.opportunityId ?? json.opportunityId ?? json._id;
-	const traceId = message.traceID ?? message.traceId ?? json.traceId;
-	return {
-		opportunityId: typeof id === 'string' && id.trim() ? id.trim() : undefined,
-		traceId: typeof traceId === 'string' ? traceId : undefined,
-		message,
-	};
-}
-
 function mappings(ctx: IExecuteFunctions, name: string): FieldMapping[] {
 	const value = ctx.getNodeParameter(name, 0, {}) as { mappings?: FieldMapping[] };
 	return (value.mappings ?? []).map((m) => ({ field: String(m.field ?? ''), value: String(m.value ?? '') }));

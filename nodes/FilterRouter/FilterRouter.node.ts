@@ -7,7 +7,7 @@ import { type FiltrationProcess, channelOfItem, leadOfItem, compileRoutingTable,
 import { COUNTER } from '../shared/metrics';
 import type { ActiveOpportunity } from '../shared/store';
 import { addEntries } from '../shared/queue';
-import { handOffOnce, type HandoffRequest } from '../shared/crm';
+import { buildSyncMessage, handOffOnce, handoffRequestOf } from '../shared/crm';
 import { filterRouterProperties, routerOutputs } from './description';
 import { failedItem } from '../common/failedItem';
 
@@ -69,19 +69,21 @@ async function handOffNoFilter(pipeline: OpenPipeline, routed: Routed[], persist
 	const { settings, store, redis } = pipeline;
 	const failed = new Map<number, string>();
 	const failHandoff = (r: Routed, message: string) => failed.set(r.itemIndex, `Could not add opportunity ${String(r.json.opportunityId)} to the sync queue: ${message}`);
-	const messages = routed.map((r) => ({
-		_id: String(r.json.opportunityId ?? r.json.traceId ?? ''),
-		traceID: String(leadOfItem(r.json).traceId ?? ''),
-		action: 'CREATE' as const,
-		source: channelOfItem(r.json) ?? 'UNKNOWN',
-	}));
+	const messages = routed.map((r) =>
+		buildSyncMessage({
+			opportunityId: String(r.json.opportunityId ?? r.json.traceId ?? ''),
+			traceId: String(leadOfItem(r.json).traceId ?? ''),
+			action: 'CREATE',
+			source: channelOfItem(r.json) ?? 'UNKNOWN',
+		}),
+	);
 	if (!persisted) {
 		// Without the store there is no record of an earlier send: every run adds the message.
 		const written = await addEntries(redis, messages.map((message) => ({ stream: settings.syncQueue, message })));
 		written.forEach((w, k) => (w.ok ? (routed[k].json.syncEntryId = w.id) : failHandoff(routed[k], w.error.message)));
 		return failed;
 	}
-	const requests: HandoffRequest[] = routed.map((r, k) => ({ namespace: settings.namespace, opportunityId: messages[k]._id, traceId: messages[k].traceID, stage: r.stage, by: BY, message: messages[k] }));
+	const requests = routed.map((r, k) => handoffRequestOf(messages[k], { namespace: settings.namespace, stage: r.stage, by: BY }));
 	const outcomes = await handOffOnce(store, redis, settings.syncQueue, requests);
 	outcomes.forEach((o, k) => {
 		if (o.status === 'sent') routed[k].json.syncEntryId = o.entryId;

@@ -14,5 +14,6 @@ export * from './rateLimiter';
 export * from './retryQueue';
 export * from './sync';
 export * from './syncHandoff';
+export * from './syncMessage';
 export * from './transport';
 export * from './types';

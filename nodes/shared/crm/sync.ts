@@ -1,4 +1,5 @@
 import { CrmDeferredError, CrmPermanentError, PushInProgressError } from './errors';
+import type { SyncTarget } from './syncMessage';
 import type { CrmLeadRef, CrmOpportunityRef, CrmPlatform, CrmProvider, PushInput, SyncLead } from './types';
 
 /**
@@ -123,7 +124,7 @@ function crmStageOf(o: SyncOpportunity): string {
 export async function syncOpportunity(
 	store: SyncStorePort,
 	crm: CrmProvider,
-	target: { opportunityId: string; traceId?: string; message?: unknown },
+	target: SyncTarget & { opportunityId: string },
 	options: SyncOptions,
 ): Promise<SyncOutcome> {
 	const now = options.now ?? (() => new Date());
