@@ -9,11 +9,9 @@ import {
 	type CheckInput,
 	type CheckOnlyLookup,
 	type LeadStore,
-	type StoredOpportunity,
-	type StoredProfile,
 	type Verdict,
 } from './contract';
-import type { AuditEntry } from './opportunityOps';
+import type { AuditEntry, StoredOpportunity, StoredProfile } from './types';
 import { OpportunityStore } from './opportunityStore';
 
 interface IdentityDoc {
