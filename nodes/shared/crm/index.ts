@@ -10,6 +10,7 @@ export * from './leadStorePort';
 export * from './leadsquared';
 export * from './mapping';
 export * from './phoneMatch';
+export * from './providerRegistry';
 export * from './rateLimiter';
 export * from './retryQueue';
 export * from './sync';
