@@ -1,5 +1,6 @@
 import type { LeadStore, Actor } from '../store';
-import { type PushRecord, type SyncOpportunity, type SyncStorePort, UPCOMING_FRESH_LEAD } from './sync';
+import { UPCOMING_FRESH_LEAD } from './sync';
+import type { PushRecord, SyncOpportunity, SyncStorePort } from './syncTypes';
 
 /**
  * CRM Sync's view of the lead store: the opportunity with its person, the push lease, the push
