@@ -18,6 +18,7 @@ export function leadStorePort(store: LeadStore, namespace: string, actorName: st
 			traces.set(opportunityId, opportunity.traceId);
 			const profile = opportunity.leadId ? await store.getProfile(namespace, opportunity.leadId) : null;
 			const lead = { name: profile?.name, phone: profile?.phone, email: profile?.email, waId: profile?.waId };
+			// The store types only its own fields; the CRM fields CRM Sync wrote (isPushed, crmLeadId...) come back untyped, read as such.
 			return { opportunity: opportunity as unknown as SyncOpportunity, lead };
 		},
 		async acquireLease(opportunityId, holder, ttlMs) {
