@@ -1,20 +1,8 @@
 import type Redis from 'ioredis';
-import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
+import { type IDataObject, type IExecuteFunctions, NodeOperationError } from 'n8n-workflow';
 
 import { cachedCredentials } from '../common/credentialCache';
-import { InhouseCrmProvider, LeadSquaredProvider, leadSquaredBaseUrl, bucketKey, LocalRateLimiter, RedisRateLimiter, type RateLimit, type RateLimiter, type CrmTransport, type CrmProvider, type FieldMapping } from '../shared/crm';
-
-/** The opportunity an item names: a consumed sync message, a bare sync message, or an opportunity. */
-export function syncTargetOf(json: IDataObject): { opportunityId?: string; traceId?: string; message?: unknown } {
-	const message = (json.message && typeof json.message === 'object' ? json.message : json) as IDataObject;
-	const id = message._id ?? message.opportunityId ?? json.opportunityId ?? json._id;
-	const traceId = message.traceID ?? message.traceId ?? json.traceId;
-	return {
-		opportunityId: typeof id === 'string' && id.trim() ? id.trim() : undefined,
-		traceId: typeof traceId === 'string' ? traceId : undefined,
-		message,
-	};
-}
+import { crmProviderEntry, isCrmProviderName, LocalRateLimiter, RedisRateLimiter, UnknownCrmProviderError, type BuiltCrmProvider, type CrmProviderEntry, type FieldMapping, type ProviderTransport, type RateLimit, type RateLimiter } from '../shared/crm';
 
 function mappings(ctx: IExecuteFunctions, name: string): FieldMapping[] {
 	const value = ctx.getNodeParameter(name, 0, {}) as { mappings?: FieldMapping[] };
@@ -25,11 +13,16 @@ function limiterFor(redis: Redis, shared: boolean, key: string, rate: RateLimit,
 	return shared ? new RedisRateLimiter(redis, `lead-pipeline:crm-rate:${key}`, rate, undefined, maxWaitMs) : new LocalRateLimiter(key, rate, undefined, maxWaitMs);
 }
 
-export interface BuiltProvider {
-	provider: CrmProvider;
-	/** Credential values to strip from any message. */
-	secrets: string[];
+export interface BuiltProvider extends BuiltCrmProvider {
 	defaultOwner?: { crmUserId: string };
+}
+
+/** The registry entry the Provider parameter names; an unknown name fails the node with what is known. */
+function entryFor(ctx: IExecuteFunctions, providerName: string): CrmProviderEntry {
+	if (!isCrmProviderName(providerName)) {
+		throw new NodeOperationError(ctx.getNode(), new UnknownCrmProviderError(providerName).message, { description: 'Choose a provider in the Provider parameter.' });
+	}
+	return crmProviderEntry(providerName);
 }
 
 /**
@@ -37,10 +30,10 @@ export interface BuiltProvider {
  * `maxWaitMs` bounds every wait inside the execution (backoff, Retry-After, a rate-limit slot).
  */
 export async function buildProvider(ctx: IExecuteFunctions, redis: Redis, options: IDataObject, maxWaitMs: number): Promise<BuiltProvider> {
-	const providerName = ctx.getNodeParameter('provider', 0) as string;
+	const entry = entryFor(ctx, ctx.getNodeParameter('provider', 0) as string);
 	const rate: RateLimit = { limit: Math.max(1, Math.floor(Number(options.rateLimit ?? 5))), windowMs: Math.round(Number(options.rateWindowSeconds ?? 5) * 1000) };
 	const shared = options.sharedRateLimit !== false;
-	const transport = (key: string, allowInternal: boolean): Omit<CrmTransport, 'readError' | 'label' | 'secrets'> => ({
+	const transport = (key: string, allowInternal: boolean): ProviderTransport => ({
 		limiter: limiterFor(redis, shared, key, rate, maxWaitMs),
 		attempts: Math.max(1, Math.floor(Number(options.attempts ?? 3))),
 		schedule: { kind: 'exponential', baseMs: Number(options.retryDelayMs ?? 1000), factor: 2, jitter: 0.2 },
@@ -52,31 +45,12 @@ export async function buildProvider(ctx: IExecuteFunctions, redis: Redis, option
 	});
 	const owner = String(ctx.getNodeParameter('defaultOwner', 0, '') ?? '').trim();
 	const defaultOwner = owner ? { crmUserId: owner } : undefined;
-	if (providerName === 'inhouse') {
-		const cred = await cachedCredentials(ctx, 'leadPipelineCrmApi');
-		const baseUrl = String(cred.baseUrl ?? '');
-		const apiKey = String(cred.apiKey ?? '');
-		const provider = new InhouseCrmProvider(
-			{ baseUrl, apiKey, leadFields: mappings(ctx, 'inhouseLeadFields'), opportunityFields: mappings(ctx, 'inhouseOpportunityFields') },
-			transport(bucketKey('inhouse', baseUrl, apiKey), cred.allowInternal === true),
-		);
-		return { provider, secrets: [apiKey], defaultOwner };
-	}
-	const cred = await cachedCredentials(ctx, 'leadPipelineLeadSquaredApi');
-	const host = String(cred.host ?? '');
-	const accessKey = String(cred.accessKey ?? '');
-	const secretKey = String(cred.secretKey ?? '');
-	const provider = new LeadSquaredProvider(
-		{
-			host,
-			accessKey,
-			secretKey,
-			opportunityEventCode: Number(ctx.getNodeParameter('opportunityEventCode', 0)),
-			leadAttributes: mappings(ctx, 'leadAttributes'),
-			opportunityFields: mappings(ctx, 'opportunityFields'),
-		},
-		// The plan limit is per account: key on the account's access key and host, never the secret.
-		transport(bucketKey('leadsquared', leadSquaredBaseUrl(host), accessKey), cred.allowInternal === true),
-	);
-	return { provider, secrets: [accessKey, secretKey], defaultOwner };
+	const credential = await cachedCredentials(ctx, entry.credentialType);
+	const built = entry.build({
+		credential,
+		mappings: (setting) => mappings(ctx, setting),
+		number: (setting) => Number(ctx.getNodeParameter(setting, 0)),
+		transport,
+	});
+	return { ...built, defaultOwner };
 }

@@ -1,7 +1,7 @@
 import type Redis from 'ioredis';
 import { type IDataObject, type IExecuteFunctions, type INodeExecutionData, NodeOperationError } from 'n8n-workflow';
 
-import { CrmDeferredError, PushInProgressError, redactSecrets, parkForRetry, releaseDueRetries, retryStateOf, type CrmRetryEntry } from '../shared/crm';
+import { CrmDeferredError, PushInProgressError, redactSecrets, parkForRetry, releaseDueRetries, retryStateOf, type CrmRetryEntry, type SyncTarget } from '../shared/crm';
 import type { LaneResult } from '../shared/http';
 
 /**
@@ -69,7 +69,7 @@ function backoff(attempts: number): number {
 export function planRetries(
 	results: ItemResult[],
 	items: INodeExecutionData[],
-	targets: Array<{ opportunityId?: string; traceId?: string; message?: unknown }>,
+	targets: SyncTarget[],
 	options: IDataObject,
 	fallback: string,
 	now: number,

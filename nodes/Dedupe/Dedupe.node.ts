@@ -104,6 +104,91 @@ async function countVerdicts(
 	}
 }
 
+interface DedupeSettings {
+	enabled: Record<MatchKind, boolean>;
+	windowSeconds: number;
+	onDuplicate: string;
+	passThrough: boolean;
+	bonus: number;
+	options: IDataObject;
+	checkOnly: boolean;
+}
+
+function dedupeSettings(ctx: IExecuteFunctions): DedupeSettings {
+	const enabled = Object.fromEntries(
+		(['phone', 'email', 'nameDestination'] as MatchKind[]).map((k) => [k, (ctx.getNodeParameter('matchOn', 0) as string[]).includes(k)]),
+	) as Record<MatchKind, boolean>;
+	const options = ctx.getNodeParameter('options', 0, {}) as IDataObject;
+	const checkOnlyWhen = (options.checkOnly as string | undefined) ?? 'manual';
+	return {
+		enabled,
+		windowSeconds: Math.round((ctx.getNodeParameter('windowDays', 0) as number) * 86_400),
+		onDuplicate: ctx.getNodeParameter('onDuplicate', 0) as string,
+		passThrough: ctx.getNodeParameter('noKey', 0) === 'passThrough',
+		bonus: ctx.getNodeParameter('exClientBonus', 0, 20) as number,
+		options,
+		// Editor test runs must not change the dedupe history production relies on.
+		checkOnly: checkOnlyWhen === 'always' || (checkOnlyWhen === 'manual' && ctx.getMode() === 'manual'),
+	};
+}
+
+type LeadCheck = { itemIndex: number; lead: LeadFields; input: CheckInput };
+type DedupeOutputs = { fresh: INodeExecutionData[]; duplicates: INodeExecutionData[] };
+
+/** The store check of each item; items without a trace or anything to match on pass through or fail (onto `fresh`). */
+function planChecks(ctx: IExecuteFunctions, items: INodeExecutionData[], settings: DedupeSettings, namespaceOf: (itemIndex: number) => string, fresh: INodeExecutionData[]): LeadCheck[] {
+	const checks: LeadCheck[] = [];
+	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
+		const json = items[itemIndex].json;
+		const lead = leadOfItem(json);
+		const keys = dedupeKeysOf(lead, settings.enabled);
+		const problem = !lead.traceId ? 'the item has no traceId' : Object.keys(keys).length === 0 ? 'the lead has no phone, no email and no name + destination to match on' : undefined;
+		if (!problem) {
+			const namespace = namespaceOf(itemIndex);
+			const channel = lead.source?.channel ?? 'WEBSITE';
+			checks.push({ itemIndex, lead, input: { traceId: lead.traceId!, namespace, keys, windowSeconds: settings.windowSeconds, lead: { channel, name: text(lead.name), phone: text(lead.phone), waId: text(lead.waId), email: text(lead.email), destination: text(lead.destination) } } });
+			continue;
+		}
+		const pairedItem = { item: itemIndex };
+		if (settings.passThrough) {
+			fresh.push({ json: { ...json, dedupeSkipped: problem }, pairedItem });
+			continue;
+		}
+		const error = new NodeOperationError(ctx.getNode(), `Cannot dedupe item ${itemIndex}: ${problem}`, { itemIndex });
+		if (!ctx.continueOnFail()) throw error;
+		fresh.push(failedItem(ctx, json, error.message, pairedItem));
+	}
+	return checks;
+}
+
+/** Each checked item to New (with its opportunity, tagged when an ex-client) or Duplicate (or New when duplicates continue). */
+async function sortVerdicts(items: INodeExecutionData[], settings: DedupeSettings, checks: LeadCheck[], verdicts: Verdict[], isExClient: ((lead: LeadFields) => Promise<boolean>) | undefined, outputs: DedupeOutputs): Promise<void> {
+	const marker = settings.checkOnly ? { dedupeCheckOnly: true } : {};
+	for (const [i, { itemIndex, lead }] of checks.entries()) {
+		const json = items[itemIndex].json;
+		const pairedItem = { item: itemIndex };
+		const verdict = verdicts[i];
+		if (verdict.duplicate) {
+			const out = { json: { ...json, isDuplicate: true, duplicateOf: verdict.duplicateOf, matchedOn: verdict.matchedOn, reason: verdict.reason, ...marker }, pairedItem };
+			(settings.onDuplicate === 'continue' ? outputs.fresh : outputs.duplicates).push(out);
+			continue;
+		}
+		const exClient = isExClient ? await isExClient(lead) : false;
+		outputs.fresh.push({
+			json: {
+				...json,
+				isDuplicate: false,
+				opportunityId: verdict.opportunityId,
+				leadId: verdict.leadId,
+				isNewProfile: verdict.isNewProfile,
+				...(exClient ? { tags: ['ex-client'], scoreBonus: settings.bonus } : {}),
+				...marker,
+			},
+			pairedItem,
+		});
+	}
+}
+
 export class Dedupe implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Dedupe Leads',
@@ -133,75 +218,21 @@ export class Dedupe implements INodeType {
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		const items = this.getInputData();
-		const enabled = Object.fromEntries(
-			(['phone', 'email', 'nameDestination'] as MatchKind[]).map((k) => [k, (this.getNodeParameter('matchOn', 0) as string[]).includes(k)]),
-		) as Record<MatchKind, boolean>;
-		const windowSeconds = Math.round((this.getNodeParameter('windowDays', 0) as number) * 86_400);
-		const onDuplicate = this.getNodeParameter('onDuplicate', 0) as string;
-		const passThrough = this.getNodeParameter('noKey', 0) === 'passThrough';
-		const bonus = this.getNodeParameter('exClientBonus', 0, 20) as number;
-		const options = this.getNodeParameter('options', 0, {}) as IDataObject;
-		const checkOnlyWhen = (options.checkOnly as string | undefined) ?? 'manual';
-		// Editor test runs must not change the dedupe history production relies on.
-		const checkOnly = checkOnlyWhen === 'always' || (checkOnlyWhen === 'manual' && this.getMode() === 'manual');
+		const settings = dedupeSettings(this);
 		const { store, redis, namespaceOf, timeZone, close } = await openStore(this);
-		const fresh: INodeExecutionData[] = [];
-		const duplicates: INodeExecutionData[] = [];
+		const outputs: DedupeOutputs = { fresh: [], duplicates: [] };
 		try {
 			const isExClient = await exClientCheck(this, redis);
-			const checks: Array<{ itemIndex: number; lead: LeadFields; input: CheckInput }> = [];
-			for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
-				const json = items[itemIndex].json;
-				const lead = leadOfItem(json);
-				const keys = dedupeKeysOf(lead, enabled);
-				const problem = !lead.traceId ? 'the item has no traceId' : Object.keys(keys).length === 0 ? 'the lead has no phone, no email and no name + destination to match on' : undefined;
-				if (!problem) {
-					const namespace = namespaceOf(itemIndex);
-					const channel = lead.source?.channel ?? 'WEBSITE';
-					checks.push({ itemIndex, lead, input: { traceId: lead.traceId!, namespace, keys, windowSeconds, lead: { channel, name: text(lead.name), phone: text(lead.phone), waId: text(lead.waId), email: text(lead.email), destination: text(lead.destination) } } });
-					continue;
-				}
-				const pairedItem = { item: itemIndex };
-				if (passThrough) {
-					fresh.push({ json: { ...json, dedupeSkipped: problem }, pairedItem });
-					continue;
-				}
-				const error = new NodeOperationError(this.getNode(), `Cannot dedupe item ${itemIndex}: ${problem}`, { itemIndex });
-				if (!this.continueOnFail()) throw error;
-				fresh.push(failedItem(this, json, error.message, pairedItem));
-			}
+			const checks = planChecks(this, items, settings, namespaceOf, outputs.fresh);
 			const inputs = checks.map((c) => c.input);
-			const verdicts = checkOnly ? await store.checkOnlyMany(inputs) : await store.checkAndRecordMany(inputs);
-			if (!checkOnly) await countVerdicts(this, redis, options, timeZone, checks, verdicts);
-			const marker = checkOnly ? { dedupeCheckOnly: true } : {};
-			for (const [i, { itemIndex, lead }] of checks.entries()) {
-				const json = items[itemIndex].json;
-				const pairedItem = { item: itemIndex };
-				const verdict = verdicts[i];
-				if (verdict.duplicate) {
-					const out = { json: { ...json, isDuplicate: true, duplicateOf: verdict.duplicateOf, matchedOn: verdict.matchedOn, reason: verdict.reason, ...marker }, pairedItem };
-					(onDuplicate === 'continue' ? fresh : duplicates).push(out);
-					continue;
-				}
-				const exClient = isExClient ? await isExClient(lead) : false;
-				fresh.push({
-					json: {
-						...json,
-						isDuplicate: false,
-						opportunityId: verdict.opportunityId,
-						leadId: verdict.leadId,
-						isNewProfile: verdict.isNewProfile,
-						...(exClient ? { tags: ['ex-client'], scoreBonus: bonus } : {}),
-						...marker,
-					},
-					pairedItem,
-				});
-			}
+			const verdicts = settings.checkOnly ? await store.checkOnlyMany(inputs) : await store.checkAndRecordMany(inputs);
+			if (!settings.checkOnly) await countVerdicts(this, redis, settings.options, timeZone, checks, verdicts);
+			await sortVerdicts(items, settings, checks, verdicts, isExClient, outputs);
 			const order = (item: INodeExecutionData) => (item.pairedItem as { item: number }).item;
-			fresh.sort((a, b) => order(a) - order(b));
+			outputs.fresh.sort((a, b) => order(a) - order(b));
 		} finally {
 			await close();
 		}
-		return [fresh, duplicates];
+		return [outputs.fresh, outputs.duplicates];
 	}
 }

@@ -3,12 +3,10 @@ import { type IDataObject, type IExecuteFunctions, type INodeExecutionData, type
 import { metricsScope, metricsWanted, recordMetrics } from '../common/metricsOptions';
 import { openPipeline, type OpenPipeline } from '../common/pipelineSettings';
 import { redisCredentialTestMethods } from '../common/redisCredentialTest';
-import { type FiltrationProcess, channelOfItem, leadOfItem, compileRoutingTable, route, RoutingRuleError, type RoutingRuleInput, type RoutingTable, initialStage } from '../shared/lead';
+import { channelOfItem, leadOfItem, compileRoutingTable, route, RoutingRuleError, type RoutingRuleInput, type RoutingTable, initialStage } from '../shared/lead';
 import { COUNTER } from '../shared/metrics';
-import type { ActiveOpportunity } from '../shared/store';
-import { addEntries } from '../shared/queue';
-import { handOffOnce, type HandoffRequest } from '../shared/crm';
 import { filterRouterProperties, routerOutputs } from './description';
+import { handOffNoFilter, type Routed, saveRoutes } from './routeStore';
 import { failedItem } from '../common/failedItem';
 
 interface RuleParameter {
@@ -17,79 +15,97 @@ interface RuleParameter {
 	conditions?: { condition?: Array<{ field: 'channel' | 'destination' | 'value'; value?: unknown; operator: 'equals' | 'inList' | 'regex' | 'exists'; expected?: string }> };
 }
 
-const BY = 'Filter Router';
 
 function ruleInputs(rules: RuleParameter[]): RoutingRuleInput[] {
 	return rules.map((r) => ({ process: r.process, combine: r.combine, conditions: (r.conditions?.condition ?? []).map((c) => ({ field: c.field, operation: c.operator, expected: c.expected })) }));
 }
 
-type Routed = { itemIndex: number; json: IDataObject; process: FiltrationProcess; stage: string };
-
-/** Routes saved per store round trip: bounded so a huge input does not build one giant request. */
-const SAVE_CHUNK = 1000;
-
-/**
- * Saves each route to its opportunity (the first routing wins: a redelivered lead keeps the route it
- * got, applied to `r`) and records active opportunities. A batch's saves go to the store together
- * (Redis: one MGET and one pipelined round of compare-and-sets), each still atomic on its own
- * opportunity, so batching changes no outcome. Returns the items whose route could not be saved.
- */
-async function saveRoutes(pipeline: OpenPipeline, routed: Routed[]): Promise<Map<number, Error>> {
-	const { store, settings } = pipeline;
-	const failed = new Map<number, Error>();
-	for (let start = 0; start < routed.length; start += SAVE_CHUNK) {
-		const chunk = routed.slice(start, start + SAVE_CHUNK);
-		const saved = await store.setFiltrationMany(settings.namespace, chunk.map((r) => ({
-			opportunityId: r.json.opportunityId as string,
-			input: { by: BY, traceId: leadOfItem(r.json).traceId!, process: r.process, stage: r.stage },
-		})));
-		const active: ActiveOpportunity[] = [];
-		chunk.forEach((r, k) => {
-			const outcome = saved[k];
-			if (outcome instanceof Error) {
-				failed.set(r.itemIndex, outcome);
-				return;
-			}
-			r.process = outcome.opportunity.filtrationProcess ?? r.process;
-			r.stage = outcome.opportunity.stage;
-			Object.assign(r.json, { filtrationProcess: r.process, stage: r.stage });
-			if (r.json.leadId) active.push({ leadId: String(r.json.leadId), opportunityId: r.json.opportunityId as string, process: r.process });
-		});
-		// A failed add of an active opportunity fails the node, as a failed store always did.
-		await store.addActiveOpportunities(settings.namespace, active);
+function routingTableOf(ctx: IExecuteFunctions, rules: RuleParameter[]): RoutingTable {
+	try {
+		return compileRoutingTable(ruleInputs(rules), ctx.getNodeParameter('destinationMap', 0, '') as string, ctx.getNodeParameter('defaultProcess', 0, 'UNKNOWN') as string);
+	} catch (error) {
+		throw new NodeOperationError(ctx.getNode(), (error as Error).message, { description: error instanceof RoutingRuleError ? 'Fix the routing table in the node parameters.' : undefined });
 	}
-	return failed;
 }
 
-/**
- * NO_FILTER opportunities to the sync queue: once each when saved in the store. Returns why each
- * item that could not be queued failed; those must not go down NO_FILTER as if queued.
- */
-async function handOffNoFilter(pipeline: OpenPipeline, routed: Routed[], persisted: boolean): Promise<Map<number, string>> {
-	const { settings, store, redis } = pipeline;
-	const failed = new Map<number, string>();
-	const failHandoff = (r: Routed, message: string) => failed.set(r.itemIndex, `Could not add opportunity ${String(r.json.opportunityId)} to the sync queue: ${message}`);
-	const messages = routed.map((r) => ({
-		_id: String(r.json.opportunityId ?? r.json.traceId ?? ''),
-		traceID: String(leadOfItem(r.json).traceId ?? ''),
-		action: 'CREATE' as const,
-		source: channelOfItem(r.json) ?? 'UNKNOWN',
-	}));
-	if (!persisted) {
-		// Without the store there is no record of an earlier send: every run adds the message.
-		const written = await addEntries(redis, messages.map((message) => ({ stream: settings.syncQueue, message })));
-		written.forEach((w, k) => (w.ok ? (routed[k].json.syncEntryId = w.id) : failHandoff(routed[k], w.error.message)));
-		return failed;
+interface RunFlags {
+	testRun: boolean;
+	persist: boolean;
+	sendNoFilter: boolean;
+	count: boolean;
+	options: IDataObject;
+}
+
+function runFlagsOf(ctx: IExecuteFunctions): RunFlags {
+	// Editor test runs route and show the result, but never change the store or the sync queue.
+	const testRun = ctx.getMode() === 'manual';
+	const persist = !testRun && (ctx.getNodeParameter('persist', 0, true) as boolean);
+	const sendNoFilter = !testRun && (ctx.getNodeParameter('sendNoFilter', 0, false) as boolean);
+	const options = ctx.getNodeParameter('options', 0, {}) as IDataObject;
+	return { testRun, persist, sendNoFilter, count: metricsWanted(ctx.getMode(), options), options };
+}
+
+type Fail = (itemIndex: number, message: string, description?: string) => void;
+
+/** How an item fails: the node fails, or (continue on fail) the item goes out with its error. */
+function failInto(ctx: IExecuteFunctions, items: INodeExecutionData[], outputs: string[], table: RoutingTable, result: INodeExecutionData[][]): Fail {
+	return (itemIndex, message, description) => {
+		const error = new NodeOperationError(ctx.getNode(), message, { itemIndex, description });
+		if (!ctx.continueOnFail()) throw error;
+		// With "Continue (using error output)" n8n moves the item to the error output; with
+		// "Continue (regular output)" it stays here: on the default process's output (a person
+		// reviews UNKNOWN), never on NO_FILTER, which leads straight to the CRM.
+		const fallback = outputs.indexOf(table.fallback);
+		result[fallback >= 0 ? fallback : outputs.length - 1].push(failedItem(ctx, items[itemIndex].json, error.message, { item: itemIndex }));
+	};
+}
+
+type Planned = Routed | { itemIndex: number; failure: string; description: string };
+
+/** Each item's route, or why its route cannot be saved (no opportunity or trace while saving). */
+function planRoutes(ctx: IExecuteFunctions, items: INodeExecutionData[], table: RoutingTable, rules: RuleParameter[], flags: RunFlags, saving: boolean): Planned[] {
+	const hasValueConditions = rules.some((r) => (r.conditions?.condition ?? []).some((c) => c.field === 'value'));
+	const planned: Planned[] = [];
+	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
+		const json = items[itemIndex].json;
+		const lead = leadOfItem(json);
+		const values = hasValueConditions ? (ctx.getNodeParameter('rules.rule', itemIndex, []) as RuleParameter[]).map((r) => (r.conditions?.condition ?? []).map((c) => c.value)) : undefined;
+		const match = route(table, { channel: channelOfItem(json), destination: lead.destination, values });
+		const process = match.process;
+		const out: IDataObject = { ...json, filtrationProcess: process, stage: initialStage(process), routedBy: match.routedBy };
+		if (flags.testRun) out.testRun = true;
+		const opportunityId = json.opportunityId as string | undefined;
+		if (saving && (!opportunityId || !lead.traceId)) {
+			planned.push({ itemIndex, failure: `Item ${itemIndex} has no ${opportunityId ? 'traceId' : 'opportunityId'} to save the route to`, description: 'Put Dedupe Leads before Filter Router (it creates the opportunity), or turn off Save to Lead Store.' });
+			continue;
+		}
+		planned.push({ itemIndex, json: out, process, stage: initialStage(process) });
 	}
-	const requests: HandoffRequest[] = routed.map((r, k) => ({ namespace: settings.namespace, opportunityId: messages[k]._id, traceId: messages[k].traceID, stage: r.stage, by: BY, message: messages[k] }));
-	const outcomes = await handOffOnce(store, redis, settings.syncQueue, requests);
-	outcomes.forEach((o, k) => {
-		if (o.status === 'sent') routed[k].json.syncEntryId = o.entryId;
-		else if (o.status === 'alreadySent') routed[k].json.syncQueued = 'already';
-		else if (o.status === 'busy') failHandoff(routed[k], 'another lead message is adding this opportunity to the sync queue right now; retry later');
-		else failHandoff(routed[k], o.error.message);
-	});
-	return failed;
+	return planned;
+}
+
+/** Saves the routes, queues NO_FILTER, counts: the items that made it, in item order (the others failed through `fail`). */
+async function settleRoutes(ctx: IExecuteFunctions, pipeline: OpenPipeline | undefined, planned: Planned[], flags: RunFlags, fail: Fail): Promise<Routed[]> {
+	const routed: Routed[] = [];
+	const saves = pipeline && flags.persist ? await saveRoutes(pipeline, planned.filter((p): p is Routed => 'json' in p)) : new Map<number, Error>();
+	// In item order, as if saved one by one: the first failure is the one reported.
+	for (const p of planned) {
+		if ('failure' in p) fail(p.itemIndex, p.failure, p.description);
+		else if (saves.get(p.itemIndex)) fail(p.itemIndex, saves.get(p.itemIndex)!.message, 'The opportunity is not in the lead store of the Pipeline Settings namespace: check the namespace, or that Dedupe Leads ran first.');
+		else routed.push(p);
+	}
+	if (pipeline && flags.sendNoFilter) {
+		const notQueued = await handOffNoFilter(pipeline, routed.filter((r) => r.process === 'NO_FILTER'), flags.persist);
+		for (const [itemIndex, message] of notQueued) {
+			routed.splice(routed.findIndex((r) => r.itemIndex === itemIndex), 1);
+			fail(itemIndex, message, 'The stream consumer retries the batch (or replay the dead letter); the opportunity is queued once.');
+		}
+	}
+	if (pipeline && flags.count) {
+		const events = routed.map((r) => ({ traceId: String(leadOfItem(r.json).traceId ?? r.json.id ?? ''), counter: COUNTER.routed, labels: { process: r.process } }));
+		await recordMetrics(ctx.logger, pipeline.redis, metricsScope(ctx.getMode(), flags.options, pipeline.settings), events);
+	}
+	return routed;
 }
 
 export class FilterRouter implements INodeType {
@@ -120,69 +136,14 @@ export class FilterRouter implements INodeType {
 		const outputs = routerOutputs(this.getNode().parameters as INodeParameters).map((o) => o.displayName);
 		const result: INodeExecutionData[][] = outputs.map(() => []);
 		const rules = this.getNodeParameter('rules.rule', 0, []) as RuleParameter[];
-		let table: RoutingTable;
+		const table = routingTableOf(this, rules);
+		const flags = runFlagsOf(this);
+		const pipeline: OpenPipeline | undefined = flags.persist || flags.sendNoFilter || flags.count ? await openPipeline(this) : undefined;
+		const fail = failInto(this, items, outputs, table, result);
+		let routed: Routed[];
 		try {
-			table = compileRoutingTable(ruleInputs(rules), this.getNodeParameter('destinationMap', 0, '') as string, this.getNodeParameter('defaultProcess', 0, 'UNKNOWN') as string);
-		} catch (error) {
-			throw new NodeOperationError(this.getNode(), (error as Error).message, { description: error instanceof RoutingRuleError ? 'Fix the routing table in the node parameters.' : undefined });
-		}
-		const hasValueConditions = rules.some((r) => (r.conditions?.condition ?? []).some((c) => c.field === 'value'));
-		// Editor test runs route and show the result, but never change the store or the sync queue.
-		const testRun = this.getMode() === 'manual';
-		const persist = !testRun && (this.getNodeParameter('persist', 0, true) as boolean);
-		const sendNoFilter = !testRun && (this.getNodeParameter('sendNoFilter', 0, false) as boolean);
-		const options = this.getNodeParameter('options', 0, {}) as IDataObject;
-		const count = metricsWanted(this.getMode(), options);
-		const pipeline: OpenPipeline | undefined = persist || sendNoFilter || count ? await openPipeline(this) : undefined;
-
-		const routed: Routed[] = [];
-		const fail = (itemIndex: number, message: string, description?: string) => {
-			const error = new NodeOperationError(this.getNode(), message, { itemIndex, description });
-			if (!this.continueOnFail()) throw error;
-			// With "Continue (using error output)" n8n moves the item to the error output; with
-			// "Continue (regular output)" it stays here: on the default process's output (a person
-			// reviews UNKNOWN), never on NO_FILTER, which leads straight to the CRM.
-			const fallback = outputs.indexOf(table.fallback);
-			result[fallback >= 0 ? fallback : outputs.length - 1].push(failedItem(this, items[itemIndex].json, error.message, { item: itemIndex }));
-		};
-		try {
-			const planned: Array<Routed | { itemIndex: number; failure: string; description: string }> = [];
-			for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
-				const json = items[itemIndex].json;
-				const lead = leadOfItem(json);
-				const values = hasValueConditions
-					? (this.getNodeParameter('rules.rule', itemIndex, []) as RuleParameter[]).map((r) => (r.conditions?.condition ?? []).map((c) => c.value))
-					: undefined;
-				const match = route(table, { channel: channelOfItem(json), destination: lead.destination, values });
-				const process = match.process;
-				const out: IDataObject = { ...json, filtrationProcess: process, stage: initialStage(process), routedBy: match.routedBy };
-				if (testRun) out.testRun = true;
-				const opportunityId = json.opportunityId as string | undefined;
-				if (pipeline && persist && (!opportunityId || !lead.traceId)) {
-					planned.push({ itemIndex, failure: `Item ${itemIndex} has no ${opportunityId ? 'traceId' : 'opportunityId'} to save the route to`, description: 'Put Dedupe Leads before Filter Router (it creates the opportunity), or turn off Save to Lead Store.' });
-					continue;
-				}
-				planned.push({ itemIndex, json: out, process, stage: initialStage(process) });
-			}
-			const saves = pipeline && persist ? await saveRoutes(pipeline, planned.filter((p): p is Routed => 'json' in p)) : new Map<number, Error>();
-			// In item order, as if saved one by one: the first failure is the one reported.
-			for (const p of planned) {
-				if ('failure' in p) fail(p.itemIndex, p.failure, p.description);
-				else if (saves.get(p.itemIndex)) fail(p.itemIndex, saves.get(p.itemIndex)!.message, 'The opportunity is not in the lead store of the Pipeline Settings namespace: check the namespace, or that Dedupe Leads ran first.');
-				else routed.push(p);
-			}
-
-			if (pipeline && sendNoFilter) {
-				const notQueued = await handOffNoFilter(pipeline, routed.filter((r) => r.process === 'NO_FILTER'), persist);
-				for (const [itemIndex, message] of notQueued) {
-					routed.splice(routed.findIndex((r) => r.itemIndex === itemIndex), 1);
-					fail(itemIndex, message, 'The stream consumer retries the batch (or replay the dead letter); the opportunity is queued once.');
-				}
-			}
-			if (pipeline && count) {
-				const events = routed.map((r) => ({ traceId: String(leadOfItem(r.json).traceId ?? r.json.id ?? ''), counter: COUNTER.routed, labels: { process: r.process } }));
-				await recordMetrics(this.logger, pipeline.redis, metricsScope(this.getMode(), options, pipeline.settings), events);
-			}
+			const planned = planRoutes(this, items, table, rules, flags, Boolean(pipeline && flags.persist));
+			routed = await settleRoutes(this, pipeline, planned, flags, fail);
 		} finally {
 			await pipeline?.close();
 		}

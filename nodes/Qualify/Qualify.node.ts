@@ -6,7 +6,7 @@ import { redisCredentialTestMethods } from '../common/redisCredentialTest';
 import { channelOfItem, leadOfItem, parseList, parseSourceWeights, roundRobinPick, scoreLead, unmetCriteria, allowedNext, checkTransition, qualifiedStage } from '../shared/lead';
 import { COUNTER, type DecisionEvent } from '../shared/metrics';
 import { type StoredOpportunity, isPushed } from '../shared/store';
-import { handOffOnce, type HandoffOutcome } from '../shared/crm';
+import { buildSyncMessage, handOffOnce, handoffRequestOf, type HandoffOutcome } from '../shared/crm';
 import { qualifyProperties } from './description';
 import { failedItem } from '../common/failedItem';
 
@@ -32,16 +32,9 @@ const rejected = (json: IDataObject, fields: IDataObject): Outcome => [1, { ...j
 /** Promotion to the sync queue (once per opportunity), shared by Qualify and a move to the qualified stage. */
 async function promote(c: ItemContext, stage: string): Promise<IDataObject> {
 	const process = c.opportunity.filtrationProcess!;
-	const [outcome]: HandoffOutcome[] = await handOffOnce(c.pipeline.store, c.pipeline.redis, c.pipeline.settings.syncQueue, [
-		{
-			namespace: c.pipeline.settings.namespace,
-			opportunityId: c.opportunityId,
-			traceId: c.traceId,
-			stage,
-			by: c.by,
-			message: { _id: c.opportunityId, traceID: c.traceId, action: 'PROMOTE_FROM_FILTER', source: process },
-		},
-	]);
+	const syncMessage = buildSyncMessage({ opportunityId: c.opportunityId, traceId: c.traceId, action: 'PROMOTE_FROM_FILTER', source: process });
+	const request = handoffRequestOf(syncMessage, { namespace: c.pipeline.settings.namespace, stage, by: c.by });
+	const [outcome]: HandoffOutcome[] = await handOffOnce(c.pipeline.store, c.pipeline.redis, c.pipeline.settings.syncQueue, [request]);
 	if (outcome.status === 'sent' || outcome.status === 'alreadySent') {
 		c.events.push({ traceId: c.traceId, counter: COUNTER.qualified, labels: { process } });
 	}

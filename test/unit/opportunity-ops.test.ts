@@ -1,5 +1,5 @@
 import { isoOf, planFiltration } from '../../nodes/shared/store/opportunityOps';
-import type { StoredOpportunity } from '../../nodes/shared/store/contract';
+import type { StoredOpportunity } from '../../nodes/shared/store/types';
 
 const doc: StoredOpportunity = { opportunityId: 'opp_1', traceId: 't1', leadId: 'lead_1', channel: 'WEBSITE', stage: 'NEW', createdAt: 'x', updatedAt: 'x' };
 

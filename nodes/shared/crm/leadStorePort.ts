@@ -1,5 +1,6 @@
 import type { LeadStore, Actor } from '../store';
-import { type PushRecord, type SyncOpportunity, type SyncStorePort, UPCOMING_FRESH_LEAD } from './sync';
+import { UPCOMING_FRESH_LEAD } from './sync';
+import type { PushRecord, SyncOpportunity, SyncStorePort } from './syncTypes';
 
 /**
  * CRM Sync's view of the lead store: the opportunity with its person, the push lease, the push
@@ -17,6 +18,7 @@ export function leadStorePort(store: LeadStore, namespace: string, actorName: st
 			traces.set(opportunityId, opportunity.traceId);
 			const profile = opportunity.leadId ? await store.getProfile(namespace, opportunity.leadId) : null;
 			const lead = { name: profile?.name, phone: profile?.phone, email: profile?.email, waId: profile?.waId };
+			// The store types only its own fields; the CRM fields CRM Sync wrote (isPushed, crmLeadId...) come back untyped, read as such.
 			return { opportunity: opportunity as unknown as SyncOpportunity, lead };
 		},
 		async acquireLease(opportunityId, holder, ttlMs) {

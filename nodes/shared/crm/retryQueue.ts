@@ -46,6 +46,7 @@ function envelopeOf(entry: CrmRetryEntry): DeliveryEnvelope {
 	const message = { ...entry.message };
 	for (const field of ['crmRetry', 'webhookId', 'nextAttempt', 'notBefore']) delete message[field];
 	const parked = { ...message, crmRetry: entry.retry, webhookId: `crm:${entry.opportunityId}`, nextAttempt: entry.retry.attempts, notBefore: entry.retry.retryAt };
+	// Not a webhook delivery (no url, payload...): the delay set reads only webhookId, nextAttempt and notBefore, the rest is stored verbatim.
 	return parked as unknown as DeliveryEnvelope;
 }
 

@@ -1,5 +1,8 @@
 import { CrmDeferredError, CrmPermanentError, PushInProgressError } from './errors';
-import type { CrmLeadRef, CrmOpportunityRef, CrmPlatform, CrmProvider, PushInput, SyncLead } from './types';
+import { keepLease } from './pushLease';
+import type { SyncTarget } from './syncMessage';
+import type { LeaseState, PushRecord, SyncOpportunity, SyncOptions, SyncOutcome, SyncStorePort } from './syncTypes';
+import type { CrmLeadRef, CrmOpportunityRef, CrmProvider, PushInput, SyncLead } from './types';
 
 /**
  * One opportunity to the CRM, the way the existing sync consumer does it: skip UPCOMING
@@ -9,99 +12,16 @@ import type { CrmLeadRef, CrmOpportunityRef, CrmPlatform, CrmProvider, PushInput
  * CRM come in as ports.
  */
 
-export interface SyncOpportunity {
-	opportunityId: string;
-	traceId: string;
-	stage?: string;
-	filtrationProcess?: string;
-	isPushed?: boolean;
-	/** The store's CRM state: pushState, lease, and after a push the record CRM Sync wrote. */
-	crm?: { pushState?: string; pushedAt?: string; id?: string; system?: string; leadId?: string; opportunityId?: string; firstFollowUp?: unknown };
-	crmLeadId?: string;
-	crmOpportunityId?: string;
-	salesPersonToBeAssigned?: unknown;
-	firstFollowUp?: unknown;
-	[field: string]: unknown;
-}
-
-export type LeaseState = 'acquired' | 'leased' | 'expired' | 'pushed';
-
-/** What CRM Sync writes back on the opportunity when the push is done. */
-export interface PushRecord {
-	crmPlatform: CrmPlatform;
-	crmLeadId: string;
-	/** LeadSquared's ProspectID under the name the existing backend reads. */
-	leadSquadId?: string;
-	crmOpportunityId: string;
-	isPushed: true;
-	crmStageMeta: { stage: string; platform: CrmPlatform; at: string };
-	owner?: { crmUserId: string; name?: string };
-	firstFollowUp?: { dueAt: string; crmId?: string; createdAt: string };
-}
-
-export interface SyncStorePort {
-	load(opportunityId: string): Promise<{ opportunity: SyncOpportunity; lead: SyncLead } | null>;
-	acquireLease(opportunityId: string, holder: string, ttlMs: number): Promise<{ state: LeaseState; expiresAt?: string }>;
-	/**
-	 * Writes the record, marks pushed, ends the lease, audits — atomically in the store, and only
-	 * while `holder` holds the lease: `lost` when another execution took it over meanwhile.
-	 */
-	completePush(opportunityId: string, holder: string, record: PushRecord): Promise<{ lost?: boolean }>;
-	/** Extends the lease while `holder` still holds it (compare-token); false when it is not ours. */
-	renewLease(opportunityId: string, holder: string, ttlMs: number): Promise<boolean>;
-	releaseLease(opportunityId: string, holder: string): Promise<void>;
-	/** UPCOMING destinations wait: stage UPCOMING_FRESH_LEAD (audited). */
-	markUpcoming(opportunityId: string): Promise<void>;
-}
-
-export interface SyncOptions {
-	/** Lookups only, nothing written anywhere (editor test runs). */
-	dryRun: boolean;
-	holder: string;
-	leaseTtlMs: number;
-	/** Fallback sales person when the opportunity names none. */
-	defaultOwner?: { crmUserId: string; name?: string };
-	followUp: { enabled: boolean; afterHours: number };
-	now?: () => Date;
-}
-
-export type SyncOutcome =
-	| {
-			kind: 'synced';
-			opportunityId: string;
-			traceId: string;
-			crmPlatform: CrmPlatform;
-			crmLeadId: string;
-			crmOpportunityId: string;
-			leadCreated: boolean;
-			matchedOn: CrmLeadRef['matchedOn'];
-			opportunityExisted: boolean;
-			owner?: { crmUserId: string; name?: string };
-			followUp?: { dueAt: string; crmId?: string };
-			/** An earlier push died mid-way (expired lease): the CRM was searched before creating. */
-			recoveredExpiredLease: boolean;
-	  }
-	| { kind: 'skipped'; opportunityId: string; traceId?: string; reason: string; crmLeadId?: string; crmOpportunityId?: string }
-	| { kind: 'failed'; opportunityId: string; traceId?: string; error: string; crmMessage?: string; status?: number; crmErrorType?: string }
-	| {
-			kind: 'testRun';
-			opportunityId: string;
-			traceId: string;
-			crmPlatform: CrmPlatform;
-			existingCrmLead?: CrmLeadRef;
-			wouldCreateLead: boolean;
-			wouldCreateOpportunity: boolean;
-			wouldCreateFollowUp: boolean;
-			owner?: { crmUserId: string; name?: string };
-	  };
-
 export const UPCOMING_PROCESS = 'UPCOMING';
 export const UPCOMING_FRESH_LEAD = 'UPCOMING_FRESH_LEAD';
 const UPCOMING_PROMOTED = ['UPCOMING_QUALIFIED'];
 export const FRESH_LEAD = 'FRESH_LEAD';
 
+type Owner = { crmUserId: string; name?: string };
+type Base = { opportunityId: string; traceId: string };
+
 /** The sales person on the opportunity: a CRM user id, or { crmUserId | id | userId, name }. */
-export function salesPersonOf(value: unknown): { crmUserId: string; name?: string } | undefined {
+export function salesPersonOf(value: unknown): Owner | undefined {
 	if (typeof value === 'string' && value.trim()) return { crmUserId: value.trim() };
 	if (value && typeof value === 'object') {
 		const v = value as Record<string, unknown>;
@@ -120,30 +40,30 @@ function crmStageOf(o: SyncOpportunity): string {
 	return !o.stage || o.stage === 'NEW' ? FRESH_LEAD : o.stage;
 }
 
-export async function syncOpportunity(
-	store: SyncStorePort,
-	crm: CrmProvider,
-	target: { opportunityId: string; traceId?: string; message?: unknown },
-	options: SyncOptions,
-): Promise<SyncOutcome> {
-	const now = options.now ?? (() => new Date());
-	const loaded = await store.load(target.opportunityId);
-	if (!loaded) {
-		return { kind: 'failed', opportunityId: target.opportunityId, traceId: target.traceId, error: `No opportunity ${target.opportunityId} in the lead store (check the namespace in Pipeline Settings)` };
-	}
-	const { opportunity, lead } = loaded;
-	const traceId = opportunity.traceId ?? target.traceId;
-	const base = { opportunityId: opportunity.opportunityId, traceId };
+/** Opportunities that are not pushed at all: already in the CRM, an UPCOMING destination, no way to reach the person. */
+async function notToPush(store: SyncStorePort, opportunity: SyncOpportunity, lead: SyncLead, base: Base, dryRun: boolean): Promise<SyncOutcome | undefined> {
 	if (alreadyPushed(opportunity)) {
 		return { kind: 'skipped', ...base, reason: 'already pushed to the CRM', crmLeadId: opportunity.crm?.leadId ?? opportunity.crmLeadId ?? opportunity.crm?.id, crmOpportunityId: opportunity.crm?.opportunityId ?? opportunity.crmOpportunityId };
 	}
 	if (opportunity.filtrationProcess === UPCOMING_PROCESS && !UPCOMING_PROMOTED.includes(String(opportunity.stage))) {
-		if (!options.dryRun && opportunity.stage !== UPCOMING_FRESH_LEAD) await store.markUpcoming(opportunity.opportunityId);
+		if (!dryRun && opportunity.stage !== UPCOMING_FRESH_LEAD) await store.markUpcoming(opportunity.opportunityId);
 		return { kind: 'skipped', ...base, reason: `UPCOMING destination: kept as ${UPCOMING_FRESH_LEAD} until promoted` };
 	}
 	if (!lead.phone && !lead.email) {
 		return { kind: 'failed', ...base, error: 'The lead has no phone and no email: the CRM lead can be neither found nor created' };
 	}
+	return undefined;
+}
+
+/** What the push writes: the input the provider gets, the owner, and whether a first follow-up is due. */
+interface PushPlan {
+	input: PushInput;
+	owner?: Owner;
+	stage: string;
+	wantsFollowUp: boolean;
+}
+
+function planPush(opportunity: SyncOpportunity, lead: SyncLead, traceId: string, target: SyncTarget, options: SyncOptions): PushPlan {
 	// salesPersonToBeAssigned (the existing backend's field) wins over Qualify's assignSalesPerson.
 	const owner = salesPersonOf(opportunity.salesPersonToBeAssigned) ?? salesPersonOf(opportunity.salesPerson) ?? options.defaultOwner;
 	const stage = crmStageOf(opportunity);
@@ -156,134 +76,136 @@ export async function syncOpportunity(
 		stage,
 	};
 	const wantsFollowUp = options.followUp.enabled && stage === FRESH_LEAD && !opportunity.firstFollowUp && !opportunity.crm?.firstFollowUp;
+	return { input, owner, stage, wantsFollowUp };
+}
 
-	if (options.dryRun) {
-		const existing = await crm.findLead(lead);
-		return {
-			kind: 'testRun',
-			...base,
-			crmPlatform: crm.platform,
-			existingCrmLead: existing ?? undefined,
-			wouldCreateLead: !existing,
-			wouldCreateOpportunity: true,
-			wouldCreateFollowUp: wantsFollowUp,
-			owner,
-		};
+/** An editor test run: looks the lead up and tells what a push would create, writing nothing. */
+async function dryRunOutcome(crm: CrmProvider, lead: SyncLead, base: Base, plan: PushPlan): Promise<SyncOutcome> {
+	const existing = await crm.findLead(lead);
+	return {
+		kind: 'testRun',
+		...base,
+		crmPlatform: crm.platform,
+		existingCrmLead: existing ?? undefined,
+		wouldCreateLead: !existing,
+		wouldCreateOpportunity: true,
+		wouldCreateFollowUp: plan.wantsFollowUp,
+		owner: plan.owner,
+	};
+}
+
+export async function syncOpportunity(store: SyncStorePort, crm: CrmProvider, target: SyncTarget & { opportunityId: string }, options: SyncOptions): Promise<SyncOutcome> {
+	const loaded = await store.load(target.opportunityId);
+	if (!loaded) {
+		return { kind: 'failed', opportunityId: target.opportunityId, traceId: target.traceId, error: `No opportunity ${target.opportunityId} in the lead store (check the namespace in Pipeline Settings)` };
 	}
+	const { opportunity, lead } = loaded;
+	const traceId = opportunity.traceId ?? target.traceId;
+	const base = { opportunityId: opportunity.opportunityId, traceId };
+	const skip = await notToPush(store, opportunity, lead, base, options.dryRun);
+	if (skip) return skip;
+	const plan = planPush(opportunity, lead, traceId, target, options);
+	if (options.dryRun) return await dryRunOutcome(crm, lead, base, plan);
 
 	const lease = await store.acquireLease(opportunity.opportunityId, options.holder, options.leaseTtlMs);
 	if (lease.state === 'pushed') return { kind: 'skipped', ...base, reason: 'already pushed to the CRM (by a concurrent execution)' };
 	if (lease.state === 'leased') throw new PushInProgressError(opportunity.opportunityId, lease.expiresAt);
+	return await pushUnderLease(store, crm, { lead, base, plan, leaseState: lease.state }, options);
+}
 
+interface LeasedPush {
+	lead: SyncLead;
+	base: Base;
+	plan: PushPlan;
+	/** 'expired': an earlier push died mid-way and this one took its lease over. */
+	leaseState: LeaseState;
+}
+
+/** The CRM writes while the lease is held (and kept alive), then the fenced completion in the store. */
+async function pushUnderLease(store: SyncStorePort, crm: CrmProvider, push: LeasedPush, options: SyncOptions): Promise<SyncOutcome> {
+	const { opportunityId } = push.base;
 	// Once a create request may have reached the CRM, the lease is left to expire on a transient
 	// failure instead of released: the CRM may still be writing, and whoever takes the expired
 	// lease searches the CRM first.
-	let mayHaveWritten = false;
-	const held = keepLease(store, opportunity.opportunityId, options.holder, options.leaseTtlMs);
+	const progress = { mayHaveWritten: false };
+	const held = keepLease(store, opportunityId, options.holder, options.leaseTtlMs);
 	try {
-		let crmLead = await crm.findLead(lead);
-		const leadCreated = !crmLead;
-		if (!crmLead) {
-			mayHaveWritten = true;
-			crmLead = await crm.createLead(input);
-		}
-		mayHaveWritten = true;
-		// A takeover: the execution that died may have created the opportunity already.
-		const earlier = lease.state === 'expired' && crm.findOpportunity ? await crm.findOpportunity(input, crmLead) : null;
-		if (!earlier && held.lost()) throw new PushInProgressError(opportunity.opportunityId);
-		// A create whose reply is lost (CrmOutcomeUnknownError) is not searched for at once (the CRM
-		// may still be writing): the lease is left to lapse and the takeover above searches first.
-		const crmOpportunity: CrmOpportunityRef = earlier ?? (await crm.createOpportunity(input, crmLead));
-		let followUp: PushRecord['firstFollowUp'];
-		if (wantsFollowUp) {
-			const dueAt = new Date(now().getTime() + options.followUp.afterHours * 3_600_000).toISOString();
-			const created = await crm.createFollowUp(input, crmOpportunity, dueAt);
-			followUp = { dueAt, ...(created?.id ? { crmId: created.id } : {}), createdAt: now().toISOString() };
-		}
-		const record: PushRecord = {
-			crmPlatform: crm.platform,
-			crmLeadId: crmOpportunity.leadId,
-			...(crm.platform === 'LEADSQUARED' ? { leadSquadId: crmOpportunity.leadId } : {}),
-			crmOpportunityId: crmOpportunity.id,
-			isPushed: true,
-			crmStageMeta: { stage, platform: crm.platform, at: now().toISOString() },
-			...(owner ? { owner } : {}),
-			...(followUp ? { firstFollowUp: followUp } : {}),
-		};
+		const created = await createInCrm(crm, push, progress, held.lost);
+		const record = await pushRecordOf(crm, push.plan, created.crmOpportunity, options);
 		held.stop();
 		// Fenced: a holder whose lease was taken over records nothing; the taker finds what this
 		// push created and completes it.
-		const completed = await store.completePush(opportunity.opportunityId, options.holder, record);
-		if (completed?.lost) throw new PushInProgressError(opportunity.opportunityId);
+		const completed = await store.completePush(opportunityId, options.holder, record);
+		if (completed?.lost) throw new PushInProgressError(opportunityId);
 		return {
 			kind: 'synced',
-			...base,
+			...push.base,
 			crmPlatform: crm.platform,
 			crmLeadId: record.crmLeadId,
 			crmOpportunityId: record.crmOpportunityId,
-			leadCreated,
-			matchedOn: crmLead.matchedOn,
-			opportunityExisted: crmOpportunity.existing,
-			owner,
-			followUp: followUp ? { dueAt: followUp.dueAt, crmId: followUp.crmId } : undefined,
-			recoveredExpiredLease: lease.state === 'expired',
+			leadCreated: created.leadCreated,
+			matchedOn: created.crmLead.matchedOn,
+			opportunityExisted: created.crmOpportunity.existing,
+			owner: push.plan.owner,
+			followUp: record.firstFollowUp ? { dueAt: record.firstFollowUp.dueAt, crmId: record.firstFollowUp.crmId } : undefined,
+			recoveredExpiredLease: push.leaseState === 'expired',
 		};
 	} catch (error) {
 		held.stop();
-		if (error instanceof CrmPermanentError) {
-			await store.releaseLease(opportunity.opportunityId, options.holder);
-			return { kind: 'failed', ...base, error: error.message, crmMessage: error.crmMessage, status: error.status, crmErrorType: error.crmErrorType };
-		}
-		// A deferred request was not carried out (429 or a slot not taken): what was created before
-		// it is found by the next attempt's search.
-		if (!mayHaveWritten || error instanceof CrmDeferredError) await store.releaseLease(opportunity.opportunityId, options.holder).catch(() => undefined);
-		throw error;
+		return await failedPush(store, push.base, error, progress.mayHaveWritten, options.holder);
 	} finally {
 		held.stop();
 	}
 }
 
-/**
- * Renews the push lease every third of its time while the push works (a slow CRM, a wait for a
- * rate-limit slot), so it never lapses under a live push and no other delivery takes over and
- * creates again. A renewal refused means the lease was taken over: `lost()` turns true.
- */
-export function keepLease(store: SyncStorePort, opportunityId: string, holder: string, ttlMs: number): { lost(): boolean; stop(): void } {
-	let lost = false;
-	let renewing = false;
-	const timer = setInterval(() => {
-		if (renewing || lost) return;
-		renewing = true;
-		store
-			.renewLease(opportunityId, holder, ttlMs)
-			.then((ok) => {
-				if (!ok) {
-					lost = true;
-					clearInterval(timer);
-				}
-			})
-			// A failed renewal (Redis blip) is tried again next tick; the lease still has 2/3 left.
-			.catch(() => undefined)
-			.finally(() => {
-				renewing = false;
-			});
-	}, Math.max(100, Math.floor(ttlMs / 3)));
-	timer.unref?.();
-	return { lost: () => lost, stop: () => clearInterval(timer) };
+/** Finds or creates the CRM lead, then finds (after a takeover) or creates the opportunity. */
+async function createInCrm(crm: CrmProvider, push: LeasedPush, progress: { mayHaveWritten: boolean }, leaseLost: () => boolean): Promise<{ crmLead: CrmLeadRef; leadCreated: boolean; crmOpportunity: CrmOpportunityRef }> {
+	const { input } = push.plan;
+	let crmLead = await crm.findLead(push.lead);
+	const leadCreated = !crmLead;
+	if (!crmLead) {
+		progress.mayHaveWritten = true;
+		crmLead = await crm.createLead(input);
+	}
+	progress.mayHaveWritten = true;
+	// A takeover: the execution that died may have created the opportunity already.
+	const earlier = push.leaseState === 'expired' && crm.findOpportunity ? await crm.findOpportunity(input, crmLead) : null;
+	if (!earlier && leaseLost()) throw new PushInProgressError(push.base.opportunityId);
+	// A create whose reply is lost (CrmOutcomeUnknownError) is not searched for at once (the CRM
+	// may still be writing): the lease is left to lapse and the takeover above searches first.
+	const crmOpportunity = earlier ?? (await crm.createOpportunity(input, crmLead));
+	return { crmLead, leadCreated, crmOpportunity };
 }
 
-/**
- * What makes two opportunities one person's for the CRM: its find-or-create of the lead looks up the
- * phone, then the email, so opportunities sharing either (or the store's profile) push one after
- * another, never racing to create the same CRM lead twice.
- */
-export function personKeys(loaded: { opportunity: SyncOpportunity; lead: SyncLead } | null): string[] {
-	if (!loaded) return [];
-	const { opportunity, lead } = loaded;
-	const phone = (lead.phone ?? '').replace(/\D/g, '');
-	return [
-		...(phone ? [`phone:${phone}`] : []),
-		...(lead.email ? [`email:${lead.email.trim().toLowerCase()}`] : []),
-		...(typeof opportunity.leadId === 'string' && opportunity.leadId ? [`profile:${opportunity.leadId}`] : []),
-	];
+/** The first follow-up (when due) and the record written back on the opportunity. */
+async function pushRecordOf(crm: CrmProvider, plan: PushPlan, crmOpportunity: CrmOpportunityRef, options: SyncOptions): Promise<PushRecord> {
+	const now = options.now ?? (() => new Date());
+	let followUp: PushRecord['firstFollowUp'];
+	if (plan.wantsFollowUp) {
+		const dueAt = new Date(now().getTime() + options.followUp.afterHours * 3_600_000).toISOString();
+		const created = await crm.createFollowUp(plan.input, crmOpportunity, dueAt);
+		followUp = { dueAt, ...(created?.id ? { crmId: created.id } : {}), createdAt: now().toISOString() };
+	}
+	return {
+		crmPlatform: crm.platform,
+		crmLeadId: crmOpportunity.leadId,
+		...(crm.platform === 'LEADSQUARED' ? { leadSquadId: crmOpportunity.leadId } : {}),
+		crmOpportunityId: crmOpportunity.id,
+		isPushed: true,
+		crmStageMeta: { stage: plan.stage, platform: crm.platform, at: now().toISOString() },
+		...(plan.owner ? { owner: plan.owner } : {}),
+		...(followUp ? { firstFollowUp: followUp } : {}),
+	};
+}
+
+/** A refusal fails the item (lease released); anything else is thrown, releasing the lease only when nothing may have been written. */
+async function failedPush(store: SyncStorePort, base: Base, error: unknown, mayHaveWritten: boolean, holder: string): Promise<SyncOutcome> {
+	if (error instanceof CrmPermanentError) {
+		await store.releaseLease(base.opportunityId, holder);
+		return { kind: 'failed', ...base, error: error.message, crmMessage: error.crmMessage, status: error.status, crmErrorType: error.crmErrorType };
+	}
+	// A deferred request was not carried out (429 or a slot not taken): what was created before
+	// it is found by the next attempt's search.
+	if (!mayHaveWritten || error instanceof CrmDeferredError) await store.releaseLease(base.opportunityId, holder).catch(() => undefined);
+	throw error;
 }

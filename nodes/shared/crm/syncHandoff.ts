@@ -2,14 +2,7 @@ import type Redis from 'ioredis';
 
 import type { LeadStore } from '../store';
 import { addEntries } from '../queue';
-
-/** A message on the sync queue, in the shape the existing sync consumer reads. */
-export interface SyncMessage {
-	_id: string;
-	traceID: string;
-	action: 'CREATE' | 'PROMOTE_FROM_FILTER';
-	source: string;
-}
+import type { SyncMessage } from './syncMessage';
 
 export interface HandoffRequest {
 	namespace: string;
@@ -19,6 +12,11 @@ export interface HandoffRequest {
 	stage: string;
 	by: string;
 	message: SyncMessage;
+}
+
+/** The hand-over of one built message: its opportunity and trace are read from the message itself. */
+export function handoffRequestOf(message: SyncMessage, where: { namespace: string; stage: string; by: string }): HandoffRequest {
+	return { namespace: where.namespace, opportunityId: message._id, traceId: message.traceID, stage: where.stage, by: where.by, message };
 }
 
 export type HandoffOutcome =

@@ -90,77 +90,91 @@ async function rateLimitWait(t: CrmTransport, response: HttpResponse): Promise<n
 	return guardedWindow(stated.windowMs);
 }
 
+/** A rate-limit slot for one request; a wait past the in-run bound defers the request instead. */
+async function takeSlot(t: CrmTransport, request: CrmRequest, clock: Clock): Promise<void> {
+	try {
+		await t.limiter.acquire();
+	} catch (error) {
+		if (error instanceof RateLimitQueueFullError) throw new CrmDeferredError(`${t.label} ${request.what}: ${error.message}`, clock.now() + error.waitMs);
+		throw error;
+	}
+}
+
+/** A request that failed before any response: which ones may be sent again, which may not. */
+function failedSend(t: CrmTransport, request: CrmRequest, error: unknown): Attempt {
+	if (!(error instanceof HttpRequestError)) throw error;
+	if (!error.retryable) {
+		if (error.code === 'ABORTED') throw new CrmTransientError(`${t.label} ${request.what}: ${error.message}`);
+		throw new CrmConfigurationError(redactSecrets(`${t.label} ${request.what}: ${error.message}`, t.secrets));
+	}
+	// A POST that timed out after it was sent may have been carried out: sending it again
+	// could create a second record. Give up now; the caller looks the record up before
+	// creating. One that never left (refused connection) is safe to send again.
+	if (!request.idempotent && error.requestSent) {
+		throw new CrmOutcomeUnknownError(redactSecrets(`${t.label} ${request.what}: ${error.message} (the CRM may have received it; the retry looks it up first)`, t.secrets));
+	}
+	return { verdict: 'retryable', error };
+}
+
+/** One attempt: a slot, the request, and whether (and when) to try again. */
+async function attemptOnce(t: CrmTransport, request: CrmRequest, clock: Clock): Promise<Attempt> {
+	await takeSlot(t, request, clock);
+	let response: HttpResponse;
+	try {
+		response = await httpRequest({
+			url: request.url,
+			method: request.method,
+			headers: request.headers,
+			json: request.json,
+			timeoutMs: t.timeoutMs,
+			allowInternal: t.allowInternal,
+			signal: t.signal,
+		});
+	} catch (error) {
+		return failedSend(t, request, error);
+	}
+	const verdict = verdictOf(response);
+	const retryAfterMs = retryAfterOf(response, clock.now()) ?? (response.status === 429 ? await rateLimitWait(t, response) : undefined);
+	return { verdict, response, retryAfterMs };
+}
+
+/** The parsed body of a successful response; a 2xx that says Status: "Error" is a refusal. */
+function successBody<T>(t: CrmTransport, request: CrmRequest, response: HttpResponse): T {
+	let body: unknown;
+	try {
+		body = response.body.length ? response.json() : {};
+	} catch {
+		throw new CrmTransientError(`${t.label} ${request.what}: the response was not JSON (HTTP ${response.status})`, response.status);
+	}
+	// LeadSquared can answer 200 with {Status: "Error"}: that is a refusal, not a success.
+	if (body && typeof body === 'object' && (body as { Status?: unknown }).Status === 'Error') {
+		const { message, type } = errorText(t, response);
+		throw new CrmPermanentError(`${t.label} refused the ${request.what}: ${message}`, response.status, message, type);
+	}
+	return body as T;
+}
+
+/** The error for attempts that ended without success: transient when retries ran out, else permanent. */
+function failureOf(t: CrmTransport, request: CrmRequest, last: Attempt, tries: number, exhausted: boolean): Error {
+	if (last.error) {
+		return new CrmTransientError(redactSecrets(`${t.label} ${request.what}: ${last.error.message} (${tries} attempt${tries > 1 ? 's' : ''})`, t.secrets));
+	}
+	const response = last.response!;
+	const { message, type } = errorText(t, response);
+	if (exhausted) return new CrmTransientError(`${t.label} ${request.what}: HTTP ${response.status} ${message} (${tries} attempts)`, response.status, message);
+	return new CrmPermanentError(`${t.label} refused the ${request.what} (HTTP ${response.status}): ${message}`, response.status, message, type);
+}
+
 /** Runs one CRM request to a parsed JSON body, or throws CrmPermanentError / CrmTransientError / CrmConfigurationError. */
 export async function crmRequest<T>(t: CrmTransport, request: CrmRequest): Promise<T> {
 	const clock = t.clock ?? systemClock;
-	const outcome = await withRetries<Attempt>(
-		async () => {
-			try {
-				await t.limiter.acquire();
-			} catch (error) {
-				if (error instanceof RateLimitQueueFullError) throw new CrmDeferredError(`${t.label} ${request.what}: ${error.message}`, clock.now() + error.waitMs);
-				throw error;
-			}
-			let response: HttpResponse;
-			try {
-				response = await httpRequest({
-					url: request.url,
-					method: request.method,
-					headers: request.headers,
-					json: request.json,
-					timeoutMs: t.timeoutMs,
-					allowInternal: t.allowInternal,
-					signal: t.signal,
-				});
-			} catch (error) {
-				if (!(error instanceof HttpRequestError)) throw error;
-				if (!error.retryable) {
-					if (error.code === 'ABORTED') throw new CrmTransientError(`${t.label} ${request.what}: ${error.message}`);
-					throw new CrmConfigurationError(redactSecrets(`${t.label} ${request.what}: ${error.message}`, t.secrets));
-				}
-				// A POST that timed out after it was sent may have been carried out: sending it again
-				// could create a second record. Give up now; the caller looks the record up before
-				// creating. One that never left (refused connection) is safe to send again.
-				if (!request.idempotent && error.requestSent) {
-					throw new CrmOutcomeUnknownError(redactSecrets(`${t.label} ${request.what}: ${error.message} (the CRM may have received it; the retry looks it up first)`, t.secrets));
-				}
-				return { verdict: 'retryable', error };
-			}
-			const verdict = verdictOf(response);
-			const retryAfterMs = retryAfterOf(response, clock.now()) ?? (response.status === 429 ? await rateLimitWait(t, response) : undefined);
-			return { verdict, response, retryAfterMs };
-		},
-		{ attempts: t.attempts, schedule: t.schedule, clock, maxInlineWaitMs: t.maxInlineWaitMs },
-	);
+	const outcome = await withRetries<Attempt>(async () => await attemptOnce(t, request, clock), { attempts: t.attempts, schedule: t.schedule, clock, maxInlineWaitMs: t.maxInlineWaitMs });
 	const last = outcome.attempts[outcome.attempts.length - 1];
 	if (outcome.status === 'deferred') {
 		const seconds = Math.ceil((outcome.nextAttemptAt - clock.now()) / 1000);
 		const why = last.response ? `HTTP ${last.response.status}` : (last.error?.message ?? 'failure');
 		throw new CrmDeferredError(redactSecrets(`${t.label} ${request.what}: ${why}, next try in ${seconds} s (longer than CRM Sync waits inside an execution)`, t.secrets), outcome.nextAttemptAt);
 	}
-	if (outcome.status === 'success' && last.response) {
-		const response = last.response;
-		let body: unknown;
-		try {
-			body = response.body.length ? response.json() : {};
-		} catch {
-			throw new CrmTransientError(`${t.label} ${request.what}: the response was not JSON (HTTP ${response.status})`, response.status);
-		}
-		// LeadSquared can answer 200 with {Status: "Error"}: that is a refusal, not a success.
-		if (body && typeof body === 'object' && (body as { Status?: unknown }).Status === 'Error') {
-			const { message, type } = errorText(t, response);
-			throw new CrmPermanentError(`${t.label} refused the ${request.what}: ${message}`, response.status, message, type);
-		}
-		return body as T;
-	}
-	const tries = outcome.attempts.length;
-	if (last.error) {
-		throw new CrmTransientError(redactSecrets(`${t.label} ${request.what}: ${last.error.message} (${tries} attempt${tries > 1 ? 's' : ''})`, t.secrets));
-	}
-	const response = last.response!;
-	const { message, type } = errorText(t, response);
-	if (outcome.status === 'exhausted') {
-		throw new CrmTransientError(`${t.label} ${request.what}: HTTP ${response.status} ${message} (${tries} attempts)`, response.status, message);
-	}
-	throw new CrmPermanentError(`${t.label} refused the ${request.what} (HTTP ${response.status}): ${message}`, response.status, message, type);
+	if (outcome.status === 'success' && last.response) return successBody<T>(t, request, last.response);
+	throw failureOf(t, request, last, outcome.attempts.length, outcome.status === 'exhausted');
 }

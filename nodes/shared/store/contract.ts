@@ -1,6 +1,6 @@
 import type { FiltrationProcess, LeadChannel } from '../lead';
-import type { CrmState } from './opportunityOps';
 import type { OpportunityStore } from './opportunityStore';
+import type { StoredOpportunity, StoredProfile } from './types';
 
 export type MatchKind = 'phone' | 'email' | 'nameDestination';
 
@@ -25,30 +25,6 @@ export type Verdict =
 			matchedOn: MatchKind;
 			reason: string;
 	  };
-
-export interface StoredOpportunity {
-	opportunityId: string;
-	traceId: string;
-	leadId: string;
-	channel: LeadChannel;
-	destination?: string;
-	stage: string;
-	filtrationProcess?: FiltrationProcess;
-	crm?: CrmState;
-	createdAt: string;
-	updatedAt: string;
-	[field: string]: unknown;
-}
-
-export interface StoredProfile {
-	leadId: string;
-	phone?: string;
-	waId?: string;
-	email?: string;
-	name?: string;
-	createdAt?: string;
-	updatedAt?: string;
-}
 
 /**
  * The lead store every node shares (Redis by default, MongoDB as the alternative). Every write is

@@ -9,3 +9,4 @@ export * from './mongoStore';
 export * from './opportunityOps';
 export * from './opportunityStore';
 export * from './redisStore';
+export * from './types';

@@ -9,12 +9,21 @@ import {
 	type CheckInput,
 	type CheckOnlyLookup,
 	type LeadStore,
-	type StoredOpportunity,
-	type StoredProfile,
+	type MatchKind,
 	type Verdict,
 } from './contract';
-import type { AuditEntry } from './opportunityOps';
+import type { AuditEntry, StoredOpportunity, StoredProfile } from './types';
 import { OpportunityStore } from './opportunityStore';
+
+/** One lead's dedupe check in progress: its keys (in match order), when, and how long they are held. */
+interface IdentityCheck {
+	input: CheckInput;
+	verdictId: string;
+	now: Date;
+	expiresAt: Date;
+	kinds: MatchKind[];
+	ids: string[];
+}
 
 interface IdentityDoc {
 	_id: string;
@@ -124,26 +133,36 @@ export class MongoLeadStore extends OpportunityStore implements LeadStore {
 		if (earlier) return earlier.verdict;
 		const expiresAt = new Date(now.getTime() + input.windowSeconds * 1000);
 		const kinds = MATCH_ORDER.filter((kind) => input.keys[kind]);
-		const ids = kinds.map((kind) => `${input.namespace}:${kind}:${input.keys[kind]}`);
-
-		const duplicateOf = async (index: number, holder: IdentityDoc): Promise<Verdict> => {
-			const verdict: Verdict = {
-				duplicate: true,
-				traceId: input.traceId,
-				duplicateOf: holder.ref,
-				matchedOn: kinds[index],
-				reason: duplicateReason(kinds[index], holder.ref.traceId),
-			};
-			const stored = await this.settle(verdictId, verdict, new Date(expiresAt.getTime() + 86_400_000));
-			await this.duplicates.insertOne({ namespace: input.namespace, ...verdict, at: now });
-			return stored;
-		};
-
-		for (let i = 0; i < ids.length; i++) {
-			const holder = await this.liveIdentity(ids[i], now);
-			if (holder && holder.ref.traceId !== input.traceId) return await duplicateOf(i, holder);
+		const check: IdentityCheck = { input, verdictId, now, expiresAt, kinds, ids: kinds.map((kind) => `${input.namespace}:${kind}:${input.keys[kind]}`) };
+		for (let i = 0; i < check.ids.length; i++) {
+			const holder = await this.liveIdentity(check.ids[i], now);
+			if (holder && holder.ref.traceId !== input.traceId) return await this.recordDuplicate(check, i, holder);
 		}
 		const ref = { traceId: input.traceId, opportunityId: `opp_${input.traceId}` };
+		const lost = await this.claimIdentities(check, ref);
+		if (lost) return lost;
+		const { leadId, isNewProfile } = await this.recordOpportunity(input, ref, now);
+		return await this.settle(verdictId, { duplicate: false, traceId: input.traceId, opportunityId: ref.opportunityId, leadId, isNewProfile }, new Date(expiresAt.getTime() + 86_400_000));
+	}
+
+	/** The lead is a duplicate of the holder of its i-th key: the verdict is kept and the duplicate logged. */
+	private async recordDuplicate(check: IdentityCheck, index: number, holder: IdentityDoc): Promise<Verdict> {
+		const { input } = check;
+		const verdict: Verdict = {
+			duplicate: true,
+			traceId: input.traceId,
+			duplicateOf: holder.ref,
+			matchedOn: check.kinds[index],
+			reason: duplicateReason(check.kinds[index], holder.ref.traceId),
+		};
+		const stored = await this.settle(check.verdictId, verdict, new Date(check.expiresAt.getTime() + 86_400_000));
+		await this.duplicates.insertOne({ namespace: input.namespace, ...verdict, at: check.now });
+		return stored;
+	}
+
+	/** Takes every key for the lead; a key another lead took meanwhile makes it that lead's duplicate. */
+	private async claimIdentities(check: IdentityCheck, ref: IdentityDoc['ref']): Promise<Verdict | undefined> {
+		const { input, ids, now, expiresAt } = check;
 		for (let i = 0; i < ids.length; i++) {
 			try {
 				// Takes the key if it is free or expired; a live key held by another lead is left alone.
@@ -157,11 +176,15 @@ export class MongoLeadStore extends OpportunityStore implements LeadStore {
 				// Another lead took it between our check and our claim: it is the original.
 				await this.identities.deleteMany({ _id: { $in: ids.slice(0, i) }, 'ref.traceId': input.traceId });
 				const holder = await this.liveIdentity(ids[i], now);
-				if (holder) return await duplicateOf(i, holder);
+				if (holder) return await this.recordDuplicate(check, i, holder);
 				throw error;
 			}
 		}
+		return undefined;
+	}
 
+	/** The original's opportunity (created once) and its person's profile. */
+	private async recordOpportunity(input: CheckInput, ref: IdentityDoc['ref'], now: Date): Promise<{ leadId: string; isNewProfile: boolean }> {
 		// Redelivered after its verdict expired: the opportunity (stage, process, CRM state) stays as it is.
 		const existing = await this.opportunities.findOne({ _id: `${input.namespace}:${ref.opportunityId}` }, { projection: { leadId: 1 } });
 		const { leadId, isNewProfile } = existing ? { leadId: String(existing.leadId), isNewProfile: false } : await this.findOrCreateProfile(input, now);
@@ -182,7 +205,7 @@ export class MongoLeadStore extends OpportunityStore implements LeadStore {
 			},
 			{ upsert: true },
 		);
-		return await this.settle(verdictId, { duplicate: false, traceId: input.traceId, opportunityId: ref.opportunityId, leadId, isNewProfile }, new Date(expiresAt.getTime() + 86_400_000));
+		return { leadId, isNewProfile };
 	}
 
 	async checkAndRecordMany(inputs: CheckInput[]): Promise<Verdict[]> {

@@ -1,5 +1,5 @@
 import type { FiltrationProcess } from '../lead';
-import type { StoredOpportunity } from './contract';
+import type { Actor, AuditEntry, CrmState, Lease, PromotionState, StoredOpportunity } from './types';
 
 /**
  * What the pipeline does to an opportunity after dedupe — routing, stage changes, sales person,
@@ -8,45 +8,6 @@ import type { StoredOpportunity } from './contract';
  * document they read (Redis: one Lua step; MongoDB: findOneAndReplace on a revision), retrying on
  * a lost race, so the rules live here once.
  */
-
-export interface Actor {
-	/** Who: a node, a user, a workflow. */
-	by: string;
-	traceId: string;
-}
-
-export interface AuditEntry {
-	at: string;
-	by: string;
-	traceId: string;
-	action: 'setFiltration' | 'transitionStage' | 'assignSalesPerson' | 'promote' | 'promotionSent' | 'pushLease' | 'pushCompleted' | 'pushLeaseReleased';
-	from?: unknown;
-	to?: unknown;
-}
-
-/** Lease on a CRM push or a promotion: expiry as epoch ms, the owner unique per attempt. */
-export interface Lease {
-	owner: string;
-	until: number;
-}
-
-export interface CrmState {
-	pushState?: 'pushing' | 'pushed';
-	lease?: Lease;
-	system?: string;
-	id?: string;
-	leadId?: string;
-	opportunityId?: string;
-	pushedAt?: string;
-	[field: string]: unknown;
-}
-
-export interface PromotionState {
-	state: 'sending' | 'sent';
-	lease?: Lease;
-	entryId?: string;
-	sentAt?: string;
-}
 
 export interface Plan<R> {
 	result: R;

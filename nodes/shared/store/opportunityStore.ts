@@ -1,4 +1,4 @@
-import type { StoredOpportunity } from './contract';
+import type { Actor, AuditEntry, StoredOpportunity } from './types';
 import {
 	planAssign,
 	planCompletePush,
@@ -9,10 +9,8 @@ import {
 	planReleasePush,
 	planRenewPush,
 	planTransition,
-	type Actor,
 	type AssignInput,
 	type AssignResult,
-	type AuditEntry,
 	type FiltrationInput,
 	type Plan,
 	type PromoteInput,

@@ -11,11 +11,9 @@ import {
 	type CheckOnlyLookup,
 	type LeadStore,
 	type MatchKind,
-	type StoredOpportunity,
-	type StoredProfile,
 	type Verdict,
 } from './contract';
-import type { AuditEntry } from './opportunityOps';
+import type { AuditEntry, StoredOpportunity, StoredProfile } from './types';
 import { OpportunityStore, type VersionedWrite } from './opportunityStore';
 
 /**
