@@ -5,7 +5,7 @@ import { crmRequest, type CrmTransport } from './transport';
 import type { CrmLeadRef, CrmOpportunityRef, CrmProvider, FieldMapping, PushInput, SyncLead } from './types';
 
 /**
- * The in-house CRM REST contract (documented in the README so a team can implement it):
+ * The in-house CRM REST contract (docs/crm-contract.md, so a team can implement it):
  *   Authorization: Bearer <API key> on every request
  *   GET  /leads?phone=<digits>&email=<email>  → 200 { leads: [{ id, name, phone, email, ownerId }] }
  *   POST /leads          { name, phone, email, ownerId, source, fields }           → 201 { id }
