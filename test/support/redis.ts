@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 
 import Redis from 'ioredis';
 
-import type { RedisCredentialData } from '../../nodes/shared/queue/redis';
+import type { RedisCredentialData } from '../../nodes/shared/queue';
 
 export function redisUrl(): string {
 	return process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
