@@ -40,10 +40,10 @@ function planItem(ctx: IExecuteFunctions, item: INodeExecutionData, itemIndex: n
 	const carried = [json.message, json].find(isEnvelope);
 	if (carried) {
 		// A dead letter fed back in is a replay: it gets a fresh set of attempts.
-		const replay = typeof (carried as unknown as IDataObject).failedAt === 'string';
+		const replay = typeof (carried as { failedAt?: unknown }).failedAt === 'string';
 		const envelope: DeliveryEnvelope = { ...carried, attempts: carried.attempts ?? [], nextAttempt: replay ? 1 : carried.nextAttempt ?? 1 };
 		if (replay) {
-			for (const key of ['failedAt', 'reason', 'lastError', 'originalQueue']) delete (envelope as unknown as IDataObject)[key];
+			for (const key of ['failedAt', 'reason', 'lastError', 'originalQueue'] as const) delete (envelope as Partial<Record<typeof key, unknown>>)[key];
 			envelope.attempts = [];
 			delete envelope.notBefore;
 		}
@@ -150,6 +150,7 @@ function previewItems(ctx: IExecuteFunctions, plans: Planned[], settings: Delive
 		const webhook: IDataObject = { ...summary(envelope), testRun: true };
 		if (envelope.notBefore !== undefined) webhook.notBefore = new Date(envelope.notBefore).toISOString();
 		if (preview.ok) {
+			// An interface has no index signature, so TypeScript will not take it as IDataObject; it is plain JSON.
 			delivered.push({ json: { ...base, webhook: { ...webhook, request: preview.request as unknown as IDataObject } }, pairedItem });
 		} else {
 			failed.push({ json: { ...base, webhook: { ...webhook, reason: 'permanent', endpointGone: false, error: preview.error, attempts: [] } }, pairedItem });
@@ -208,6 +209,7 @@ async function deliverItems(
 
 	type Done = { itemIndex: number; envelope: DeliveryEnvelope; outcome: DeliveryOutcome | 'notDue' | { alreadyDelivered: IDataObject } };
 	const done = await mapBounded(deliverable, Math.max(1, options.concurrency ?? 10), async ({ itemIndex, envelope }, index): Promise<Done> => {
+		// An interface has no index signature, so TypeScript will not take it as IDataObject; it is plain JSON.
 		if (already[index]) return { itemIndex, envelope, outcome: { alreadyDelivered: already[index] as unknown as IDataObject } };
 		if (!manual && useRetryQueue && envelope.notBefore !== undefined && envelope.notBefore > now) return { itemIndex, envelope, outcome: 'notDue' };
 		return { itemIndex, envelope, outcome: await deliver(envelope, settings) };
@@ -283,6 +285,7 @@ function webhookEvents(items: INodeExecutionData[], outcome: 'delivered' | 'fail
 	});
 }
 
+// An interface has no index signature, so TypeScript will not take it as IDataObject; it is plain JSON.
 const attemptsJson = (attempts: AttemptRecord[]) => attempts as unknown as IDataObject[];
 
 export class WebhookDeliver implements INodeType {
