@@ -57,17 +57,19 @@ export class RequestExchange {
 			this.reject(new HttpRequestError('INVALID_URL', `${where}: ${(error as Error).message}`));
 			return;
 		}
+		// Listen before anything can destroy the request: a signal already aborted destroys it at
+		// once, and a request destroyed with an error and no listener throws it as uncaught.
+		this.request.on('error', (error: NodeJS.ErrnoException) => this.onRequestError(error));
+		this.request.on('finish', () => {
+			this.sent = true;
+		});
+		this.request.on('response', (response) => this.readResponse(response));
 		this.timer = setTimeout(
 			() => this.abortWith(this.failed('TIMEOUT', `${where}: no complete response within ${timeoutMs} ms`, timeoutMs)),
 			timeoutMs,
 		);
 		if (signal?.aborted) return this.onAbort();
 		signal?.addEventListener('abort', this.onAbort, { once: true });
-		this.request.on('error', (error: NodeJS.ErrnoException) => this.onRequestError(error));
-		this.request.on('finish', () => {
-			this.sent = true;
-		});
-		this.request.on('response', (response) => this.readResponse(response));
 		this.request.end(this.prepared.body);
 	}
 
