@@ -63,6 +63,7 @@ function zoneOf(ctx: IExecuteFunctions, itemIndex: number): string {
 
 export const getQueueHealth: Operation = async function (redis, itemIndex) {
 	const thresholds = this.getNodeParameter('thresholds', itemIndex, {}) as Partial<HealthThresholds>;
+	// An interface has no index signature, so TypeScript will not take it as IDataObject; it is plain JSON.
 	return (await queueHealth(redis, { queues: queuesOf(this, itemIndex), deadLetters: deadLettersOf(this, itemIndex), thresholds })) as unknown as IDataObject;
 };
 
@@ -84,6 +85,7 @@ export const getLeadMetrics: Operation = async function (redis, itemIndex) {
 	}
 	const namespace = String(this.getNodeParameter('namespace', itemIndex, 'leads')).trim() || 'leads';
 	try {
+		// An interface has no index signature, so TypeScript will not take it as IDataObject; it is plain JSON.
 		return (await readLeadMetrics(redis, { namespace, from, to, timeZone })) as unknown as IDataObject;
 	} catch (error) {
 		const description = error instanceof RangeError ? 'Check "From" and "To".' : undefined;
@@ -127,6 +129,7 @@ export const replay: Operation = async function (redis, itemIndex) {
 		};
 	}
 	const results = await replayDeadLetters(redis, dlqStream, { ids, limit });
+	// An interface has no index signature, so TypeScript will not take it as IDataObject; it is plain JSON.
 	return { applied: true, dlqStream, replayed: results.filter((r) => r.replayed).length, results: results as unknown as IDataObject[] };
 };
 
@@ -163,5 +166,6 @@ export const dashboard: Operation = async function (redis, itemIndex) {
 		request,
 		{ apply, by: 'dashboard', notice: apply ? undefined : 'Editor test run: the buttons walk through their steps but change nothing.' },
 	);
+	// An interface has no index signature, so TypeScript will not take it as IDataObject; it is plain JSON.
 	return response as unknown as IDataObject;
 };

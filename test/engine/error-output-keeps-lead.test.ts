@@ -1,6 +1,6 @@
 import type { IDataObject } from 'n8n-workflow';
 
-import { closeSharedRedis } from '../../nodes/shared/queue/redis';
+import { closeSharedRedis } from '../../nodes/shared/queue';
 import { deletePrefix, redisCredential, testRedis, uniquePrefix } from '../support/redis';
 import { outputOf, runWorkflow, type WorkflowJson } from '../../scripts/engine-harness/run-workflow';
 

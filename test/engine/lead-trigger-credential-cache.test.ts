@@ -1,7 +1,7 @@
 import type Redis from 'ioredis';
 
 import { credentialCache } from '../../nodes/common/credentialCache';
-import { closeSharedRedis } from '../../nodes/shared/queue/redis';
+import { closeSharedRedis } from '../../nodes/shared/queue';
 import { deletePrefix, redisCredential, testRedis, uniquePrefix } from '../support/redis';
 import { callWebhook } from '../../scripts/engine-harness/call-webhook';
 import { json, leadTriggerCredentials, leadTriggerWorkflow } from './workflows/lead-trigger-workflow';

@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
 
-import { closeSharedRedis } from '../../nodes/shared/queue/redis';
+import { closeSharedRedis } from '../../nodes/shared/queue';
 import { deletePrefix, testRedis, uniquePrefix } from '../support/redis';
 import { readMessages } from '../support/streams';
 import { callWebhook } from '../../scripts/engine-harness/call-webhook';

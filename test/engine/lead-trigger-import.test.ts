@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
 
-import { closeSharedRedis } from '../../nodes/shared/queue/redis';
+import { closeSharedRedis } from '../../nodes/shared/queue';
 import { deletePrefix, testRedis, uniquePrefix } from '../support/redis';
 import { FORM_SECRET, json, postToLeadTrigger } from './workflows/lead-trigger-workflow';
 

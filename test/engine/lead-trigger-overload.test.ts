@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 
 import Redis from 'ioredis';
 
-import { closeSharedRedis } from '../../nodes/shared/queue/redis';
+import { closeSharedRedis } from '../../nodes/shared/queue';
 import { startRedisServer } from '../support/redis-server';
 import { json, leadTriggerCredentials, postToLeadTrigger } from './workflows/lead-trigger-workflow';
 

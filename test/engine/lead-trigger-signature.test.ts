@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 
 import type Redis from 'ioredis';
 
-import { closeSharedRedis } from '../../nodes/shared/queue/redis';
+import { closeSharedRedis } from '../../nodes/shared/queue';
 import { deletePrefix, testRedis, uniquePrefix } from '../support/redis';
 import type { WebhookRequestSpec } from '../../scripts/engine-harness/call-webhook';
 import { FORM_SECRET, postToLeadTrigger } from './workflows/lead-trigger-workflow';

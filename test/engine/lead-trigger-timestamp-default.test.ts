@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type Redis from 'ioredis';
 
 import { LeadTrigger } from '../../nodes/LeadTrigger/LeadTrigger.node';
-import { closeSharedRedis } from '../../nodes/shared/queue/redis';
+import { closeSharedRedis } from '../../nodes/shared/queue';
 import { deletePrefix, testRedis, uniquePrefix } from '../support/redis';
 import type { WebhookRequestSpec } from '../../scripts/engine-harness/call-webhook';
 import { FORM_SECRET, postToLeadTrigger } from './workflows/lead-trigger-workflow';

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 
 import type Redis from 'ioredis';
 
-import { closeSharedRedis } from '../../nodes/shared/queue/redis';
+import { closeSharedRedis } from '../../nodes/shared/queue';
 import { isTraceId } from '../../nodes/shared/lead/trace';
 import { instagramText, instagramWebhook, whatsAppContact, whatsAppText, whatsAppWebhook } from '../support/meta';
 import { deletePrefix, redisCredential, testRedis, uniquePrefix } from '../support/redis';

@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
 
-import { closeSharedRedis } from '../../nodes/shared/queue/redis';
+import { closeSharedRedis } from '../../nodes/shared/queue';
 import { breakMetrics, countsToday } from '../support/metrics';
 import { whatsAppContact, whatsAppText, whatsAppWebhook } from '../support/meta';
 import { deletePrefix, testRedis, uniquePrefix } from '../support/redis';

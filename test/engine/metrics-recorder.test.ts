@@ -5,7 +5,7 @@ import type Redis from 'ioredis';
 import { COUNTER, COUNTER_NAMES, dayKey, seenKey, type DecisionEvent } from '../../nodes/shared/metrics/counters';
 import { isPaused, pauseKey, pauseStates, setPaused } from '../../nodes/shared/queue/pause';
 import { recordDecisions } from '../../nodes/shared/metrics/recorder';
-import { connectRedis, closeRedis } from '../../nodes/shared/queue/redis';
+import { connectRedis, closeRedis } from '../../nodes/shared/queue';
 import { deletePrefix, redisCredential, testRedis, uniquePrefix } from '../support/redis';
 
 const prefix = uniquePrefix('metrics-recorder');

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { IDataObject, INode } from 'n8n-workflow';
 import type Redis from 'ioredis';
 
-import { closeRedis, connectRedis } from '../../nodes/shared/queue/redis';
+import { closeRedis, connectRedis } from '../../nodes/shared/queue';
 import { StreamConsumer, type ConsumerOptions } from '../../nodes/shared/queue/consumer';
 import { deletePrefix, redisCredential, testRedis, uniquePrefix } from '../support/redis';
 import { addJson, eventually, readAll, readMessages } from '../support/streams';

@@ -1,7 +1,6 @@
 import type Redis from 'ioredis';
 
-import { REQUEST_COMMAND_TIMEOUT_MS, redisOptions } from '../../nodes/shared/queue/redis';
-import { borrowRedis, sharedRedis } from '../../nodes/shared/queue/redisPool';
+import { borrowRedis, REQUEST_COMMAND_TIMEOUT_MS, redisOptions, sharedRedis } from '../../nodes/shared/queue';
 import { redisCredential, testRedis } from '../support/redis';
 
 // Executions of one n8n process share one command connection per credential instead of a TCP
@@ -77,6 +76,31 @@ describe('shared Redis command connections', () => {
 		await new Promise((r) => setTimeout(r, 150));
 		expect((b.redis as Redis).status).toBe('ready');
 		b.release();
+	});
+
+	// Issue 26: the pool is the one cache of Redis clients; its map keys are digests, so a heap
+	// snapshot or a debug print of the keys never shows a password or a connection URL.
+	test('the pool keys hold no password or URL, yet another password is another connection', async () => {
+		const password = 'known-secret-pw-26';
+		// A Redis without requirepass accepts AUTH from the default user with a warning (ioredis).
+		const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+		try {
+			const withPassword = await borrowRedis({ ...cred(), username: undefined, password });
+			const url = `redis://:${password}@${cred().host}:${cred().port}/0`;
+			const withUrl = await borrowRedis({ connectionType: 'url', url });
+			const keys = sharedRedis.keys();
+			expect(keys).toHaveLength(2);
+			for (const key of keys) {
+				expect(key).not.toContain(password);
+				expect(key).not.toContain(url);
+				expect(key).toMatch(/^[0-9a-f]{64}$/);
+			}
+			const otherPassword = await borrowRedis({ ...cred(), username: undefined, password: `${password}-edited` });
+			expect(otherPassword.redis).not.toBe(withPassword.redis);
+			[withPassword, withUrl, otherPassword].forEach((b) => b.release());
+		} finally {
+			warn.mockRestore();
+		}
 	});
 
 	// Issue 25 item 8: a request path (the Lead Trigger) must not be held by a stalled Redis, but the

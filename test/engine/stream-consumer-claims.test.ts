@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
 
-import { closeRedis, connectRedis } from '../../nodes/shared/queue/redis';
+import { closeRedis, connectRedis } from '../../nodes/shared/queue';
 import { StreamConsumer, type ConsumerOptions, type StreamMessage } from '../../nodes/shared/queue/consumer';
 import { deletePrefix, redisCredential, testRedis, uniquePrefix } from '../support/redis';
 import { addJson, eventually, pendingCount, readMessages } from '../support/streams';

@@ -1,7 +1,7 @@
 import type Redis from 'ioredis';
 import type { Command } from 'ioredis';
 
-import { closeRedis, connectRedis } from '../../nodes/shared/queue/redis';
+import { closeRedis, connectRedis } from '../../nodes/shared/queue';
 import { StreamConsumer, type BatchOutcome, type ConsumerOptions, type StreamMessage } from '../../nodes/shared/queue/consumer';
 import { redisCredential } from '../support/redis';
 import { freePort, startRedisServer } from '../support/redis-server';

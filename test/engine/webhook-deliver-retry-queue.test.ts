@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { IDataObject } from 'n8n-workflow';
 
 import { closeHttpAgents } from '../../nodes/shared/http';
-import { sharedRedis } from '../../nodes/shared/queue/redisPool';
+import { sharedRedis } from '../../nodes/shared/queue';
 import { newTraceId } from '../../nodes/shared/lead/trace';
 import { fieldsToObject } from '../../nodes/shared/queue/streams';
 import { delaySetKey, delayedEnvelopesKey, type WebhookQueueNames } from '../../nodes/shared/webhook/webhookQueue';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { IConnections, IDataObject, INode } from 'n8n-workflow';
 
 import { closeHttpAgents } from '../../nodes/shared/http';
-import { closeSharedRedis } from '../../nodes/shared/queue/redis';
+import { closeSharedRedis } from '../../nodes/shared/queue';
 import { useWhatsAppClock } from '../../nodes/shared/whatsapp/clock';
 import { startGraphSandbox, type GraphSandbox } from '../../sandbox/graphApi';
 import { fixedClock } from '../support/clock';

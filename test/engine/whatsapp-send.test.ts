@@ -1,7 +1,7 @@
 import type { IDataObject, IRun } from 'n8n-workflow';
 
 import { closeHttpAgents } from '../../nodes/shared/http';
-import { closeSharedRedis } from '../../nodes/shared/queue/redis';
+import { closeSharedRedis } from '../../nodes/shared/queue';
 import { useWhatsAppClock } from '../../nodes/shared/whatsapp/clock';
 import { contentHash } from '../../nodes/shared/whatsapp/contentHash';
 import { whatsAppKeys } from '../../nodes/shared/whatsapp/keys';

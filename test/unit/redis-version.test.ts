@@ -1,4 +1,4 @@
-import { redisVersionOf, redisVersionProblem } from '../../nodes/shared/queue/redis';
+import { redisVersionOf, redisVersionProblem } from '../../nodes/shared/queue';
 
 // Issue 8 §3: the credential test fails below Redis 6.2 (no XAUTOCLAIM) and says why.
 describe('Redis version check', () => {

@@ -70,6 +70,7 @@ export async function executeInfo(
 			dlqCap: Number(this.getNodeParameter('infoDlqCap', itemIndex, 0)),
 			thresholds: this.getNodeParameter('thresholds', itemIndex, {}) as Partial<Thresholds>,
 		});
+		// An interface has no index signature, so TypeScript will not take it as IDataObject; it is plain JSON.
 		return [info as unknown as IDataObject];
 	});
 }

@@ -123,6 +123,7 @@ export const guardedLookup: LookupFunction = (hostname, options, callback) => {
 			const first = addresses[0]?.address ?? 'no address';
 			return callback(new BlockedAddressError(hostname, first) as NodeJS.ErrnoException, '', 0);
 		}
+		// LookupFunction types the callback for one address only; with `all` Node expects the array form.
 		if (options.all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, allowed);
 		callback(null, allowed[0].address, allowed[0].family);
 	});

@@ -12,6 +12,8 @@
  * INVALID_URL | ABORTED, `.retryable`); every HTTP status, 3xx included, is a response.
  */
 export * from './addresses';
+export * from './agents';
 export * from './client';
+export * from './request';
 export * from './retry';
 export * from './lanes';

@@ -89,6 +89,85 @@ function targetOf(config: DashboardConfig, form: Record<string, string>): Target
 	return { stream: queue.stream, group: queue.group, dlqStream: queue.dlqStream || dlqStreamName(queue.stream, queue.group) };
 }
 
+/** The stream and group a target names: what a confirmation token and an action record carry. */
+function queueOf(found: Target): { stream: string; group: string } {
+	return { stream: found.stream, group: found.group };
+}
+
+/** What every step of one request shares: where it came from and how to answer it. */
+interface RequestScope {
+	redis: Redis;
+	config: DashboardConfig;
+	title: string;
+	/** The dashboard's own path, for the pages' back links. */
+	back: string;
+	now: Date;
+	o: { apply: boolean; by: string; notice?: string };
+}
+
+function refusedPage(scope: RequestScope, statusCode: number, heading: string, lines: string[] = []): DashboardResponse {
+	return { statusCode, contentType: HTML, body: renderResultPage({ title: scope.title, heading, lines, ok: false, backUrl: scope.back }) };
+}
+
+/** GET: the page, or the data with `?format=json`. */
+async function showDashboard(scope: RequestScope, request: DashboardRequest): Promise<DashboardResponse> {
+	const { redis, config, now, title } = scope;
+	const data = await dashboardData(redis, config, now);
+	if (String(request.query?.format ?? '').toLowerCase() === 'json') {
+		return { statusCode: 200, contentType: 'application/json; charset=utf-8', body: JSON.stringify({ generatedAt: now.toISOString(), ...data }) };
+	}
+	const body = renderDashboard({ ...data, now, title, actions: config.actions !== false, notice: scope.o.notice });
+	return { statusCode: 200, contentType: HTML, body };
+}
+
+/** The first POST: a one-time token in Redis, and the page that asks to confirm with it. */
+async function askConfirmation(scope: RequestScope, action: DashboardAction, found: Target): Promise<DashboardResponse> {
+	const target = queueOf(found);
+	const dlq = found.dlq;
+	const token = randomBytes(16).toString('hex');
+	await scope.redis.set(confirmKey(scope.config.namespace, token), JSON.stringify({ action, ...target }), 'EX', CONFIRM_TTL_SECONDS);
+	return { statusCode: 200, contentType: HTML, body: renderConfirmPage({ title: scope.title, action, ...target, dlq, token, backUrl: scope.back, notice: scope.o.notice }) };
+}
+
+async function replayAction(scope: RequestScope, found: Target, verb: string): Promise<DashboardResponse> {
+	const { dlqStream, dlq, ...target } = found;
+	const results = await replayDeadLetters(scope.redis, dlqStream, { limit: scope.config.replayLimit ?? 100 });
+	const replayed = results.filter((r) => r.replayed).length;
+	const failures = results.filter((r) => !r.replayed);
+	// A DLQ of its own may hold letters from several queues: name where they went.
+	const went = dlq ? [...new Set(results.flatMap((r) => (r.replayed && r.queue ? [r.queue] : [])))].join(', ') || 'their queues' : target.stream;
+	const lines = [`${replayed} dead letter${replayed === 1 ? '' : 's'} went back to ${went}.`, ...failures.slice(0, 10).map((f) => `${f.deadLetterId}: ${f.reason ?? 'not replayed'}`)];
+	return {
+		statusCode: 200,
+		contentType: HTML,
+		body: renderResultPage({ title: scope.title, heading: `${verb} ${target.stream}`, lines, ok: failures.length === 0, backUrl: scope.back }),
+		action: { action: 'replay', ...target, applied: true, result: { replayed, failed: failures.length } },
+	};
+}
+
+/** The confirmed POST: the action (or, in a test run, what it would have done). */
+async function applyAction(scope: RequestScope, action: DashboardAction, found: Target): Promise<DashboardResponse> {
+	const target = queueOf(found);
+	const { title, back } = scope;
+	const verb = { pause: 'Paused', resume: 'Resumed', replay: 'Replayed dead letters of' }[action];
+	if (!scope.o.apply) {
+		return {
+			statusCode: 200,
+			contentType: HTML,
+			body: renderResultPage({ title, heading: `Test run: nothing changed (would have ${verb.toLowerCase()} ${target.stream})`, lines: ['Editor test runs do not change queues unless the node option "Apply in Test Runs" is on.'], ok: true, backUrl: back }),
+			action: { action, ...target, applied: false },
+		};
+	}
+	if (action === 'replay') return await replayAction(scope, found, verb);
+	const state = await setPaused(scope.redis, target.stream, target.group, action === 'pause', scope.o.by, scope.now);
+	return {
+		statusCode: 200,
+		contentType: HTML,
+		body: renderResultPage({ title, heading: `${verb} ${target.stream} (group ${target.group})`, lines: [action === 'pause' ? 'Consumers stop taking new leads within one block interval; leads keep arriving and wait.' : 'Consumers take leads again, oldest first.'], ok: true, backUrl: back }),
+		action: { action, ...target, applied: true, result: state },
+	};
+}
+
 /**
  * One dashboard request: GET → the page (or `?format=json` → the data); POST → a confirmation page
  * with a one-time token kept in Redis for 5 minutes; POST with that token → the action, then a result
@@ -101,72 +180,21 @@ export async function handleDashboardRequest(
 	request: DashboardRequest,
 	o: { apply: boolean; by: string; now?: Date; notice?: string },
 ): Promise<DashboardResponse> {
-	const now = o.now ?? new Date();
-	const back = request.path ?? '';
-	const title = config.title || 'Lead pipeline';
-	const refused = (statusCode: number, heading: string, lines: string[] = []): DashboardResponse => ({
-		statusCode,
-		contentType: HTML,
-		body: renderResultPage({ title, heading, lines, ok: false, backUrl: back }),
-	});
+	const scope: RequestScope = { redis, config, title: config.title || 'Lead pipeline', back: request.path ?? '', now: o.now ?? new Date(), o };
+	if (String(request.method).toUpperCase() !== 'POST') return await showDashboard(scope, request);
 
-	if (String(request.method).toUpperCase() !== 'POST') {
-		const data = await dashboardData(redis, config, now);
-		if (String(request.query?.format ?? '').toLowerCase() === 'json') {
-			return { statusCode: 200, contentType: 'application/json; charset=utf-8', body: JSON.stringify({ generatedAt: now.toISOString(), ...data }) };
-		}
-		const body = renderDashboard({ ...data, now, title, actions: config.actions !== false, notice: o.notice });
-		return { statusCode: 200, contentType: HTML, body };
-	}
-
-	if (config.actions === false) return refused(403, 'Actions are turned off on this dashboard');
+	if (config.actions === false) return refusedPage(scope, 403, 'Actions are turned off on this dashboard');
 	const form = formOf(request.body);
 	const action = form.action as DashboardAction;
-	if (!ACTIONS.includes(action)) return refused(400, 'Unknown action', [`"action" must be one of ${ACTIONS.join(', ')}.`]);
+	if (!ACTIONS.includes(action)) return refusedPage(scope, 400, 'Unknown action', [`"action" must be one of ${ACTIONS.join(', ')}.`]);
 	const found = targetOf(config, form);
-	if ('refusal' in found) return refused(400, found.refusal[0], found.refusal.slice(1));
-	const { dlqStream, dlq, ...target } = found;
+	if ('refusal' in found) return refusedPage(scope, 400, found.refusal[0], found.refusal.slice(1));
+	if (!form.confirm) return await askConfirmation(scope, action, found);
 
-	if (!form.confirm) {
-		const token = randomBytes(16).toString('hex');
-		await redis.set(confirmKey(config.namespace, token), JSON.stringify({ action, ...target }), 'EX', CONFIRM_TTL_SECONDS);
-		return { statusCode: 200, contentType: HTML, body: renderConfirmPage({ title, action, ...target, dlq, token, backUrl: back, notice: o.notice }) };
-	}
-
+	const target = queueOf(found);
 	const stored = (await redis.call('GETDEL', confirmKey(config.namespace, form.confirm))) as string | null;
-	const expected = JSON.stringify({ action, ...target });
-	if (stored !== expected) {
-		return refused(409, 'This confirmation expired or was already used', ['Nothing was changed. Go back to the dashboard and click the button again.']);
+	if (stored !== JSON.stringify({ action, ...target })) {
+		return refusedPage(scope, 409, 'This confirmation expired or was already used', ['Nothing was changed. Go back to the dashboard and click the button again.']);
 	}
-
-	const verb = { pause: 'Paused', resume: 'Resumed', replay: 'Replayed dead letters of' }[action];
-	if (!o.apply) {
-		return {
-			statusCode: 200,
-			contentType: HTML,
-			body: renderResultPage({ title, heading: `Test run: nothing changed (would have ${verb.toLowerCase()} ${target.stream})`, lines: ['Editor test runs do not change queues unless the node option "Apply in Test Runs" is on.'], ok: true, backUrl: back }),
-			action: { action, ...target, applied: false },
-		};
-	}
-	if (action === 'replay') {
-		const results = await replayDeadLetters(redis, dlqStream, { limit: config.replayLimit ?? 100 });
-		const replayed = results.filter((r) => r.replayed).length;
-		const failures = results.filter((r) => !r.replayed);
-		// A DLQ of its own may hold letters from several queues: name where they went.
-		const went = dlq ? [...new Set(results.flatMap((r) => (r.replayed && r.queue ? [r.queue] : [])))].join(', ') || 'their queues' : target.stream;
-		const lines = [`${replayed} dead letter${replayed === 1 ? '' : 's'} went back to ${went}.`, ...failures.slice(0, 10).map((f) => `${f.deadLetterId}: ${f.reason ?? 'not replayed'}`)];
-		return {
-			statusCode: 200,
-			contentType: HTML,
-			body: renderResultPage({ title, heading: `${verb} ${target.stream}`, lines, ok: failures.length === 0, backUrl: back }),
-			action: { action, ...target, applied: true, result: { replayed, failed: failures.length } },
-		};
-	}
-	const state = await setPaused(redis, target.stream, target.group, action === 'pause', o.by, now);
-	return {
-		statusCode: 200,
-		contentType: HTML,
-		body: renderResultPage({ title, heading: `${verb} ${target.stream} (group ${target.group})`, lines: [action === 'pause' ? 'Consumers stop taking new leads within one block interval; leads keep arriving and wait.' : 'Consumers take leads again, oldest first.'], ok: true, backUrl: back }),
-		action: { action, ...target, applied: true, result: state },
-	};
+	return await applyAction(scope, action, found);
 }

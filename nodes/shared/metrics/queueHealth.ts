@@ -151,6 +151,79 @@ function failed(ref: QueueRef, error: unknown): QueueHealth {
 	};
 }
 
+/** The pause flag's who and when; a flag set by hand is paused with nobody named. */
+function pauseOf(raw: string | null): { pausedBy?: string; pausedAt?: string } {
+	if (raw === null) return {};
+	try {
+		const { by, at } = JSON.parse(raw) as { by?: string; at?: string };
+		return { ...(by !== undefined ? { pausedBy: by } : {}), ...(at !== undefined ? { pausedAt: at } : {}) };
+	} catch {
+		return {};
+	}
+}
+
+interface HealthWindow {
+	thresholds: HealthThresholds;
+	windowMs: number;
+	cap: number;
+	/** Redis's clock as last read (the report's `at`). */
+	clock: { now: number };
+}
+
+/** One pipeline: the last window's intake, consumers, oldest pending, first dead letter, pause flag. */
+async function readExtras(redis: Redis, ref: QueueRef, dlqStream: string, w: HealthWindow) {
+	const pipeline = redis.pipeline();
+	pipeline.eval(ADDED_SCRIPT, 2, ref.stream, addedSamplesKey(ref.stream), w.windowMs, w.cap, w.windowMs + SAMPLES_KEPT_MS);
+	pipeline.call('XINFO', 'CONSUMERS', ref.stream, ref.group);
+	pipeline.call('XPENDING', ref.stream, ref.group, '-', '+', 1);
+	pipeline.xrange(dlqStream, '-', '+', 'COUNT', 1);
+	pipeline.get(pauseKey(ref.stream, ref.group));
+	const replies = (await pipeline.exec()) ?? [];
+	const value = <T>(i: number, fallback: T): T => {
+		const [error, reply] = replies[i] ?? [];
+		if (error) {
+			if (isMissing(error)) return fallback;
+			throw error;
+		}
+		return (reply ?? fallback) as T;
+	};
+	return {
+		added: value<[number, string, number]>(0, [0, String(Date.now()), 0]),
+		consumers: value<unknown[][]>(1, []),
+		oldestRow: value<Array<[string, string, number, number]>>(2, [])[0],
+		dlqFirst: value<Array<[string, string[]]>>(3, [])[0],
+		pauseRaw: value<string | null>(4, null),
+	};
+}
+
+async function oneQueueHealth(redis: Redis, ref: QueueRef, w: HealthWindow): Promise<QueueHealth> {
+	const info = await queueInfo(redis, { ...ref, thresholds: w.thresholds });
+	const { added: [added, nowText, cappedFlag], consumers, oldestRow, dlqFirst, pauseRaw } = await readExtras(redis, ref, info.dlqStream, w);
+	const now = Number(nowText);
+	w.clock.now = now;
+	const oldestPending = oldestRow
+		? { id: oldestRow[0], consumer: oldestRow[1], idleMs: Number(oldestRow[2]), deliveries: Number(oldestRow[3]), ageMs: Math.max(0, now - idMs(oldestRow[0])) }
+		: null;
+	// Warn from 80 % of the DLQ's cap (the writer itself warns at 90 % and refuses at 100 %).
+	const dlqNearCap = info.dlqNearCap || warnsNearCap(info.dlqSize, info.dlqCap);
+	const alerts = { ...info.alerts, dlqNearCap, oldestPending: oldestPending !== null && oldestPending.ageMs > w.thresholds.oldestPendingSeconds * 1000 };
+	const alerting = info.alerting || alerts.oldestPending || dlqNearCap;
+	return {
+		...info,
+		dlqNearCap,
+		alerts,
+		alerting,
+		paused: pauseRaw !== null,
+		...pauseOf(pauseRaw),
+		inFlight: info.pending,
+		consumerDetails: consumers.map(consumerOf),
+		oldestPending,
+		throughput: { windowMs: w.windowMs, added: Number(added), capped: Number(cappedFlag) === 1, cap: w.cap },
+		dlqOldestAgeMs: dlqFirst ? Math.max(0, now - idMs(dlqFirst[0])) : null,
+		state: alerting ? 'red' : 'ok',
+	};
+}
+
 /**
  * Health of several queues and their dead-letter streams at once: what Get Queue Info gives, plus
  * the pause flag, work in flight per consumer, the oldest pending entry and the last minute's
@@ -161,73 +234,10 @@ export async function queueHealth(
 	o: { queues: QueueRef[]; deadLetters?: DeadLetterRef[]; thresholds?: Partial<HealthThresholds>; windowMs?: number; cap?: number },
 ): Promise<HealthReport> {
 	const thresholds = { ...DEFAULT_HEALTH_THRESHOLDS, ...o.thresholds };
-	const windowMs = o.windowMs ?? 60_000;
-	const cap = o.cap ?? 10_000;
-	let clock = Date.now();
+	const w: HealthWindow = { thresholds, windowMs: o.windowMs ?? 60_000, cap: o.cap ?? 10_000, clock: { now: Date.now() } };
 	const deadLettersRead = o.deadLetters?.length ? deadLetterHealth(redis, o.deadLetters, { dlqSize: thresholds.dlqSize }) : undefined;
-	const queues = await Promise.all(
-		o.queues.map(async (ref): Promise<QueueHealth> => {
-			try {
-				const info = await queueInfo(redis, { ...ref, thresholds });
-				const pipeline = redis.pipeline();
-				pipeline.eval(ADDED_SCRIPT, 2, ref.stream, addedSamplesKey(ref.stream), windowMs, cap, windowMs + SAMPLES_KEPT_MS);
-				pipeline.call('XINFO', 'CONSUMERS', ref.stream, ref.group);
-				pipeline.call('XPENDING', ref.stream, ref.group, '-', '+', 1);
-				pipeline.xrange(info.dlqStream, '-', '+', 'COUNT', 1);
-				pipeline.get(pauseKey(ref.stream, ref.group));
-				const replies = (await pipeline.exec()) ?? [];
-				const value = <T>(i: number, fallback: T): T => {
-					const [error, reply] = replies[i] ?? [];
-					if (error) {
-						if (isMissing(error)) return fallback;
-						throw error;
-					}
-					return (reply ?? fallback) as T;
-				};
-				const [added, nowText, cappedFlag] = value<[number, string, number]>(0, [0, String(Date.now()), 0]);
-				const now = Number(nowText);
-				clock = now;
-				const consumerDetails = value<unknown[][]>(1, []).map(consumerOf);
-				const oldestRow = value<Array<[string, string, number, number]>>(2, [])[0];
-				const oldestPending = oldestRow
-					? { id: oldestRow[0], consumer: oldestRow[1], idleMs: Number(oldestRow[2]), deliveries: Number(oldestRow[3]), ageMs: Math.max(0, now - idMs(oldestRow[0])) }
-					: null;
-				const dlqFirst = value<Array<[string, string[]]>>(3, [])[0];
-				const pauseRaw = value<string | null>(4, null);
-				let pausedBy: string | undefined;
-				let pausedAt: string | undefined;
-				if (pauseRaw !== null) {
-					try {
-						({ by: pausedBy, at: pausedAt } = JSON.parse(pauseRaw) as { by?: string; at?: string });
-					} catch {
-						// A flag set by hand: paused, nobody named.
-					}
-				}
-				// Warn from 80 % of the DLQ's cap (the writer itself warns at 90 % and refuses at 100 %).
-				const dlqNearCap = info.dlqNearCap || warnsNearCap(info.dlqSize, info.dlqCap);
-				const alerts = { ...info.alerts, dlqNearCap, oldestPending: oldestPending !== null && oldestPending.ageMs > thresholds.oldestPendingSeconds * 1000 };
-				const alerting = info.alerting || alerts.oldestPending || dlqNearCap;
-				return {
-					...info,
-					dlqNearCap,
-					alerts,
-					alerting,
-					paused: pauseRaw !== null,
-					...(pausedBy !== undefined ? { pausedBy } : {}),
-					...(pausedAt !== undefined ? { pausedAt } : {}),
-					inFlight: info.pending,
-					consumerDetails,
-					oldestPending,
-					throughput: { windowMs, added: Number(added), capped: Number(cappedFlag) === 1, cap },
-					dlqOldestAgeMs: dlqFirst ? Math.max(0, now - idMs(dlqFirst[0])) : null,
-					state: alerting ? 'red' : 'ok',
-				};
-			} catch (error) {
-				return failed(ref, error);
-			}
-		}),
-	);
+	const queues = await Promise.all(o.queues.map(async (ref) => await oneQueueHealth(redis, ref, w).catch((error: unknown) => failed(ref, error))));
 	const deadLetters = await deadLettersRead;
 	const alerting = queues.some((q) => q.state === 'red') || Boolean(deadLetters?.some((d) => d.state === 'red'));
-	return { at: new Date(clock).toISOString(), queues, ...(deadLetters ? { deadLetters } : {}), alerting };
+	return { at: new Date(w.clock.now).toISOString(), queues, ...(deadLetters ? { deadLetters } : {}), alerting };
 }

@@ -6,10 +6,9 @@
  * The front door of this wing: other wings and the nodes import from here, never from a file inside.
  */
 export * from './consumer';
+export * from './connection';
 export * from './pause';
-export * from './redis';
 export * from './redisErrors';
-export * from './redisPool';
 export * from './redisScripts';
 export * from './streamAdmin';
 export * from './streamGroup';

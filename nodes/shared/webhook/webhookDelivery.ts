@@ -191,65 +191,78 @@ export function previewDelivery(envelope: DeliveryEnvelope, settings: DeliverySe
 	return { ok: true, request: { url: displayUrl(url), method: envelope.method, headers, body: envelope.payload ?? null } };
 }
 
+type TimedAttempt = AttemptRecord & { retryAfterMs?: number };
+
+/** What a non-success response tells the user: a snippet of its body, why it failed, Retry-After. */
+function explainFailedResponse(record: TimedAttempt, response: HttpResponse, settings: DeliverySettings, nowMs: number): void {
+	const text = response.text().slice(0, RESPONSE_SNIPPET);
+	if (text) record.responseBody = text;
+	if (response.status >= 300 && response.status < 400) {
+		record.location = String(response.headers.location ?? '');
+		record.error = `redirect ${response.status} not followed`;
+	} else if (response.status === 410) {
+		record.error = 'endpoint gone (410): the receiver removed this webhook URL';
+	} else {
+		record.error = `HTTP ${response.status}`;
+	}
+	const retryAfter = retryAfterOf(response, nowMs, settings.retryAfterCapMs);
+	if (retryAfter !== undefined && record.verdict === 'retryable') record.retryAfterMs = retryAfter;
+}
+
+/** One signed attempt: its own timestamp and signature over the same body bytes. */
+async function attemptOnce(envelope: DeliveryEnvelope, settings: DeliverySettings, body: string, attempt: number): Promise<TimedAttempt> {
+	const clock = settings.clock ?? systemClock;
+	const send = settings.send ?? httpRequest;
+	const at = clock.now();
+	const headers = attemptHeaders(envelope, settings, attempt, at, body);
+	try {
+		const response = await send({
+			url: envelope.url,
+			method: envelope.method,
+			headers,
+			body,
+			timeoutMs: settings.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+			allowInternal: settings.allowInternal,
+			maxResponseBytes: 16 * 1024,
+			signal: settings.signal,
+		});
+		const verdict = verdictOf(response);
+		const record: TimedAttempt = { attempt, at: new Date(at).toISOString(), status: response.status, durationMs: response.durationMs, verdict };
+		if (verdict !== 'success') explainFailedResponse(record, response, settings, clock.now());
+		return record;
+	} catch (error) {
+		const known = error instanceof HttpRequestError;
+		return {
+			attempt,
+			at: new Date(at).toISOString(),
+			error: known ? error.message : `unexpected: ${(error as Error).message}`,
+			durationMs: known ? error.durationMs : clock.now() - at,
+			verdict: verdictOf(error),
+		};
+	}
+}
+
+/** The envelope's attempt log with this run's attempts appended (Retry-After is not kept). */
+function attemptLog(envelope: DeliveryEnvelope, records: TimedAttempt[]): AttemptRecord[] {
+	return [
+		...envelope.attempts,
+		...records.map((record) => {
+			const copy = { ...record };
+			delete copy.retryAfterMs;
+			return copy as AttemptRecord;
+		}),
+	];
+}
+
 /**
  * Runs the envelope's remaining attempts. Each attempt is signed afresh (its own timestamp) over
  * the same body bytes with the same webhook-id.
  */
 export async function deliver(envelope: DeliveryEnvelope, settings: DeliverySettings): Promise<DeliveryOutcome> {
 	const clock = settings.clock ?? systemClock;
-	const send = settings.send ?? httpRequest;
 	const body = JSON.stringify(envelope.payload ?? null);
 	const started = clock.now();
-	const attemptOnce = async (attempt: number): Promise<AttemptRecord & { retryAfterMs?: number }> => {
-		const at = clock.now();
-		const headers = attemptHeaders(envelope, settings, attempt, at, body);
-		try {
-			const response = await send({
-				url: envelope.url,
-				method: envelope.method,
-				headers,
-				body,
-				timeoutMs: settings.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-				allowInternal: settings.allowInternal,
-				maxResponseBytes: 16 * 1024,
-				signal: settings.signal,
-			});
-			const verdict = verdictOf(response);
-			const record: AttemptRecord & { retryAfterMs?: number } = {
-				attempt,
-				at: new Date(at).toISOString(),
-				status: response.status,
-				durationMs: response.durationMs,
-				verdict,
-			};
-			if (verdict !== 'success') {
-				const text = response.text().slice(0, RESPONSE_SNIPPET);
-				if (text) record.responseBody = text;
-				if (response.status >= 300 && response.status < 400) {
-					record.location = String(response.headers.location ?? '');
-					record.error = `redirect ${response.status} not followed`;
-				} else if (response.status === 410) {
-					record.error = 'endpoint gone (410): the receiver removed this webhook URL';
-				} else {
-					record.error = `HTTP ${response.status}`;
-				}
-				const retryAfter = retryAfterOf(response, clock.now(), settings.retryAfterCapMs);
-				if (retryAfter !== undefined && verdict === 'retryable') record.retryAfterMs = retryAfter;
-			}
-			return record;
-		} catch (error) {
-			const known = error instanceof HttpRequestError;
-			return {
-				attempt,
-				at: new Date(at).toISOString(),
-				error: known ? error.message : `unexpected: ${(error as Error).message}`,
-				durationMs: known ? error.durationMs : clock.now() - at,
-				verdict: verdictOf(error),
-			};
-		}
-	};
-
-	const outcome = await withRetries(attemptOnce, {
+	const outcome = await withRetries(async (attempt: number) => await attemptOnce(envelope, settings, body, attempt), {
 		attempts: settings.attempts,
 		firstAttempt: envelope.nextAttempt,
 		schedule: settings.schedule,
@@ -257,14 +270,7 @@ export async function deliver(envelope: DeliveryEnvelope, settings: DeliverySett
 		clock,
 		random: settings.random,
 	});
-	const attempts = [
-		...envelope.attempts,
-		...outcome.attempts.map((record) => {
-			const copy = { ...record };
-			delete copy.retryAfterMs;
-			return copy as AttemptRecord;
-		}),
-	];
+	const attempts = attemptLog(envelope, outcome.attempts);
 	const durationMs = clock.now() - started;
 	switch (outcome.status) {
 		case 'success':

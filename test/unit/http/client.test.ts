@@ -149,6 +149,23 @@ test('an aborted signal cancels the request', async () => {
 	await expect(pending).rejects.toMatchObject({ code: 'ABORTED', retryable: false });
 });
 
+// A signal cancelled before the call (an execution already stopped) used to destroy the request
+// before its error listener was attached: the socket error escaped as an uncaught exception.
+test('a signal aborted before the call rejects ABORTED and nothing escapes as an uncaught error', async () => {
+	const uncaught: unknown[] = [];
+	const onUncaught = (error: unknown) => uncaught.push(error);
+	process.on('uncaughtException', onUncaught);
+	try {
+		const controller = new AbortController();
+		controller.abort();
+		await expect(httpRequest({ ...allowed, url: base, signal: controller.signal })).rejects.toMatchObject({ code: 'ABORTED', retryable: false });
+		await new Promise((r) => setTimeout(r, 100));
+		expect(uncaught).toEqual([]);
+	} finally {
+		process.off('uncaughtException', onUncaught);
+	}
+});
+
 test('invalid URLs are refused without echoing them', async () => {
 	const error = await httpRequest({ url: 'not a url sk_live_TOPSECRET' }).catch((e) => e);
 	expect(error).toMatchObject({ code: 'INVALID_URL', retryable: false });
