@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
 
-import type { ChannelName } from './channels';
+import type { ChannelName } from './channels/channel';
 import { DEFAULT_KEPT_LIMITS, keepStatus, matchUnknown, SETTLE_UNKNOWN_SCRIPT, takeKept, type KeptStatus, type KeptStatusLimits, type UnknownMatch } from './keptStatuses';
 import type { WhatsAppKeys } from './keys';
 

@@ -1,10 +1,14 @@
 import { randomUUID } from 'node:crypto';
 
 import type { Clock } from '../http';
-import { qrSessionStatus, sendCloudApi, sendQrSession, type ChannelName, type ChannelResult, type CloudApiConfig, type QrSessionConfig, type RetryPolicy } from './channels';
+import type { ChannelName, RetryPolicy } from './channels/channel';
+import type { CloudApiConfig } from './channels/cloudApi';
+import type { QrSessionConfig } from './channels/qrSession';
+import { openChannel } from './channels/registry';
+import { ChannelDelivery, type Delivery } from './delivery';
 import { contentHash } from './contentHash';
 import { PAIR_RATE_INTERVAL_MS, UNKNOWN_OUTCOME_FIX, type GraphFailure } from './graphErrors';
-import { graphPayload, recipientDigits, validateMessage, type OutgoingMessage, type TemplateMessage } from './graphPayload';
+import { recipientDigits, validateMessage, type OutgoingMessage, type TemplateMessage } from './graphPayload';
 import { isoTime, type MessageLog } from './messageLog';
 import { checkHours, type OutreachCounters, type OutreachRules, type Priority } from './outreachRules';
 
@@ -58,25 +62,6 @@ export interface SendResult {
 	whatsApp: Record<string, unknown>;
 }
 
-/** The channel refused its credential (Graph 190 / 401, QR 401/403): every later send fails too. */
-export class ChannelAuthError extends Error {
-	constructor(
-		readonly channel: ChannelName,
-		readonly failure: GraphFailure,
-	) {
-		super(channel === 'cloudApi' ? 'WhatsApp Cloud API access token refused' : 'QR session service refused the API key');
-		this.name = 'ChannelAuthError';
-	}
-}
-
-interface Delivery {
-	result: ChannelResult;
-	attempts: number;
-	sentTemplate?: string;
-	fallbackFrom?: ChannelName;
-	fallbackReason?: string;
-}
-
 /** A claim this run holds: enough to turn it into an UNKNOWN record. */
 interface HeldClaim {
 	to: string;
@@ -89,12 +74,14 @@ interface HeldClaim {
 const describe = (f: GraphFailure) => ({ reason: f.message, fix: f.fix, ...(f.code !== undefined ? { errorCode: f.code } : {}) });
 
 export class WhatsAppSender {
-	private qrSession?: Promise<GraphFailure | undefined>;
+	private readonly delivery: ChannelDelivery;
 
 	constructor(
 		private readonly settings: SendSettings,
 		private readonly deps: SendDeps,
-	) {}
+	) {
+		this.delivery = new ChannelDelivery(settings);
+	}
 
 	async send(item: SendItem): Promise<SendResult> {
 		const { settings, deps } = this;
@@ -171,7 +158,7 @@ export class WhatsAppSender {
 
 		let delivery: Delivery;
 		try {
-			delivery = await this.deliver(to, item.message);
+			delivery = await this.delivery.deliver(to, item.message);
 		} catch (error) {
 			await giveBack();
 			throw error;
@@ -293,7 +280,8 @@ export class WhatsAppSender {
 			claim.claimedAt,
 		);
 		await deps.log.settleClaimUnknown(item.traceId, claim.hash, claim.token, logId, settings.idempotencyWindowMs);
-		if (what.channel !== 'cloudApi') return { logId };
+		// Only a channel with status webhooks can have one kept that settles this record.
+		if (!this.delivery.channel(what.channel).statusWebhooks) return { logId };
 		const match = await deps.log.matchUnknown(claim.to);
 		if (!('settle' in match) || match.settle.logId !== logId) return { logId };
 		if (!(await deps.log.settleUnknown(logId, match.settle.wamid, deps.clock.now()))) return { logId };
@@ -317,70 +305,6 @@ export class WhatsAppSender {
 			whatsApp: { ...base, outcome: 'sent', duplicate: true, wamid: messageId, channel: record?.channel, status: record?.status, sentFirstAt: record?.createdAt },
 		};
 	}
-
-	private async deliver(to: string, message: OutgoingMessage): Promise<Delivery> {
-		const { settings } = this;
-		if (settings.channel === 'qrSession') return await this.viaQr(to, message, 0);
-		if (!settings.cloudApi) {
-			if (settings.fallbackToQr && settings.qr) {
-				return { ...(await this.viaQr(to, message, 0)), fallbackFrom: 'cloudApi', fallbackReason: 'no WhatsApp Cloud API credential on the node' };
-			}
-			return { attempts: 0, result: { ok: false, channel: 'cloudApi', attempts: 0, failure: { kind: 'permanent', message: 'No WhatsApp Cloud API credential', fix: 'Select a Lead Pipeline WhatsApp API credential, or turn on the QR session fallback' } } };
-		}
-		let result = await sendCloudApi(settings.cloudApi, graphPayload(to, message), settings.policy, settings.signal);
-		let attempts = result.attempts;
-		let sentTemplate: string | undefined;
-		if (!result.ok && result.failure.kind === 'authExpired') throw new ChannelAuthError('cloudApi', result.failure);
-		if (!result.ok && result.failure.kind === 'outsideWindow' && settings.fallbackTemplate) {
-			const first = result.failure;
-			result = await sendCloudApi(settings.cloudApi, graphPayload(to, settings.fallbackTemplate), settings.policy, settings.signal);
-			attempts += result.attempts;
-			if (!result.ok && result.failure.kind === 'authExpired') throw new ChannelAuthError('cloudApi', result.failure);
-			if (result.ok) return { result, attempts, sentTemplate: settings.fallbackTemplate.name, fallbackReason: `${first.code}: ${first.message}` };
-		}
-		// An unknown outcome may be on the phone already: another channel would send it twice.
-		if (!result.ok && result.retryAt === undefined && result.failure.kind !== 'outcomeUnknown' && settings.fallbackToQr && settings.qr) {
-			const why = `${result.failure.code ?? result.failure.httpStatus ?? 'error'}: ${result.failure.message}`;
-			return { ...(await this.viaQr(to, message, attempts)), fallbackFrom: 'cloudApi', fallbackReason: why };
-		}
-		return { result, attempts, sentTemplate };
-	}
-
-	private async viaQr(to: string, message: OutgoingMessage, priorAttempts: number): Promise<Delivery> {
-		const { settings } = this;
-		const fail = (failure: GraphFailure): Delivery => ({
-			attempts: priorAttempts,
-			// An unreachable service may be back soon: defer rather than give up.
-			result: { ok: false, channel: 'qrSession', attempts: 0, failure, ...(failure.kind === 'retryable' ? { retryAt: this.deps.clock.now() + 60_000 } : {}) },
-		});
-		if (!settings.qr) return fail({ kind: 'permanent', message: 'No QR session credential', fix: 'Select a Lead Pipeline QR Session API credential' });
-		const text = message.kind === 'text' ? message.body : settings.qrText;
-		if (!text?.trim()) {
-			return fail({ kind: 'permanent', message: 'A template cannot be sent over a QR session', fix: 'Fill in "QR Session Text" with the words to send instead of the template' });
-		}
-		const sessionProblem = await this.checkQrSession();
-		if (sessionProblem) return fail(sessionProblem);
-		const result = await sendQrSession(settings.qr, `+${to}`, text, settings.policy, settings.signal);
-		if (!result.ok && result.failure.kind === 'authExpired') throw new ChannelAuthError('qrSession', result.failure);
-		return { result, attempts: priorAttempts + result.attempts };
-	}
-
-	/** GET /sessions/{id} once per run: a session waiting for a QR scan sends nothing. */
-	private async checkQrSession(): Promise<GraphFailure | undefined> {
-		const qr = this.settings.qr!;
-		this.qrSession ??= qrSessionStatus(qr, this.settings.signal).then((status) => {
-			if ('kind' in status) {
-				if (status.kind === 'authExpired') throw new ChannelAuthError('qrSession', status);
-				return status;
-			}
-			if (status.connected) return undefined;
-			return { kind: 'permanent', message: `QR session "${status.id}" is ${status.status}`, fix: 'Open the QR session service and scan the QR code with the WhatsApp phone, then resend' } as GraphFailure;
-		});
-		const problem = await this.qrSession;
-		// A transport failure on the status check is retryable: surface it with a retry time.
-		if (problem?.kind === 'retryable') this.qrSession = undefined;
-		return problem;
-	}
 }
 
 /** What a send would do, for editor test runs: no Redis, no HTTP, no counters. */
@@ -392,15 +316,6 @@ export function previewSend(item: SendItem, settings: SendSettings, nowMs: numbe
 		const hours = checkHours(nowMs, settings.rules, item.priority);
 		preview.businessHours = hours.open ? { open: true } : { open: false, holiday: hours.holiday, nextOpening: hours.nextOpening !== undefined ? isoTime(hours.nextOpening) : undefined };
 	}
-	if (settings.channel === 'cloudApi') {
-		const cloud = settings.cloudApi;
-		preview.request = {
-			method: 'POST',
-			url: cloud ? `${cloud.baseUrl.replace(/\/+$/, '')}/${cloud.version}/${cloud.phoneNumberId}/messages` : undefined,
-			body: graphPayload(to, item.message),
-		};
-	} else {
-		preview.request = { method: 'POST', url: settings.qr ? `${settings.qr.baseUrl.replace(/\/+$/, '')}/messages` : undefined, body: { to: `+${to}`, text: item.message.kind === 'text' ? item.message.body : settings.qrText } };
-	}
+	preview.request = openChannel(settings.channel, settings).preview(to, item.message);
 	return preview;
 }
