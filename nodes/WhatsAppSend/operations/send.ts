@@ -1,12 +1,23 @@
 import { type IDataObject, type IExecuteFunctions, type INodeExecutionData, NodeApiError, NodeOperationError } from 'n8n-workflow';
 
-import { type ChannelName, whatsAppClock, assertTimeZone, BusinessRulesError, parseHolidays, parseOpeningHours, messageAtPath, MessageInputError, type OutgoingMessage, type TemplateMessage, type TemplateParameter, PRIORITIES, type OutreachRules, type Priority, ChannelAuthError, previewSend, WhatsAppSender, type SendItem, type SendSettings } from '../../shared/whatsapp';
+import { type ChannelName, isChannelName, UnknownChannelError, whatsAppClock, assertTimeZone, BusinessRulesError, parseHolidays, parseOpeningHours, messageAtPath, MessageInputError, type OutgoingMessage, type TemplateMessage, type TemplateParameter, PRIORITIES, type OutreachRules, type Priority, ChannelAuthError, previewSend, WhatsAppSender, type SendItem, type SendSettings } from '../../shared/whatsapp';
 import { leadOfItem } from '../../shared/lead';
 import { metricsScope, recordMetrics } from '../../common/metricsOptions';
 import { COUNTER, type DecisionEvent } from '../../shared/metrics';
 import { cloudApiConfig, openWhatsAppStore, qrSessionConfig } from '../context';
 
 const HOUR_MS = 3_600_000;
+
+/** The Channel parameter's one value that is no channel of its own: the Cloud API, QR when it fails. */
+const CLOUD_API_WITH_QR_FALLBACK = 'cloudApiWithQrFallback';
+
+/** The channel the Channel parameter names (from the registry); an unknown one stops the node. */
+function channelOf(ctx: IExecuteFunctions, parameter: string): ChannelName {
+	if (parameter === CLOUD_API_WITH_QR_FALLBACK) return 'cloudApi';
+	if (isChannelName(parameter)) return parameter;
+	const unknown = new UnknownChannelError(parameter);
+	throw new NodeOperationError(ctx.getNode(), unknown.message, { description: 'Choose a Channel on the node: Cloud API, QR Session, or Cloud API with the QR fallback.' });
+}
 
 interface Options {
 	allowInternal?: boolean;
@@ -101,7 +112,7 @@ export async function executeSend(this: IExecuteFunctions): Promise<INodeExecuti
 	const items = this.getInputData();
 	const options = this.getNodeParameter('options', 0, {}) as Options;
 	const channelParam = this.getNodeParameter('channel', 0) as string;
-	const channel: ChannelName = channelParam === 'qrSession' ? 'qrSession' : 'cloudApi';
+	const channel = channelOf(this, channelParam);
 	const timeoutMs = (options.timeoutSeconds ?? 10) * 1000;
 	const clock = whatsAppClock();
 	const testRun = this.getMode() === 'manual' && !options.sendInTestRuns;
@@ -131,7 +142,7 @@ export async function executeSend(this: IExecuteFunctions): Promise<INodeExecuti
 			channel,
 			cloudApi: channel === 'cloudApi' ? await cloudApiConfig(this, options.allowInternal === true, timeoutMs) : undefined,
 			qr: channelParam === 'cloudApi' ? undefined : await qrSessionConfig(this, timeoutMs),
-			fallbackToQr: channelParam === 'cloudApiWithQrFallback',
+			fallbackToQr: channelParam === CLOUD_API_WITH_QR_FALLBACK,
 			qrText: String(this.getNodeParameter('qrText', 0, '') ?? ''),
 			fallbackTemplate: fallbackTemplateOf(options),
 			rules,
