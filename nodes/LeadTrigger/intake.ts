@@ -1,8 +1,8 @@
 import type Redis from 'ioredis';
 import type { IDataObject, INodeExecutionData, IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
 
-import { botDraft, DEFAULT_BOT_FIELDS, looksLikeBot, type BotFieldMapping, DEFAULT_MAX_ROWS, getImportStatus, runImport, finalizeDrafts, isRecord, withRawPolicy, type ChannelDraft, type Extracted, instagramDrafts, enqueueLeads, DEFAULT_REJECTED_STREAM_CAP, invalidLeadEntry, keepRejected, rejectedEntry, RejectedStreamFullError, type RejectedEntry, DEFAULT_FORM_FIELDS, isBulkImport, websiteFormDraft, type FormFieldMapping, whatsAppDrafts, formSignedContent, safeEqual, timestampWithin, verifyBodyHmac, verifyMetaSignature } from '../shared/intake';
-import { DEFAULT_RAW_POLICY, normalizeLead, type Lead, type RawPolicy, isCountryCode, type CountryCode, newTraceId } from '../shared/lead';
+import { DEFAULT_BOT_FIELDS, looksLikeBot, type BotFieldMapping, DEFAULT_MAX_ROWS, getImportStatus, runImport, finalizeDrafts, isRecord, withRawPolicy, type Extracted, enqueueLeads, DEFAULT_REJECTED_STREAM_CAP, invalidLeadEntry, keepRejected, rejectedEntry, RejectedStreamFullError, type RejectedEntry, DEFAULT_FORM_FIELDS, isBulkImport, websiteFormDraft, type FormFieldMapping, formSignedContent, safeEqual, timestampWithin, verifyBodyHmac, verifyMetaSignature, importRowLead, intakeChannel, META_SOURCES, UnknownIntakeChannelError, type IntakeSource } from '../shared/intake';
+import { DEFAULT_RAW_POLICY, type Lead, type RawPolicy, isCountryCode, type CountryCode, newTraceId } from '../shared/lead';
 import { RedisConnectionError, withSharedRedis } from '../shared/queue';
 import { cachedCredentials } from '../common/credentialCache';
 import { REDIS_CREDENTIAL, toRedisCredentialData } from '../common/redisCredential';
@@ -10,7 +10,7 @@ import { countIntake } from './metrics';
 import { admitIntake, DEFAULT_MAX_IN_FLIGHT, DEFAULT_SHED_AT_LAG_MS, OVERLOAD_RETRY_AFTER_SECONDS, type ShedLimits } from './overload';
 import { header, parseBody, rawBodyOf, respond, respondText, type WebhookRequest, type WebhookResponse } from './http';
 
-type Source = 'website' | 'whatsapp' | 'whatsappBot' | 'instagram';
+type Source = IntakeSource;
 
 interface Settings {
 	source: Source | 'auto';
@@ -84,7 +84,7 @@ function settings(ctx: IWebhookFunctions): Settings {
 }
 
 /** Meta webhook `object` values and the channel that reads them. */
-const META_CHANNELS: Record<string, 'whatsapp' | 'instagram' | undefined> = {
+const META_CHANNELS: Record<string, IntakeSource | undefined> = {
 	whatsapp_business_account: 'whatsapp',
 	instagram: 'instagram',
 	// Facebook Page (Messenger) events are signed like the others but are not a lead channel yet.
@@ -100,7 +100,7 @@ function detectSource(body: unknown): Source {
 	return looksLikeBot(body) ? 'whatsappBot' : 'website';
 }
 
-const isMeta = (source: Source | 'auto') => source === 'whatsapp' || source === 'instagram';
+const isMeta = (source: Source | 'auto') => source !== 'auto' && META_SOURCES.includes(source);
 
 async function metaCredential(ctx: IWebhookFunctions): Promise<{ appSecret: string; verifyToken: string }> {
 	const cred = await cachedCredentials(ctx, 'leadPipelineWhatsAppApi');
@@ -214,8 +214,7 @@ async function handleMeta(ctx: IWebhookFunctions, s: Settings, body: unknown, ra
 	// WhatsApp and Instagram to the same URL. What no channel reads is kept, not dropped.
 	const object = isRecord(body) ? body.object : undefined;
 	const channel = typeof object === 'string' ? META_CHANNELS[object] : undefined;
-	const extracted: Extracted =
-		channel === 'whatsapp' ? whatsAppDrafts(body) : channel === 'instagram' ? instagramDrafts(body, s.defaultCountry) : { drafts: [], events: [] };
+	const extracted: Extracted = channel ? intakeChannel(channel)(body, s) : { drafts: [], events: [] };
 	const finalized = finalizeDrafts(extracted.drafts, { defaultCountry: s.defaultCountry, raw: s.raw, testRun: s.testRun });
 	const { leads } = finalized;
 	const rejected = finalized.rejected.map((r) => invalidLeadEntry(r));
@@ -246,14 +245,8 @@ async function handleBulkImport(ctx: IWebhookFunctions, s: Settings, body: { imp
 		return { noWebhookResponse: true };
 	}
 	const receivedAt = new Date().toISOString();
-	const toLead = (row: unknown, index: number) => {
-		if (!isRecord(row)) return { ok: false as const, errors: [{ field: '', message: 'each lead must be a JSON object' }] };
-		const draft = withRawPolicy(websiteFormDraft(row, s.formFields), s.raw);
-		draft.source.importId = body.importId;
-		draft.source.importRow = index;
-		const stamped = { ...draft, traceId: newTraceId(), receivedAt, ...(s.testRun ? { testRun: true as const } : {}) };
-		return normalizeLead(stamped, { defaultCountry: s.defaultCountry });
-	};
+	const rows = { importId: body.importId, formFields: s.formFields, raw: s.raw, defaultCountry: s.defaultCountry, testRun: s.testRun, receivedAt };
+	const toLead = (row: unknown, index: number) => importRowLead(row, index, rows);
 	const status = await withIntakeRedis(ctx, async (redis) => await runImport(redis, {
 		importId: body.importId,
 		rows: body.leads,
@@ -297,7 +290,8 @@ async function handleFormOrBot(ctx: IWebhookFunctions, s: Settings, source: Sour
 		respond(res, s.successStatus, { traceId: newTraceId() });
 		return { noWebhookResponse: true };
 	}
-	const draft: ChannelDraft = source === 'website' ? websiteFormDraft(body, s.formFields) : botDraft(body, s.botFields);
+	// A form or bot body (an object, checked above) is one draft.
+	const [draft] = intakeChannel(source)(body, s).drafts;
 	const idempotencyKey = header(req, 'idempotency-key');
 	if (idempotencyKey) draft.source.idempotencyKey = idempotencyKey.slice(0, 500);
 	const { leads, rejected } = finalizeDrafts([draft], { defaultCountry: s.defaultCountry, raw: s.raw, testRun: s.testRun });
@@ -362,6 +356,12 @@ async function handleAdmittedPost(ctx: IWebhookFunctions, s: Settings, res: Webh
 		}
 		return await handleFormOrBot(ctx, s, source, parsed.body, raw, req, res);
 	} catch (error) {
+		if (error instanceof UnknownIntakeChannelError) {
+			// A Source no channel has is the node's setting, not the sender's fault: a retry cannot help.
+			ctx.logger.error(`Lead Trigger: ${error.message}`);
+			respond(res, 500, { error: 'This lead endpoint is misconfigured: nothing was stored', description: error.message });
+			return { noWebhookResponse: true };
+		}
 		if (error instanceof RejectedStreamFullError) {
 			ctx.logger.warn(`Lead Trigger: ${error.message}; answered 503 so the sender retries. Review or delete entries, or raise the cap.`);
 			rejectedStreamFull(res);
