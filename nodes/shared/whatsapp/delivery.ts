@@ -1,7 +1,7 @@
 import { ChannelAuthError, type ChannelName, type ChannelResult, type WhatsAppChannel } from './channels/channel';
 import { openChannel } from './channels/registry';
 import type { OutgoingMessage } from './graphPayload';
-import type { SendSettings } from './sendFlow';
+import type { SendSettings } from './sendTypes';
 
 /**
  * Which channel a message goes out on, and what happens when it fails there: a template when the

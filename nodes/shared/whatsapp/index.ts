@@ -20,3 +20,5 @@ export * from './keys';
 export * from './messageLog';
 export * from './outreachRules';
 export * from './sendFlow';
+export * from './sendPreview';
+export * from './sendTypes';
