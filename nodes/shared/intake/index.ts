@@ -10,6 +10,7 @@ export * from './bulkImport';
 export * from './channels';
 export * from './draft';
 export * from './importRow';
+export * from './importStatus';
 export * from './instagram';
 export * from './queue';
 export * from './rejected';
