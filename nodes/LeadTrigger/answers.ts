@@ -47,6 +47,8 @@ export function executionData(s: Settings, leads: Lead[], rejected: RejectedEntr
 	const emitRejected = s.enqueueOnly ? [] : rejected;
 	if (emitLeads.length + emitRejected.length + emitEvents.length === 0) return { noWebhookResponse: true };
 	const items = (values: IDataObject[]): INodeExecutionData[] => values.map((json) => ({ json }));
+	// Leads and rejected entries are plain JSON, but their `raw` (the payload received) is typed
+	// `unknown`, which no IDataObject value type admits: so these casts cannot be typed away.
 	return {
 		noWebhookResponse: true,
 		workflowData: [

@@ -16,7 +16,7 @@ export { RETRY_AFTER_SECONDS } from './answers';
 /** The Lead Trigger's webhook: POST a lead (form, bot, Meta webhook, bulk import), GET a handshake or an import's status. */
 
 export async function handlePost(ctx: IWebhookFunctions): Promise<IWebhookResponseData> {
-	const res = ctx.getResponseObject() as unknown as WebhookResponse;
+	const res: WebhookResponse = ctx.getResponseObject();
 	const s = settings(ctx);
 	const admission = admitIntake(s.shed);
 	if (!admission.admitted) {
@@ -32,7 +32,7 @@ export async function handlePost(ctx: IWebhookFunctions): Promise<IWebhookRespon
 }
 
 async function handleAdmittedPost(ctx: IWebhookFunctions, s: Settings, res: WebhookResponse): Promise<IWebhookResponseData> {
-	const req = ctx.getRequestObject() as unknown as WebhookRequest;
+	const req: WebhookRequest = ctx.getRequestObject();
 	try {
 		const raw = rawBodyOf(req);
 		const parsed = parseBody(req, raw);
@@ -75,8 +75,8 @@ async function handleAdmittedPost(ctx: IWebhookFunctions, s: Settings, res: Webh
 
 /** GET: Meta's subscription handshake, or a bulk import's status (?importId=). */
 export async function handleGet(ctx: IWebhookFunctions): Promise<IWebhookResponseData> {
-	const req = ctx.getRequestObject() as unknown as WebhookRequest;
-	const res = ctx.getResponseObject() as unknown as WebhookResponse;
+	const req: WebhookRequest = ctx.getRequestObject();
+	const res: WebhookResponse = ctx.getResponseObject();
 	const query = ctx.getQueryData() as Record<string, unknown>;
 	try {
 		if (query['hub.mode'] !== undefined) {
