@@ -1,4 +1,4 @@
-import { type IDataObject, type IExecuteFunctions, type INodeExecutionData, NodeOperationError } from 'n8n-workflow';
+import { type IExecuteFunctions, type INodeExecutionData, NodeOperationError } from 'n8n-workflow';
 
 import { openWhatsAppStore } from '../context';
 import { failedItem } from '../../common/failedItem';
@@ -20,10 +20,10 @@ export async function executeGetMessages(this: IExecuteFunctions): Promise<INode
 			}
 			if (byTrace) {
 				const messages = await store.log.history(key);
-				out.push({ json: { traceId: key, count: messages.length, messages: messages as unknown as IDataObject[] }, pairedItem: { item: i } });
+				out.push({ json: { traceId: key, count: messages.length, messages }, pairedItem: { item: i } });
 			} else {
 				const message = await store.log.get(key);
-				out.push({ json: { messageId: key, found: Boolean(message), ...(message ? { message: message as unknown as IDataObject } : {}) }, pairedItem: { item: i } });
+				out.push({ json: { messageId: key, found: Boolean(message), ...(message ? { message } : {}) }, pairedItem: { item: i } });
 			}
 		}
 	} finally {

@@ -1,4 +1,4 @@
-import { isRecord, pick, textOf, type ChannelDraft } from './draft';
+import { isRecord, notAnObject, pick, textOf, type ChannelDraft, type IntakeChannel } from './draft';
 
 /**
  * The generic WhatsApp-bot shape (documented in the README):
@@ -41,6 +41,10 @@ export function botDraft(body: Record<string, unknown>, fields: BotFieldMapping)
 		raw: body,
 	};
 }
+
+/** The WhatsApp-bot channel: one bot hand-off is one draft. */
+export const botChannel: IntakeChannel = (body, context) =>
+	isRecord(body) ? { drafts: [botDraft(body, context.botFields)], events: [] } : notAnObject(body);
 
 export function looksLikeBot(body: unknown): body is Record<string, unknown> {
 	return isRecord(body) && ('botId' in body || isRecord(body.answers));

@@ -1,3 +1,5 @@
+import type { BotFieldMapping } from './bot';
+import type { FormFieldMapping } from './website';
 import { capRaw, normalizeLead, type FieldError, type Lead, type LeadChannel, type LeadDraft, type RawPolicy, type CountryCode, newTraceId } from '../lead';
 
 /** A lead as a channel adapter read it, before trace id, time and normalization. */
@@ -19,6 +21,27 @@ export interface Extracted {
 	/** Parts no lead can be made of (never dropped: the trigger keeps them in the rejected stream). */
 	unsupported?: Unsupported[];
 }
+
+/** What every intake channel may need besides the body: the node's field mappings and country. */
+export interface IntakeContext {
+	formFields: FormFieldMapping;
+	botFields: BotFieldMapping;
+	/** For numbers written without a country code (and phone numbers found in message text). */
+	defaultCountry?: CountryCode;
+}
+
+/**
+ * One intake channel: a verified request body to lead drafts, the events that are no lead, and
+ * the parts no lead can be made of (kept as rejected, never dropped). Pure: no I/O, no clock.
+ */
+export type IntakeChannel = (body: unknown, context: IntakeContext) => Extracted;
+
+/** A body that is no JSON object (or form) holds no lead: the whole of it is unsupported. */
+export const notAnObject = (body: unknown): Extracted => ({
+	drafts: [],
+	events: [],
+	unsupported: [{ detail: 'the body must be a JSON object or a form', raw: body }],
+});
 
 export interface Rejected {
 	/** Position among the payload's leads. */

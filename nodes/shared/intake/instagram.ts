@@ -1,7 +1,7 @@
 import { findPhoneNumbersInText } from 'libphonenumber-js/max';
 
 import type { CountryCode } from '../lead';
-import { isRecord, textOf, type Extracted } from './draft';
+import { isRecord, textOf, type Extracted, type IntakeChannel } from './draft';
 
 const list = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
 
@@ -27,6 +27,9 @@ export function instagramDrafts(payload: unknown, defaultCountry?: CountryCode):
 	}
 	return out;
 }
+
+/** The Instagram channel (a signed Meta webhook); phone numbers in text read with the default country. */
+export const instagramChannel: IntakeChannel = (body, context) => instagramDrafts(body, context.defaultCountry);
 
 /** A DM event: {sender, recipient, timestamp, message: {mid, text, attachments, is_echo}}. */
 function readMessaging(out: Required<Extracted>, event: Record<string, unknown>, accountId: string | undefined, defaultCountry?: CountryCode): void {

@@ -1,4 +1,4 @@
-import { isRecord, pick, textOf, type ChannelDraft } from './draft';
+import { isRecord, notAnObject, pick, textOf, type ChannelDraft, type IntakeChannel } from './draft';
 
 export interface FormFieldMapping {
 	name: string;
@@ -41,6 +41,10 @@ export function websiteFormDraft(form: Record<string, unknown>, fields: FormFiel
 		raw: form,
 	};
 }
+
+/** The website channel: one form submission is one draft. */
+export const websiteChannel: IntakeChannel = (body, context) =>
+	isRecord(body) ? { drafts: [websiteFormDraft(body, context.formFields)], events: [] } : notAnObject(body);
 
 export interface BulkImport {
 	importId: string;

@@ -1,5 +1,5 @@
 import { phoneFromWaId, PhoneNumberError } from '../lead';
-import { isRecord, textOf, type ChannelDraft, type Extracted } from './draft';
+import { isRecord, textOf, type ChannelDraft, type Extracted, type IntakeChannel } from './draft';
 
 const list = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
 
@@ -58,3 +58,6 @@ export function whatsAppDrafts(payload: unknown): Extracted {
 	}
 	return { drafts, events };
 }
+
+/** The WhatsApp Cloud API channel (a signed Meta webhook). */
+export const whatsAppChannel: IntakeChannel = (body) => whatsAppDrafts(body);

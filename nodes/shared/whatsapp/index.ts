@@ -1,11 +1,15 @@
 /**
- * WhatsApp outreach: channels (Cloud API, QR session), the send flow, the message log that keeps a
- * person from being messaged twice, outreach rules and business hours, status records.
+ * WhatsApp outreach: channels (Cloud API, QR session) behind one interface and a registry by
+ * name, the send flow, the message log that keeps a person from being messaged twice, outreach
+ * rules and business hours, status records.
  *
  * The front door of this wing: other wings and the nodes import from here, never from a file inside.
  */
 export * from './businessHours';
-export * from './channels';
+export * from './channels/channel';
+export * from './channels/cloudApi';
+export * from './channels/qrSession';
+export * from './channels/registry';
 export * from './clock';
 export * from './contentHash';
 export * from './graphErrors';
@@ -16,3 +20,5 @@ export * from './keys';
 export * from './messageLog';
 export * from './outreachRules';
 export * from './sendFlow';
+export * from './sendPreview';
+export * from './sendTypes';

@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
 
-import type { ChannelName } from './channels';
+import type { ChannelName } from './channels/channel';
 import { DEFAULT_KEPT_LIMITS, keepStatus, matchUnknown, SETTLE_UNKNOWN_SCRIPT, takeKept, type KeptStatus, type KeptStatusLimits, type UnknownMatch } from './keptStatuses';
 import type { WhatsAppKeys } from './keys';
 
@@ -55,6 +55,8 @@ function toHash(record: MessageRecord): Record<string, string> {
 
 function fromHash(hash: Record<string, string>): MessageRecord | undefined {
 	if (!hash.id) return undefined;
+	// A Redis hash holds only strings: the fields toHash wrote read back as they are and the numeric
+	// ones are converted below; without a schema for the rest, this cast cannot be typed away.
 	const record = { ...hash } as unknown as MessageRecord;
 	record.attempts = Number(hash.attempts ?? 0);
 	if (hash.errorCode !== undefined) record.errorCode = Number(hash.errorCode);

@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
 
-import type { Clock } from '../http';
-import { qrSessionStatus, sendCloudApi, sendQrSession, type ChannelName, type ChannelResult, type CloudApiConfig, type QrSessionConfig, type RetryPolicy } from './channels';
+import type { ChannelFailed } from './channels/channel';
 import { contentHash } from './contentHash';
-import { PAIR_RATE_INTERVAL_MS, UNKNOWN_OUTCOME_FIX, type GraphFailure } from './graphErrors';
-import { graphPayload, recipientDigits, validateMessage, type OutgoingMessage, type TemplateMessage } from './graphPayload';
-import { isoTime, type MessageLog } from './messageLog';
-import { checkHours, type OutreachCounters, type OutreachRules, type Priority } from './outreachRules';
+import { ChannelDelivery, type Delivery } from './delivery';
+import { PAIR_RATE_INTERVAL_MS } from './graphErrors';
+import { recipientDigits, validateMessage } from './graphPayload';
+import { isoTime } from './messageLog';
+import { closedHours, deferredAnswer, giveBackDaily, takeQuota } from './sendGates';
+import { SendLedger } from './sendLedger';
+import { describeFailure, type HeldClaim, type SendBase, type SendDeps, type SendItem, type SendResult, type SendSettings } from './sendTypes';
 
 /**
  * One outgoing message from a lead item to an outcome: Sent, Not Sent (outcome "notSent", or
@@ -16,85 +18,36 @@ import { checkHours, type OutreachCounters, type OutreachRules, type Priority } 
  * exit that sends nothing gives back what it took.
  */
 
-export interface SendItem {
-	traceId: string;
-	/** Recipient in international form (+972…, or wa_id digits). */
-	to: string;
-	message: OutgoingMessage;
-	priority: Priority;
-}
-
-export interface SendSettings {
-	channel: ChannelName;
-	/** Undefined when the node has no Cloud API credential. */
-	cloudApi?: CloudApiConfig;
-	qr?: QrSessionConfig;
-	/** Cloud API permanent error (or no credential): try the QR session service. */
-	fallbackToQr: boolean;
-	/** What a template message becomes on the QR channel (it has no templates). */
-	qrText?: string;
-	/** 131047 (outside the 24 h window): send this template instead. */
-	fallbackTemplate?: TemplateMessage;
-	rules?: OutreachRules;
-	idempotencyWindowMs: number;
-	/** How long a claim blocks other runs while this one sends (beyond the retries' own time). */
-	claimLeaseMs: number;
-	/** Send again a message whose earlier run died mid-send (it may be delivered twice). */
-	resendInterrupted?: boolean;
-	policy: RetryPolicy;
-	signal?: AbortSignal;
-}
-
-export interface SendDeps {
-	log: MessageLog;
-	counters: OutreachCounters;
-	clock: Clock;
-}
-
-export type SendOutput = 'sent' | 'notSent' | 'deferred';
-
-export interface SendResult {
-	output: SendOutput;
-	whatsApp: Record<string, unknown>;
-}
-
-/** The channel refused its credential (Graph 190 / 401, QR 401/403): every later send fails too. */
-export class ChannelAuthError extends Error {
-	constructor(
-		readonly channel: ChannelName,
-		readonly failure: GraphFailure,
-	) {
-		super(channel === 'cloudApi' ? 'WhatsApp Cloud API access token refused' : 'QR session service refused the API key');
-		this.name = 'ChannelAuthError';
-	}
-}
-
-interface Delivery {
-	result: ChannelResult;
-	attempts: number;
-	sentTemplate?: string;
-	fallbackFrom?: ChannelName;
-	fallbackReason?: string;
-}
-
-/** A claim this run holds: enough to turn it into an UNKNOWN record. */
-interface HeldClaim {
+/** A claim being taken: the lease it asks for and when. */
+interface ClaimRequest {
 	to: string;
 	hash: string;
 	token: string;
-	/** When the send could first have gone out (for pairing it with a status webhook). */
-	claimedAt: number;
+	leaseMs: number;
+	now: number;
 }
 
-const describe = (f: GraphFailure) => ({ reason: f.message, fix: f.fix, ...(f.code !== undefined ? { errorCode: f.code } : {}) });
+type Route = Record<string, unknown>;
+
+/** Where and how a delivery went, as the fields of an answer. */
+const routeOf = (delivery: Delivery): Route => ({
+	channel: delivery.result.channel,
+	attempts: delivery.attempts,
+	...(delivery.sentTemplate ? { sentTemplate: delivery.sentTemplate } : {}),
+	...(delivery.fallbackFrom ? { fallbackFrom: delivery.fallbackFrom, fallbackReason: delivery.fallbackReason } : {}),
+});
 
 export class WhatsAppSender {
-	private qrSession?: Promise<GraphFailure | undefined>;
+	private readonly delivery: ChannelDelivery;
+	private readonly ledger: SendLedger;
 
 	constructor(
 		private readonly settings: SendSettings,
 		private readonly deps: SendDeps,
-	) {}
+	) {
+		this.delivery = new ChannelDelivery(settings);
+		this.ledger = new SendLedger(settings, deps, this.delivery);
+	}
 
 	async send(item: SendItem): Promise<SendResult> {
 		const { settings, deps } = this;
@@ -102,130 +55,20 @@ export class WhatsAppSender {
 		validateMessage(item.message);
 		if (settings.fallbackTemplate) validateMessage(settings.fallbackTemplate);
 		const hash = contentHash(to, item.message);
-		const base = { traceId: item.traceId, to, priority: item.priority, hash };
+		const base: SendBase = { traceId: item.traceId, to, priority: item.priority, hash };
 		const now = deps.clock.now();
 
 		// A recorded send (sent, or outcome unknown) is never sent again, unless a person chose to
 		// resend an unknown one ("Resend Interrupted Sends").
 		const before = await deps.log.sentBefore(item.traceId, hash);
 		const resendUnknown = before !== undefined && settings.resendInterrupted === true && (await deps.log.get(before))?.status === 'UNKNOWN';
-		if (before && !resendUnknown) return await this.duplicate(base, before);
+		if (before && !resendUnknown) return await this.ledger.duplicate(base, before);
+		const closed = closedHours(base, now, settings.rules, item.priority);
+		if (closed) return closed;
 
-		const rules = settings.rules;
-		if (rules) {
-			const hours = checkHours(now, rules, item.priority);
-			if (!hours.open) {
-				const why = hours.holiday ? 'a holiday' : 'outside business hours';
-				if (hours.nextOpening === undefined) {
-					return { output: 'notSent', whatsApp: { ...base, outcome: 'notSent', reason: `${why} and no opening in the next year`, fix: 'Check Opening Hours and Holidays in the business rules' } };
-				}
-				if (rules.outsideHours === 'reject') {
-					return { output: 'notSent', whatsApp: { ...base, outcome: 'notSent', reason: `${why} (the rules reject sends outside hours)`, nextOpening: isoTime(hours.nextOpening) } };
-				}
-				return { output: 'deferred', whatsApp: { ...base, outcome: 'deferred', reason: why, sendAfter: isoTime(hours.nextOpening) } };
-			}
-		}
-
-		const token = randomUUID();
-		const leaseMs = settings.claimLeaseMs + this.maxSendTime();
-		let claim = await deps.log.claim(item.traceId, hash, token, leaseMs, settings.idempotencyWindowMs, now, resendUnknown ? before : '');
-		if (!claim.claimed && claim.interrupted && settings.resendInterrupted) {
-			claim = await deps.log.claim(item.traceId, hash, token, leaseMs, settings.idempotencyWindowMs, now, claim.interrupted.claim);
-		}
-		if (!claim.claimed) {
-			if (claim.messageId) return await this.duplicate(base, claim.messageId);
-			if (claim.interrupted) return await this.interrupted(item, base, { to, hash, token, leaseMs, now }, claim.interrupted);
-			return { output: 'deferred', whatsApp: { ...base, outcome: 'deferred', reason: 'another run is sending this message right now', sendAfter: isoTime(now + settings.claimLeaseMs) } };
-		}
-		const releaseClaim = async () => await deps.log.settleClaim(item.traceId, hash, token, undefined, 0);
-
-		let warning: string | undefined;
-		let tookDaily = false;
-		if (rules) {
-			const daily = await deps.counters.takeDaily(now, rules, item.priority);
-			if (!daily.allowed) {
-				await releaseClaim();
-				return { output: 'deferred', whatsApp: { ...base, outcome: 'deferred', reason: daily.reason, sendAfter: isoTime(daily.retryAt), dailyCount: daily.count } };
-			}
-			tookDaily = true;
-			warning = daily.warning;
-			const rate = await deps.counters.takeRate(now, rules, item.priority);
-			if (!rate.allowed) {
-				await deps.counters.releaseDaily(now, rules);
-				await releaseClaim();
-				return { output: 'deferred', whatsApp: { ...base, outcome: 'deferred', reason: rate.reason, sendAfter: isoTime(rate.retryAt) } };
-			}
-		}
-		const giveBack = async () => {
-			if (rules && tookDaily) await deps.counters.releaseDaily(now, rules);
-			await releaseClaim();
-		};
-
-		const pairWait = await deps.counters.pairRateWait(to, now);
-		if (pairWait > settings.policy.maxInlineWaitMs) {
-			await giveBack();
-			if (rules) await deps.counters.releaseRate(rules);
-			return { output: 'deferred', whatsApp: { ...base, outcome: 'deferred', reason: 'pair rate: this recipient was messaged too often just now', sendAfter: isoTime(now + pairWait) } };
-		}
-		if (pairWait > 0) await deps.clock.sleep(pairWait);
-
-		let delivery: Delivery;
-		try {
-			delivery = await this.deliver(to, item.message);
-		} catch (error) {
-			await giveBack();
-			throw error;
-		}
-		const { result } = delivery;
-		if (delivery.result.pairRateHit) await deps.counters.markPairRate(to, deps.clock.now() + PAIR_RATE_INTERVAL_MS, deps.clock.now());
-		const route = {
-			channel: result.channel,
-			attempts: delivery.attempts,
-			...(delivery.sentTemplate ? { sentTemplate: delivery.sentTemplate } : {}),
-			...(delivery.fallbackFrom ? { fallbackFrom: delivery.fallbackFrom, fallbackReason: delivery.fallbackReason } : {}),
-		};
-
-		if (result.ok) {
-			const at = deps.clock.now();
-			await deps.log.record(
-				{
-					id: result.messageId, traceId: item.traceId, channel: result.channel, to, waId: result.waId, hash,
-					kind: delivery.sentTemplate ? 'template' : item.message.kind,
-					template: delivery.sentTemplate ?? (item.message.kind === 'template' ? item.message.name : undefined),
-					status: 'PENDING', attempts: delivery.attempts, createdAt: isoTime(at), updatedAt: isoTime(at), fallbackFrom: delivery.fallbackFrom,
-				},
-				at,
-			);
-			await deps.log.settleClaim(item.traceId, hash, token, result.messageId, settings.idempotencyWindowMs);
-			return {
-				output: 'sent',
-				whatsApp: {
-					...base, outcome: 'sent', ...route, wamid: result.messageId, waId: result.waId, messageStatus: result.messageStatus, duplicate: false,
-					...(warning ? { capacityWarning: warning } : {}),
-				},
-			};
-		}
-
-		// The request reached the API and its answer was lost: it may be on the phone. Nothing is
-		// given back (the claim now names the UNKNOWN record), so no redelivery sends it again.
-		if (result.failure.kind === 'outcomeUnknown') return await this.unknownOutcome(item, base, { to, hash, token, claimedAt: now }, delivery, route);
-
-		await giveBack();
-		if (result.retryAt !== undefined) {
-			return { output: 'deferred', whatsApp: { ...base, outcome: 'deferred', ...route, ...describe(result.failure), sendAfter: isoTime(result.retryAt) } };
-		}
-		const at = deps.clock.now();
-		const localId = `local-${randomUUID()}`;
-		await deps.log.record(
-			{
-				id: localId, traceId: item.traceId, channel: result.channel, to, hash, kind: item.message.kind,
-				template: item.message.kind === 'template' ? item.message.name : undefined,
-				status: 'FAILED', attempts: delivery.attempts, createdAt: isoTime(at), updatedAt: isoTime(at), failedAt: isoTime(at),
-				error: `${result.failure.message} — ${result.failure.fix}`, errorCode: result.failure.code, fallbackFrom: delivery.fallbackFrom,
-			},
-			at,
-		);
-		return { output: 'notSent', whatsApp: { ...base, outcome: 'notSent', ...route, ...describe(result.failure), logId: localId } };
+		const claim = await this.claim(item, base, { to, hash, token: randomUUID(), leaseMs: settings.claimLeaseMs + this.maxSendTime(), now }, resendUnknown ? before : '');
+		if ('output' in claim) return claim;
+		return await this.sendClaimed(item, base, claim);
 	}
 
 	/** Longest time one send can take with its in-execution retries (the claim must outlive it). */
@@ -234,19 +77,90 @@ export class WhatsAppSender {
 		return policy.attempts * ((this.settings.cloudApi?.timeoutMs ?? 10_000) + policy.maxInlineWaitMs);
 	}
 
+	/** Claims the send for this run (taking over `takeOver`); else the answer for the item. */
+	private async claim(item: SendItem, base: SendBase, request: ClaimRequest, takeOver: string): Promise<HeldClaim | SendResult> {
+		const { settings, deps } = this;
+		const { hash, token, leaseMs, now } = request;
+		let claim = await deps.log.claim(item.traceId, hash, token, leaseMs, settings.idempotencyWindowMs, now, takeOver);
+		if (!claim.claimed && claim.interrupted && settings.resendInterrupted) {
+			claim = await deps.log.claim(item.traceId, hash, token, leaseMs, settings.idempotencyWindowMs, now, claim.interrupted.claim);
+		}
+		if (claim.claimed) return { to: request.to, hash, token, claimedAt: now };
+		if (claim.messageId) return await this.ledger.duplicate(base, claim.messageId);
+		if (claim.interrupted) return await this.interrupted(item, base, request, claim.interrupted);
+		return deferredAnswer(base, { reason: 'another run is sending this message right now', sendAfter: isoTime(now + settings.claimLeaseMs) });
+	}
+
+	/** With the claim held: the counters, the pair-rate pause, the delivery and its record. */
+	private async sendClaimed(item: SendItem, base: SendBase, claim: HeldClaim): Promise<SendResult> {
+		const { settings, deps } = this;
+		const now = claim.claimedAt;
+		const releaseClaim = async () => await deps.log.settleClaim(item.traceId, claim.hash, claim.token, undefined, 0);
+		const quota = await takeQuota(deps.counters, base, now, settings.rules, item.priority);
+		if (!quota.taken) {
+			await releaseClaim();
+			return quota.answer;
+		}
+		const giveBack = async () => {
+			await giveBackDaily(deps.counters, now, settings.rules);
+			await releaseClaim();
+		};
+		const paused = await this.pauseForPairRate(base, claim.to, now, giveBack);
+		if (paused) return paused;
+
+		let delivery: Delivery;
+		try {
+			delivery = await this.delivery.deliver(claim.to, item.message);
+		} catch (error) {
+			await giveBack();
+			throw error;
+		}
+		if (delivery.result.pairRateHit) await deps.counters.markPairRate(claim.to, deps.clock.now() + PAIR_RATE_INTERVAL_MS, deps.clock.now());
+		if (delivery.result.ok) {
+			await this.ledger.recordSent(item, claim, delivery, delivery.result);
+			const warning = quota.warning ? { capacityWarning: quota.warning } : {};
+			const { messageId, waId, messageStatus } = delivery.result;
+			return { output: 'sent', whatsApp: { ...base, outcome: 'sent', ...routeOf(delivery), wamid: messageId, waId, messageStatus, duplicate: false, ...warning } };
+		}
+		return await this.notDelivered(item, base, claim, delivery, delivery.result, giveBack);
+	}
+
+	/** Sleeps out a short pair-rate wait; a longer one gives everything back and defers the item. */
+	private async pauseForPairRate(base: SendBase, to: string, now: number, giveBack: () => Promise<void>): Promise<SendResult | undefined> {
+		const { settings, deps } = this;
+		const pairWait = await deps.counters.pairRateWait(to, now);
+		if (pairWait > settings.policy.maxInlineWaitMs) {
+			await giveBack();
+			if (settings.rules) await deps.counters.releaseRate(settings.rules);
+			return deferredAnswer(base, { reason: 'pair rate: this recipient was messaged too often just now', sendAfter: isoTime(now + pairWait) });
+		}
+		if (pairWait > 0) await deps.clock.sleep(pairWait);
+		return undefined;
+	}
+
+	/** A failed delivery: unknown outcome, deferred (retryable) or Not Sent (logged as FAILED). */
+	private async notDelivered(item: SendItem, base: SendBase, claim: HeldClaim, delivery: Delivery, result: ChannelFailed, giveBack: () => Promise<void>): Promise<SendResult> {
+		const route = routeOf(delivery);
+		// The request reached the API and its answer was lost: it may be on the phone. Nothing is
+		// given back (the claim now names the UNKNOWN record), so no redelivery sends it again.
+		if (result.failure.kind === 'outcomeUnknown') return await this.unknownOutcome(item, base, claim, delivery, result, route);
+		await giveBack();
+		if (result.retryAt !== undefined) return deferredAnswer(base, { ...route, ...describeFailure(result.failure), sendAfter: isoTime(result.retryAt) });
+		const logId = await this.ledger.recordFailed(item, claim, delivery, result);
+		return { output: 'notSent', whatsApp: { ...base, outcome: 'notSent', ...route, ...describeFailure(result.failure), logId } };
+	}
+
 	/**
 	 * Logs an unknown outcome (status UNKNOWN under a local id), holds the claim on it, and settles
 	 * it at once if Record Status already kept this recipient's status webhook (it often beats the
 	 * client timeout). Otherwise Not Sent with outcome "unknown": a person decides.
 	 */
-	private async unknownOutcome(item: SendItem, base: Record<string, unknown>, claim: HeldClaim, delivery: Delivery, route: Record<string, unknown>): Promise<SendResult> {
-		const { result } = delivery;
-		if (result.ok) throw new Error('unknownOutcome needs a failed result');
-		const held = await this.holdUnknown(item, claim, {
+	private async unknownOutcome(item: SendItem, base: SendBase, claim: HeldClaim, delivery: Delivery, result: ChannelFailed, route: Route): Promise<SendResult> {
+		const held = await this.ledger.holdUnknown(item, claim, {
 			channel: result.channel, attempts: delivery.attempts, fallbackFrom: delivery.fallbackFrom, error: `${result.failure.message} — ${result.failure.fix}`,
 		});
 		if ('wamid' in held) return { output: 'sent', whatsApp: { ...base, outcome: 'sent', ...route, ...held, settledBy: 'status webhook', duplicate: false } };
-		return { output: 'notSent', whatsApp: { ...base, outcome: 'unknown', needsPerson: true, ...route, ...describe(result.failure), logId: held.logId } };
+		return { output: 'notSent', whatsApp: { ...base, outcome: 'unknown', needsPerson: true, ...route, ...describeFailure(result.failure), logId: held.logId } };
 	}
 
 	/**
@@ -254,153 +168,24 @@ export class WhatsAppSender {
 	 * claim is taken over and turned into an UNKNOWN record, like a lost answer, so the log shows it,
 	 * a status webhook can settle it, and every later delivery finds it.
 	 */
-	private async interrupted(item: SendItem, base: Record<string, unknown>, claim: Omit<HeldClaim, 'claimedAt'> & { leaseMs: number; now: number }, interrupted: { claim: string; leaseEndedAt: number }): Promise<SendResult> {
+	private async interrupted(item: SendItem, base: SendBase, claim: ClaimRequest, interrupted: { claim: string; leaseEndedAt: number }): Promise<SendResult> {
 		const { deps, settings } = this;
 		const reason = `an earlier run was interrupted while sending this message (its claim lapsed unsettled at ${isoTime(interrupted.leaseEndedAt)}): WhatsApp may have delivered it, so it is not sent again`;
 		const fix = 'Check the chat with this lead; to send it anyway, run it again with the option "Resend Interrupted Sends" on';
 		const taken = await deps.log.claim(item.traceId, claim.hash, claim.token, claim.leaseMs, settings.idempotencyWindowMs, claim.now, interrupted.claim);
 		if (!taken.claimed) {
-			if (taken.messageId) return await this.duplicate(base, taken.messageId);
+			if (taken.messageId) return await this.ledger.duplicate(base, taken.messageId);
 			return { output: 'notSent', whatsApp: { ...base, outcome: 'notSent', interrupted: true, needsPerson: true, reason, fix } };
 		}
 		// The run may have died after logging the message and before settling the claim: then it was sent.
 		const logged = await deps.log.loggedFor(item.traceId, claim.hash);
 		if (logged) {
 			await deps.log.settleClaim(item.traceId, claim.hash, claim.token, logged.id, settings.idempotencyWindowMs);
-			return await this.duplicate(base, logged.id);
+			return await this.ledger.duplicate(base, logged.id);
 		}
 		// The lost POST went out after its run claimed it, at the earliest a lease before it lapsed.
-		const held = await this.holdUnknown(item, { ...claim, claimedAt: interrupted.leaseEndedAt - claim.leaseMs }, { channel: settings.channel, attempts: 0, error: reason });
+		const held = await this.ledger.holdUnknown(item, { ...claim, claimedAt: interrupted.leaseEndedAt - claim.leaseMs }, { channel: settings.channel, attempts: 0, error: reason });
 		if ('wamid' in held) return { output: 'sent', whatsApp: { ...base, outcome: 'sent', ...held, settledBy: 'status webhook', duplicate: true } };
 		return { output: 'notSent', whatsApp: { ...base, outcome: 'notSent', interrupted: true, needsPerson: true, reason, fix, logId: held.logId } };
 	}
-
-	/** Records the UNKNOWN, points the claim at it, and settles it if a kept status webhook pairs with it. */
-	private async holdUnknown(
-		item: SendItem,
-		claim: HeldClaim,
-		what: { channel: ChannelName; attempts: number; error: string; fallbackFrom?: ChannelName },
-	): Promise<{ logId: string } | { wamid: string; status?: string }> {
-		const { deps, settings } = this;
-		const logId = `unknown-${randomUUID()}`;
-		const at = deps.clock.now();
-		await deps.log.recordUnknown(
-			{
-				id: logId, traceId: item.traceId, channel: what.channel, to: claim.to, hash: claim.hash, kind: item.message.kind,
-				template: item.message.kind === 'template' ? item.message.name : undefined,
-				status: 'UNKNOWN', attempts: what.attempts, createdAt: isoTime(at), updatedAt: isoTime(at), error: what.error, fallbackFrom: what.fallbackFrom,
-			},
-			claim.claimedAt,
-		);
-		await deps.log.settleClaimUnknown(item.traceId, claim.hash, claim.token, logId, settings.idempotencyWindowMs);
-		if (what.channel !== 'cloudApi') return { logId };
-		const match = await deps.log.matchUnknown(claim.to);
-		if (!('settle' in match) || match.settle.logId !== logId) return { logId };
-		if (!(await deps.log.settleUnknown(logId, match.settle.wamid, deps.clock.now()))) return { logId };
-		return { wamid: match.settle.wamid, status: (await deps.log.get(match.settle.wamid))?.status };
-	}
-
-	private async duplicate(base: Record<string, unknown>, messageId: string): Promise<SendResult> {
-		const record = await this.deps.log.get(messageId);
-		if (record?.status === 'UNKNOWN') {
-			return {
-				output: 'notSent',
-				whatsApp: {
-					...base, outcome: 'unknown', needsPerson: true, duplicate: true, logId: messageId, channel: record.channel, sentFirstAt: record.createdAt,
-					reason: 'an earlier run sent this message and lost the answer: WhatsApp may have delivered it, so it is not sent again',
-					fix: UNKNOWN_OUTCOME_FIX,
-				},
-			};
-		}
-		return {
-			output: 'sent',
-			whatsApp: { ...base, outcome: 'sent', duplicate: true, wamid: messageId, channel: record?.channel, status: record?.status, sentFirstAt: record?.createdAt },
-		};
-	}
-
-	private async deliver(to: string, message: OutgoingMessage): Promise<Delivery> {
-		const { settings } = this;
-		if (settings.channel === 'qrSession') return await this.viaQr(to, message, 0);
-		if (!settings.cloudApi) {
-			if (settings.fallbackToQr && settings.qr) {
-				return { ...(await this.viaQr(to, message, 0)), fallbackFrom: 'cloudApi', fallbackReason: 'no WhatsApp Cloud API credential on the node' };
-			}
-			return { attempts: 0, result: { ok: false, channel: 'cloudApi', attempts: 0, failure: { kind: 'permanent', message: 'No WhatsApp Cloud API credential', fix: 'Select a Lead Pipeline WhatsApp API credential, or turn on the QR session fallback' } } };
-		}
-		let result = await sendCloudApi(settings.cloudApi, graphPayload(to, message), settings.policy, settings.signal);
-		let attempts = result.attempts;
-		let sentTemplate: string | undefined;
-		if (!result.ok && result.failure.kind === 'authExpired') throw new ChannelAuthError('cloudApi', result.failure);
-		if (!result.ok && result.failure.kind === 'outsideWindow' && settings.fallbackTemplate) {
-			const first = result.failure;
-			result = await sendCloudApi(settings.cloudApi, graphPayload(to, settings.fallbackTemplate), settings.policy, settings.signal);
-			attempts += result.attempts;
-			if (!result.ok && result.failure.kind === 'authExpired') throw new ChannelAuthError('cloudApi', result.failure);
-			if (result.ok) return { result, attempts, sentTemplate: settings.fallbackTemplate.name, fallbackReason: `${first.code}: ${first.message}` };
-		}
-		// An unknown outcome may be on the phone already: another channel would send it twice.
-		if (!result.ok && result.retryAt === undefined && result.failure.kind !== 'outcomeUnknown' && settings.fallbackToQr && settings.qr) {
-			const why = `${result.failure.code ?? result.failure.httpStatus ?? 'error'}: ${result.failure.message}`;
-			return { ...(await this.viaQr(to, message, attempts)), fallbackFrom: 'cloudApi', fallbackReason: why };
-		}
-		return { result, attempts, sentTemplate };
-	}
-
-	private async viaQr(to: string, message: OutgoingMessage, priorAttempts: number): Promise<Delivery> {
-		const { settings } = this;
-		const fail = (failure: GraphFailure): Delivery => ({
-			attempts: priorAttempts,
-			// An unreachable service may be back soon: defer rather than give up.
-			result: { ok: false, channel: 'qrSession', attempts: 0, failure, ...(failure.kind === 'retryable' ? { retryAt: this.deps.clock.now() + 60_000 } : {}) },
-		});
-		if (!settings.qr) return fail({ kind: 'permanent', message: 'No QR session credential', fix: 'Select a Lead Pipeline QR Session API credential' });
-		const text = message.kind === 'text' ? message.body : settings.qrText;
-		if (!text?.trim()) {
-			return fail({ kind: 'permanent', message: 'A template cannot be sent over a QR session', fix: 'Fill in "QR Session Text" with the words to send instead of the template' });
-		}
-		const sessionProblem = await this.checkQrSession();
-		if (sessionProblem) return fail(sessionProblem);
-		const result = await sendQrSession(settings.qr, `+${to}`, text, settings.policy, settings.signal);
-		if (!result.ok && result.failure.kind === 'authExpired') throw new ChannelAuthError('qrSession', result.failure);
-		return { result, attempts: priorAttempts + result.attempts };
-	}
-
-	/** GET /sessions/{id} once per run: a session waiting for a QR scan sends nothing. */
-	private async checkQrSession(): Promise<GraphFailure | undefined> {
-		const qr = this.settings.qr!;
-		this.qrSession ??= qrSessionStatus(qr, this.settings.signal).then((status) => {
-			if ('kind' in status) {
-				if (status.kind === 'authExpired') throw new ChannelAuthError('qrSession', status);
-				return status;
-			}
-			if (status.connected) return undefined;
-			return { kind: 'permanent', message: `QR session "${status.id}" is ${status.status}`, fix: 'Open the QR session service and scan the QR code with the WhatsApp phone, then resend' } as GraphFailure;
-		});
-		const problem = await this.qrSession;
-		// A transport failure on the status check is retryable: surface it with a retry time.
-		if (problem?.kind === 'retryable') this.qrSession = undefined;
-		return problem;
-	}
-}
-
-/** What a send would do, for editor test runs: no Redis, no HTTP, no counters. */
-export function previewSend(item: SendItem, settings: SendSettings, nowMs: number): Record<string, unknown> {
-	const to = recipientDigits(item.to);
-	validateMessage(item.message);
-	const preview: Record<string, unknown> = { traceId: item.traceId, to, priority: item.priority, testRun: true, outcome: 'testRun', channel: settings.channel };
-	if (settings.rules) {
-		const hours = checkHours(nowMs, settings.rules, item.priority);
-		preview.businessHours = hours.open ? { open: true } : { open: false, holiday: hours.holiday, nextOpening: hours.nextOpening !== undefined ? isoTime(hours.nextOpening) : undefined };
-	}
-	if (settings.channel === 'cloudApi') {
-		const cloud = settings.cloudApi;
-		preview.request = {
-			method: 'POST',
-			url: cloud ? `${cloud.baseUrl.replace(/\/+$/, '')}/${cloud.version}/${cloud.phoneNumberId}/messages` : undefined,
-			body: graphPayload(to, item.message),
-		};
-	} else {
-		preview.request = { method: 'POST', url: settings.qr ? `${settings.qr.baseUrl.replace(/\/+$/, '')}/messages` : undefined, body: { to: `+${to}`, text: item.message.kind === 'text' ? item.message.body : settings.qrText } };
-	}
-	return preview;
 }
