@@ -1,7 +1,7 @@
 import { isRecord, notAnObject, pick, textOf, type ChannelDraft, type IntakeChannel } from './draft';
 
 /**
- * The generic WhatsApp-bot shape (documented in the README):
+ * The generic WhatsApp-bot shape (docs/nodes/lead-trigger.md):
  * { botId, messageId?, name, phone, email?, destination?, answers: { question: answer } }.
  */
 export interface BotFieldMapping {
