@@ -46,6 +46,7 @@ function peekForTestRun(
 			// A paused group is said on every item, so the editor shows why production reads nothing.
 			const paused = await isPaused(command, options.stream, options.group).catch(() => false);
 			const marker = paused ? { paused: true } : {};
+			// An interface has no index signature, so TypeScript will not take it as IDataObject; it is plain JSON.
 			ctx.emit([entries.map((entry) => ({ json: { ...(testRunMessage(entry, options.stream, options.parseJson) as unknown as IDataObject), ...marker } }))]);
 		},
 	};
@@ -92,6 +93,7 @@ export class RedisStreamConsumerTrigger implements INodeType {
 
 		const handler = async (messages: StreamMessage[]): Promise<BatchOutcome> => {
 			const done = this.helpers.createDeferredPromise<IRun>();
+			// StreamMessage is an interface (no index signature), so it is not an IDataObject to TypeScript; it is plain JSON.
 			this.emit([messages.map((m) => ({ json: m as unknown as IDataObject }))], undefined, done);
 			return outcomeOf(await done.promise);
 		};
