@@ -1,19 +1,10 @@
 import { isRecord, notAnObject, pick, textOf, type ChannelDraft, type IntakeChannel } from './draft';
+import type { BotFieldMapping } from './fieldMappings';
 
 /**
  * The generic WhatsApp-bot shape (docs/nodes/lead-trigger.md):
  * { botId, messageId?, name, phone, email?, destination?, answers: { question: answer } }.
  */
-export interface BotFieldMapping {
-	botId: string;
-	messageId: string;
-	name: string;
-	phone: string;
-	email: string;
-	destination: string;
-	answers: string;
-}
-
 export const DEFAULT_BOT_FIELDS: BotFieldMapping = {
 	botId: 'botId',
 	messageId: 'messageId',

@@ -1,5 +1,4 @@
-import type { BotFieldMapping } from './bot';
-import type { FormFieldMapping } from './website';
+import type { BotFieldMapping, FormFieldMapping } from './fieldMappings';
 import { capRaw, normalizeLead, type FieldError, type Lead, type LeadChannel, type LeadDraft, type RawPolicy, type CountryCode, newTraceId } from '../lead';
 
 /** A lead as a channel adapter read it, before trace id, time and normalization. */

@@ -1,6 +1,7 @@
 import { newTraceId, normalizeLead, type CountryCode, type Lead, type ParseResult, type RawPolicy } from '../lead';
 import { isRecord, withRawPolicy } from './draft';
-import { websiteFormDraft, type FormFieldMapping } from './website';
+import type { FormFieldMapping } from './fieldMappings';
+import { websiteFormDraft } from './website';
 
 /** What a bulk import's rows share: the import, the form fields, and how leads are stamped. */
 export interface ImportRowContext {

@@ -9,6 +9,7 @@ export * from './bot';
 export * from './bulkImport';
 export * from './channels';
 export * from './draft';
+export * from './fieldMappings';
 export * from './importRow';
 export * from './importStatus';
 export * from './instagram';

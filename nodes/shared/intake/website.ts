@@ -1,12 +1,5 @@
 import { isRecord, notAnObject, pick, textOf, type ChannelDraft, type IntakeChannel } from './draft';
-
-export interface FormFieldMapping {
-	name: string;
-	phone: string;
-	email: string;
-	destination: string;
-	message: string;
-}
+import type { FormFieldMapping } from './fieldMappings';
 
 export const DEFAULT_FORM_FIELDS: FormFieldMapping = {
 	name: 'name',
