@@ -1,7 +1,7 @@
 import type Redis from 'ioredis';
 
 import { dlqStreamName } from './streamGroup';
-import { dlqNearCap, fieldsToObject, MESSAGE_FIELD, replayEach, type ReplayResult } from './streams';
+import { dlqNearCap, fieldsToObject, MESSAGE_FIELD, replayEach, type DeadLetterRecord, type ReplayResult } from './streams';
 
 export type { ReplayResult } from './streams';
 
@@ -96,18 +96,9 @@ export async function queueInfo(
 	};
 }
 
-export interface DeadLetterEntry {
+/** A dead letter as read back: the record's fields (message and replayMessage parsed when JSON) and its id. */
+export interface DeadLetterEntry extends DeadLetterRecord {
 	id: string;
-	/** The original message, parsed when it is JSON. */
-	message: unknown;
-	originalQueue: string;
-	originalId: string;
-	group: string;
-	failedAt: string;
-	retryCount: number;
-	lastError: string;
-	/** What a replay puts back when it is not `message` (templates' dead letters), parsed when JSON. */
-	replayMessage?: unknown;
 }
 
 function parseMaybeJson(text: string | undefined): unknown {
