@@ -75,14 +75,10 @@ export function deliveryIdFor(traceId: string | undefined, eventType: string, bo
 	return webhookIdFor(`body:${createHash('sha256').update(body).digest('hex')}`, eventType);
 }
 
-export function newEnvelope(input: {
-	traceId?: string;
-	eventType: string;
-	url: string;
-	method: 'POST' | 'PUT';
-	payload: unknown;
-	headers: Record<string, string>;
-}): DeliveryEnvelope {
+/** What a caller says about a new delivery; the id, marker and attempt state are the envelope's own. */
+export type NewDelivery = Pick<DeliveryEnvelope, 'traceId' | 'eventType' | 'url' | 'method' | 'payload' | 'headers'>;
+
+export function newEnvelope(input: NewDelivery): DeliveryEnvelope {
 	const body = JSON.stringify(input.payload ?? null);
 	return {
 		[ENVELOPE_MARKER]: 1,
